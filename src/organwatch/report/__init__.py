@@ -1,0 +1,1 @@
+"""The offline HTML evidence report: sections fed by findings (see :mod:`organwatch.report.sections`)."""
