@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "report": "organwatch.report.cli:report",
     "data": "organwatch.datasets.cli:data",
     "stats": "organwatch.stats.cli:stats",
+    "review": "organwatch.review.cli:review",
 }
 
 

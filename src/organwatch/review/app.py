@@ -1,0 +1,339 @@
+"""The review web UI: a Starlette app with server-rendered Jinja2 templates and vendored htmx (no CDN).
+
+Routes: ``/login`` ``/logout`` ``/queue`` (filters, facets, progress; keyboard labelling) ``/hit/{n}`` (one hit,
+its events and decision history) ``/agreement`` (kappa, disagreements) ``/decide`` (POST: append a decision)
+``/export.{csv,jsonl}`` ``/api/progress`` ``/healthz`` ``/static/{name}`` (a fixed set of packaged files).
+Nothing in a request names a file: the project path is fixed when the app is made.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+import urllib.parse
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from organwatch import __version__
+from organwatch.errors import InputError
+from organwatch.output import records_to_csv
+from organwatch.review import agreement as agreement_mod
+from organwatch.review import ledger, queries
+from organwatch.review.config import labels, settings
+from organwatch.review.render import passage_segments
+from organwatch.review.schema import connect
+from organwatch.review.security import (COOKIE, SECURITY_HEADERS, Signer, check_token, csrf_ok, is_loopback)
+
+MAX_BODY = 64 * 1024
+STATIC = {"htmx.min.js": "text/javascript", "review.js": "text/javascript", "review.css": "text/css"}
+
+
+class ReviewApp:
+    def __init__(self, project: Path, host: str = "127.0.0.1", port: int = 8765,
+                 tokens: dict[str, str] | None = None):
+        self.project = Path(project)
+        self.host, self.port = host, port
+        self.loopback = is_loopback(host)
+        self.tokens = tokens or {}
+        if not self.loopback and not self.tokens:
+            raise InputError("serving beyond loopback needs per-reviewer tokens (give --reviewer NAME ...)")
+        con = connect(self.project, wal=True)  # migrates once, switches the file to WAL
+        self.secret = con.execute("SELECT value FROM meta WHERE key = 'session_secret'").fetchone()[0]
+        self.title = self.project.name
+        con.close()
+        self.signer = Signer(self.secret, int(settings()["server"]["session_max_age"]))
+        self.page_size = int(settings()["server"]["page_size"])
+        self.cache = queries.FacetCache()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.static = {n: resources.files("organwatch.review").joinpath("static", n).read_bytes() for n in STATIC}
+        self.env = Environment(loader=PackageLoader("organwatch.review", "templates"),
+                               autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
+                               trim_blocks=True, lstrip_blocks=True)
+        self.env.globals.update(labels=labels(), version=__version__, label_names={lab.code: lab.name for lab in labels()},
+                                keymap=json.dumps(self._keymap(), ensure_ascii=True),
+                                segments=passage_segments, new_nonce=lambda: secrets.token_urlsafe(12),
+                                urlencode=lambda d: urllib.parse.urlencode(d))
+
+    @staticmethod
+    def _keymap() -> dict[str, Any]:
+        nav = settings()["navigation"]
+        return {"labels": {k: lab.code for lab in labels() for k in lab.keys}, **nav}
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+    def con(self) -> sqlite3.Connection:
+        c = getattr(self._local, "con", None)
+        if c is None:
+            c = connect(self.project, wal=True, check_same_thread=False)
+            self._local.con = c
+            with self._lock:
+                self._all.append(c)
+        return c
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._all:
+                try:
+                    c.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+
+    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
+        session = ctx.pop("session", None)
+        html = self.env.get_template(name).render(request_path=request.url.path, session=session,
+                                                  project=self.title, **ctx)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+    def session(self, request: Request):
+        return self.signer.loads(request.cookies.get(COOKIE))
+
+    def origin_ok(self, request: Request) -> bool:
+        origin = request.headers.get("origin")
+        if origin is None:  # browsers send Origin on POST; non-browser clients still need the CSRF token
+            return True
+        host = request.headers.get("host", "")
+        return origin in (f"http://{host}", f"https://{host}")
+
+    async def form(self, request: Request) -> dict[str, str]:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise InputError(f"request body larger than {MAX_BODY} bytes")
+        if ctype == "application/json":
+            try:
+                d = json.loads(body or b"{}")
+            except ValueError:
+                raise InputError("request body is not JSON") from None
+            if not isinstance(d, dict):
+                raise InputError("request body must be a JSON object")
+            return {str(k): "" if v is None else str(v) for k, v in d.items()}
+        if ctype not in ("application/x-www-form-urlencoded", ""):
+            raise InputError("unsupported content type")
+        try:
+            pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20,
+                                           strict_parsing=False)
+        except (UnicodeDecodeError, ValueError):
+            raise InputError("malformed form body") from None
+        return dict(pairs)
+
+    # -- pages --------------------------------------------------------------------------------------------
+    async def login(self, request: Request) -> Response:
+        error = None
+        if request.method == "POST":
+            form = await self.form(request)
+            if not self.origin_ok(request) or not secrets.compare_digest(
+                    form.get("login_csrf", ""), request.cookies.get("ow_login", "") or "-"):
+                return PlainTextResponse("login form expired or cross-site: reload the page", 403,
+                                         headers=SECURITY_HEADERS)
+            if self.tokens:
+                reviewer = check_token(self.tokens, form.get("token"))
+                if reviewer is None:
+                    error = "unknown token"
+            else:
+                try:
+                    reviewer = ledger.validate_reviewer(form.get("reviewer"))
+                except InputError as e:
+                    reviewer, error = None, e.message
+            if reviewer is not None:
+                cookie, _ = self.signer.dumps(reviewer)
+                resp = RedirectResponse("/queue", status_code=303, headers=SECURITY_HEADERS)
+                resp.set_cookie(COOKIE, cookie, max_age=self.signer.max_age, httponly=True, samesite="strict",
+                                path="/")
+                resp.delete_cookie("ow_login", path="/login")
+                return resp
+        nonce = secrets.token_urlsafe(16)
+        resp = self.render(request, "login.html.j2", status=400 if error else 200, error=error,
+                           need_token=bool(self.tokens), login_csrf=nonce)
+        resp.set_cookie("ow_login", nonce, httponly=True, samesite="strict", path="/login", max_age=3600)
+        return resp
+
+    async def logout(self, request: Request) -> Response:
+        s = self.session(request)
+        form = await self.form(request)
+        if not self.origin_ok(request) or not csrf_ok(s, request.headers.get("x-csrf-token") or form.get("csrf_token")):
+            return PlainTextResponse("CSRF check failed", 403, headers=SECURITY_HEADERS)
+        resp = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
+        resp.delete_cookie(COOKIE, path="/")
+        return resp
+
+    def _need_session(self, request: Request):
+        s = self.session(request)
+        if s is None:
+            return None, RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
+        return s, None
+
+    async def home(self, request: Request) -> Response:
+        return RedirectResponse("/queue", status_code=303, headers=SECURITY_HEADERS)
+
+    async def queue(self, request: Request) -> Response:
+        s, redirect = self._need_session(request)
+        if redirect:
+            return redirect
+        return await self._run(self._queue_sync, request, s)
+
+    def _queue_sync(self, request: Request, s) -> Response:
+        con = self.con()
+        f = queries.Filters.from_params(request.query_params)
+        try:
+            page = max(0, min(int(request.query_params.get("page", "0")), 100_000))
+        except ValueError:
+            raise InputError("page must be an integer", column="page") from None
+        hits = queries.queue(con, f, s.reviewer, page=page, size=self.page_size)
+        partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "queue"
+        ctx = dict(session=s, hits=hits, filters=f, query=f.as_query(), page=page, page_size=self.page_size)
+        if partial:
+            return self.render(request, "_queue.html.j2", **ctx)
+        return self.render(request, "queue.html.j2", facets=queries.facets(con, f, s.reviewer, self.cache),
+                           progress=queries.progress(con, s.reviewer), **ctx)
+
+    async def facets_page(self, request: Request) -> Response:
+        s, redirect = self._need_session(request)
+        if redirect:
+            return redirect
+        return await self._run(self._facets_sync, request, s)
+
+    def _facets_sync(self, request: Request, s) -> Response:
+        con = self.con()
+        f = queries.Filters.from_params(request.query_params)
+        if request.query_params.get("format") == "json":
+            return JSONResponse(queries.facets(con, f, s.reviewer, self.cache), headers=SECURITY_HEADERS)
+        return self.render(request, "facets.html.j2", session=s, filters=f, query=f.as_query(),
+                           facets=queries.facets(con, f, s.reviewer, self.cache),
+                           progress=queries.progress(con, s.reviewer))
+
+    async def hit_page(self, request: Request) -> Response:
+        s, redirect = self._need_session(request)
+        if redirect:
+            return redirect
+        return await self._run(self._hit_sync, request, s)
+
+    def _hit_sync(self, request: Request, s) -> Response:
+        con = self.con()
+        h = queries.hit(con, int(request.path_params["hit_pk"]))
+        if h is None:
+            return self.render(request, "error.html.j2", status=404, session=s, message="no such hit")
+        return self.render(request, "hit.html.j2", session=s, hit=h, history=ledger.history(con, h["hit_id"]),
+                           query={})
+
+    async def agreement_page(self, request: Request) -> Response:
+        s, redirect = self._need_session(request)
+        if redirect:
+            return redirect
+        return await self._run(self._agreement_sync, request, s)
+
+    def _agreement_sync(self, request: Request, s) -> Response:
+        con = self.con()
+        a = agreement_mod.agreement(con)
+        if request.query_params.get("format") == "json":
+            return JSONResponse(a, headers=SECURITY_HEADERS)
+        return self.render(request, "agreement.html.j2", session=s, a=a, progress=queries.progress(con, s.reviewer))
+
+    async def decide(self, request: Request) -> Response:
+        s = self.session(request)
+        if s is None:
+            return PlainTextResponse("not signed in", 401, headers=SECURITY_HEADERS)
+        form = await self.form(request)
+        if not self.origin_ok(request) or not csrf_ok(s, request.headers.get("x-csrf-token") or form.get("csrf_token")):
+            return PlainTextResponse("CSRF check failed", 403, headers=SECURITY_HEADERS)
+        return await self._run(self._decide_sync, request, s, form)
+
+    def _decide_sync(self, request: Request, s, form: dict[str, str]) -> Response:
+        con = self.con()
+        d = ledger.append(con, hit_id=form.get("hit_id", ""), reviewer=s.reviewer, label=form.get("label", ""),
+                          pattern=form.get("pattern"), rationale=form.get("rationale", ""),
+                          nonce=form.get("nonce") or None)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"decision_id": d.decision_id, "hit_id": d.hit_id, "reviewer": d.reviewer,
+                                 "timestamp": d.timestamp, "label": d.label, "pattern": d.pattern}, headers=SECURITY_HEADERS)
+        row = con.execute("SELECT hit_pk FROM hits WHERE hit_id = ?", (d.hit_id,)).fetchone()
+        if request.headers.get("hx-request") == "true":
+            h = queries.hit(con, row["hit_pk"])
+            return self.render(request, "_hit.html.j2", session=s, h=h, query={}, just_decided=d)
+        return RedirectResponse(f"/hit/{row['hit_pk']}", status_code=303, headers=SECURITY_HEADERS)
+
+    async def export(self, request: Request) -> Response:
+        s, redirect = self._need_session(request)
+        if redirect:
+            return redirect
+        fmt = request.path_params["fmt"]
+        if fmt not in ("csv", "jsonl"):
+            return PlainTextResponse("not found", 404, headers=SECURITY_HEADERS)
+        current = request.query_params.get("current") == "1"
+        rows = await self._run(lambda: list(ledger.export_rows(self.con(), current_only=current)))
+        if fmt == "csv":
+            body = records_to_csv(rows, ledger.EXPORT_COLUMNS)
+            media = "text/csv; charset=utf-8"
+        else:
+            body = "".join(json.dumps({c: r.get(c) for c in ledger.EXPORT_COLUMNS}, ensure_ascii=False) + "\n"
+                           for r in rows)
+            media = "application/x-ndjson; charset=utf-8"
+        return Response(body, media_type=media, headers={
+            **SECURITY_HEADERS, "Content-Disposition": f'attachment; filename="decisions.{fmt}"'})
+
+    async def api_progress(self, request: Request) -> Response:
+        s, redirect = self._need_session(request)
+        if redirect:
+            return PlainTextResponse("not signed in", 401, headers=SECURITY_HEADERS)
+        p = await self._run(lambda: queries.progress(self.con(), s.reviewer))
+        return JSONResponse(p, headers=SECURITY_HEADERS)
+
+    async def healthz(self, request: Request) -> Response:
+        return PlainTextResponse("ok", headers=SECURITY_HEADERS)
+
+    async def static_file(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in self.static:
+            return PlainTextResponse("not found", 404, headers=SECURITY_HEADERS)
+        return Response(self.static[name], media_type=STATIC[name],
+                        headers={**SECURITY_HEADERS, "Cache-Control": "max-age=3600"})
+
+    async def _run(self, fn, *args):
+        from starlette.concurrency import run_in_threadpool
+
+        try:
+            return await run_in_threadpool(fn, *args)
+        except InputError as e:
+            return PlainTextResponse(f"bad request: {e}", 400, headers=SECURITY_HEADERS)
+
+    def asgi(self) -> Starlette:
+        hosts = [self.host, "localhost", "127.0.0.1", "[::1]"] if self.loopback else ["*"]
+        routes = [
+            Route("/", self.home), Route("/healthz", self.healthz),
+            Route("/login", self.login, methods=["GET", "POST"]), Route("/logout", self.logout, methods=["POST"]),
+            Route("/queue", self.queue), Route("/facets", self.facets_page), Route("/hit/{hit_pk:int}", self.hit_page),
+            Route("/agreement", self.agreement_page), Route("/decide", self.decide, methods=["POST"]),
+            Route("/export.{fmt:str}", self.export), Route("/api/progress", self.api_progress),
+            Route("/static/{name:str}", self.static_file),
+        ]
+        app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+                        exception_handlers={InputError: _input_error, 404: _not_found})
+        return app
+
+
+async def _input_error(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(f"bad request: {exc}", 400, headers=SECURITY_HEADERS)
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse("not found", 404, headers=SECURITY_HEADERS)
+
+
+def create_app(project: Path, host: str = "127.0.0.1", port: int = 8765,
+               tokens: dict[str, str] | None = None) -> tuple[Starlette, ReviewApp]:
+    ra = ReviewApp(project, host=host, port=port, tokens=tokens)
+    return ra.asgi(), ra

@@ -1,0 +1,182 @@
+"""``organwatch review``: project files of screener hits, the browser workbench, and the decision ledger export."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from organwatch.errors import UsageError
+from organwatch.output import TABLE_FORMATS, infer_format, write_records
+
+
+@click.group()
+def review() -> None:
+    """Review workbench: every screener hit gets a recorded human decision.
+
+    \b
+    Example:
+      organwatch review new screen-results.parquet hits.owproj
+      organwatch review serve hits.owproj            # http://127.0.0.1:8765
+      organwatch review export hits.owproj --out decisions.csv
+    """
+
+
+@review.command("new")
+@click.argument("args", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--add", is_flag=True, help="Import into an existing PROJECT instead of creating it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the import summary as JSON on stdout.")
+def new(args: tuple[Path, ...], add: bool, as_json: bool) -> None:
+    """Create PROJECT (.owproj) from one or more RESULTS files of `organwatch screen` (JSONL or Parquet).
+
+    Usage: organwatch review new RESULTS... PROJECT. Bad records are skipped, counted and kept in the
+    project's import log; every other record is imported. Records are grouped (never deleted) as duplicates by
+    DOI/PMID/CNKI id, else by a Unicode-aware title key.
+
+    \b
+    Example:
+      organwatch review new screen-results.parquet more.jsonl hits.owproj
+      organwatch review new --add later-results.jsonl hits.owproj
+    """
+    from organwatch.review.project import new_project
+
+    if len(args) < 2:
+        raise UsageError("give RESULTS... PROJECT (at least one results file and the project file)")
+    *results, project = args
+    if project.suffix.lower() != ".owproj":
+        raise UsageError(f"{project}: the project file must end in .owproj (did you forget it?)")
+
+    def progress(s) -> None:
+        click.echo(f"\r  {s.file}: {s.records:,} records read", err=True, nl=False)
+
+    summaries = new_project(list(results), project, add=add, progress=progress if sys.stderr.isatty() else None)
+    if sys.stderr.isatty():
+        click.echo("", err=True)
+    tot = {k: sum(getattr(s, k) for s in summaries) for k in ("records", "imported", "skipped", "failed", "hits")}
+    for s in summaries:
+        click.echo(f"organwatch: {s.file}: read {s.records:,} records, imported {s.imported:,} "
+                   f"({s.hits:,} hits), {s.skipped:,} already in the project, {s.failed:,} failed", err=True)
+        for n, msg in s.errors[:10]:
+            click.echo(f"  record {n}: {msg}", err=True)
+        if len(s.errors) > 10:
+            click.echo(f"  … and {len(s.errors) - 10} more (all kept in the project's import log)", err=True)
+    click.echo(f"organwatch: {'updated' if add else 'created'} {project}: {tot['imported']:,} documents, "
+               f"{tot['hits']:,} hits, {tot['failed']:,} failed records", err=True)
+    if as_json:
+        click.echo(json.dumps({"project": str(project), **tot, "inputs": [
+            {"file": s.file, "sha256": s.sha256, "records": s.records, "imported": s.imported, "skipped": s.skipped,
+             "failed": s.failed, "hits": s.hits, "errors": [{"record": n, "message": m} for n, m in s.errors]}
+            for s in summaries]}, ensure_ascii=False, indent=1))
+
+
+@review.command()
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to bind. Anything but loopback requires --reviewer (per-reviewer tokens).")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
+@click.option("--reviewer", "reviewers", multiple=True,
+              help="Reviewer to issue a token for (repeatable); tokens are printed once on stderr.")
+def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...]) -> None:
+    """Serve the review workbench for PROJECT in the browser (offline; nothing loads from other sites).
+
+    On 127.0.0.1 (the default) reviewers sign in with their name. Bound to any other address, each
+    --reviewer gets a random token to sign in with; without --reviewer the server refuses to start.
+    The project runs in WAL mode while served and is folded back into one file on exit.
+
+    \b
+    Example:
+      organwatch review serve hits.owproj --port 8765
+      organwatch review serve hits.owproj --host 0.0.0.0 --reviewer alice --reviewer bob
+    """
+    import uvicorn
+
+    from organwatch.review.app import create_app
+    from organwatch.review.ledger import validate_reviewer
+    from organwatch.review.schema import connect
+    from organwatch.review.security import is_loopback, new_token
+
+    tokens = {}
+    for r in reviewers:
+        tokens[validate_reviewer(r)] = new_token()
+    if not is_loopback(host) and not tokens:
+        raise UsageError(f"--host {host} is not loopback: give --reviewer NAME for every reviewer (each gets a token)")
+    app, ra = create_app(project, host=host, port=port, tokens=tokens or None)
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"organwatch: serving {project} on http://{shown_host}:{port}/ (Ctrl-C to stop)", err=True)
+    for r, t in tokens.items():
+        click.echo(f"organwatch: token for {r}: {t}", err=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+    finally:
+        ra.close()
+        try:  # fold the WAL back: the project is one file again when not served
+            con = connect(project)
+            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            con.execute("PRAGMA journal_mode = DELETE")
+            con.close()
+        except Exception:  # another server still has it open: leave WAL mode on
+            pass
+
+
+@review.command()
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output file (csv, jsonl or parquet by extension). Without it, JSONL on stdout.")
+@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default=None, help="Override the format.")
+@click.option("--current", is_flag=True, help="Only each reviewer's latest decision per hit (default: the whole "
+              "append-only ledger).")
+@click.option("--json", "as_json", is_flag=True, help="JSONL on stdout (the default without --out).")
+def export(project: Path, out: Path | None, fmt: str | None, current: bool, as_json: bool) -> None:
+    """Export the decision ledger of PROJECT (hit_id, reviewer, timestamp, label, pattern, rationale, ...).
+
+    \b
+    Example:
+      organwatch review export hits.owproj --out decisions.csv
+      organwatch review export hits.owproj --current --out current.parquet
+    """
+    from organwatch.review.ledger import EXPORT_COLUMNS, export_rows
+    from organwatch.review.schema import connect
+
+    con = connect(project)
+    rows = list(export_rows(con, current_only=current))
+    con.close()
+    if out is None:
+        for r in rows:
+            click.echo(json.dumps({c: r.get(c) for c in EXPORT_COLUMNS}, ensure_ascii=False))
+    else:
+        write_records(rows, out, infer_format(out, fmt, default="csv"), columns=EXPORT_COLUMNS)
+        click.echo(f"organwatch: wrote {len(rows):,} decisions from {project} to {out}", err=True)
+
+
+@review.command()
+@click.argument("project", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable manifest, progress and agreement.")
+def status(project: Path, as_json: bool) -> None:
+    """Manifest (inputs with sha256), progress and inter-reviewer agreement of PROJECT.
+
+    \b
+    Example:
+      organwatch review status hits.owproj --json
+    """
+    from organwatch.review.agreement import agreement
+    from organwatch.review.project import manifest
+    from organwatch.review.queries import progress
+    from organwatch.review.schema import connect
+
+    con = connect(project)
+    doc = {"manifest": manifest(con), "progress": progress(con, None), "agreement": agreement(con)}
+    con.close()
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=1, default=str))
+        return
+    m, p, a = doc["manifest"], doc["progress"], doc["agreement"]
+    click.echo(f"{project}: schema {m['schema_version']}, {m['documents']:,} documents, {m['hits']:,} hits, "
+               f"{m['decisions']:,} decisions")
+    for i in m["inputs"]:
+        click.echo(f"  input {i['name']} sha256 {i['sha256']}: {i['imported']:,} imported, {i['failed']:,} failed")
+    click.echo(f"  decided: {p['decided']:,} of {p['hits']:,} hits; " + ", ".join(f"{k} {v}" for k, v in p["by_label"]))
+    fk = a["fleiss_kappa"]
+    click.echo(f"  agreement: {a['hits_multiply_reviewed']} hits with ≥2 reviewers, Fleiss' kappa "
+               f"{'n/a' if fk is None else f'{fk:.3f}'}, {a['n_disagreements']} disagreements")

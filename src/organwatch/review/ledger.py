@@ -1,0 +1,111 @@
+"""The append-only decision ledger and the state derived from it.
+
+A decision is (hit, reviewer, UTC timestamp, label, pattern code, free-text rationale). Decisions are never
+updated or deleted (triggers refuse it); a reviewer changes their mind by appending a new decision, and the
+current state of a hit for a reviewer is their latest decision (``hit_state``, maintained by a trigger and
+rebuildable from the ledger). An optional client ``nonce`` makes a retried write idempotent: the same nonce
+returns the decision already stored instead of appending a second one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import sqlite3
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from organwatch.errors import InputError
+from organwatch.review.config import label_codes
+
+MAX_RATIONALE = 10_000
+MAX_REVIEWER = 80
+MAX_PATTERN = 64
+MAX_NONCE = 80
+
+EXPORT_COLUMNS = ["hit_id", "reviewer", "timestamp", "label", "pattern", "rationale", "decision_id", "document_id",
+                  "machine_label", "machine_pattern", "confidence", "dup_group"]
+
+
+@dataclass
+class Decision:
+    decision_id: int
+    hit_id: str
+    reviewer: str
+    timestamp: str
+    label: str
+    pattern: str | None
+    rationale: str
+
+
+def validate_reviewer(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > MAX_REVIEWER or any(ord(c) < 32 for c in name):
+        raise InputError(f"reviewer name must be 1-{MAX_REVIEWER} printable characters", column="reviewer")
+    return name
+
+
+def now_utc() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def append(con: sqlite3.Connection, hit_id: str, reviewer: str, label: str, pattern: str | None = None,
+           rationale: str = "", nonce: str | None = None, timestamp: str | None = None) -> Decision:
+    """Append one decision in its own transaction (committed before returning: the caller may acknowledge it)."""
+    reviewer = validate_reviewer(reviewer)
+    if label not in label_codes():
+        raise InputError(f"label must be one of {', '.join(label_codes())}", column="label")
+    rationale = rationale or ""
+    if len(rationale) > MAX_RATIONALE:
+        raise InputError(f"rationale longer than {MAX_RATIONALE} characters", column="rationale")
+    pattern = (pattern or "").strip() or None
+    if pattern is not None and len(pattern) > MAX_PATTERN:
+        raise InputError(f"pattern code longer than {MAX_PATTERN} characters", column="pattern")
+    if nonce is not None and (len(nonce) > MAX_NONCE or not nonce):
+        raise InputError("invalid nonce", column="nonce")
+    ts = timestamp or now_utc()
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        row = con.execute("SELECT hit_pk, pattern FROM hits WHERE hit_id = ?", (hit_id,)).fetchone()
+        if row is None:
+            raise InputError("no such hit", record=hit_id)
+        if nonce is not None:
+            prev = con.execute("SELECT d.*, h.hit_id FROM decisions d JOIN hits h USING (hit_pk) WHERE nonce = ?",
+                               (nonce,)).fetchone()
+            if prev is not None:
+                con.execute("COMMIT")
+                return _decision(prev)
+        if pattern is None:
+            pattern = row["pattern"]
+        cur = con.execute("INSERT INTO decisions(hit_pk, reviewer, timestamp, label, pattern, rationale, nonce) "
+                          "VALUES (?,?,?,?,?,?,?)", (row["hit_pk"], reviewer, ts, label, pattern, rationale, nonce))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return Decision(cur.lastrowid, hit_id, reviewer, ts, label, pattern, rationale)
+
+
+def _decision(r: sqlite3.Row) -> Decision:
+    return Decision(r["decision_id"], r["hit_id"], r["reviewer"], r["timestamp"], r["label"], r["pattern"],
+                    r["rationale"])
+
+
+def history(con: sqlite3.Connection, hit_id: str) -> list[Decision]:
+    return [_decision(r) for r in con.execute(
+        "SELECT d.*, h.hit_id FROM decisions d JOIN hits h USING (hit_pk) WHERE h.hit_id = ? ORDER BY decision_id",
+        (hit_id,))]
+
+
+def export_rows(con: sqlite3.Connection, current_only: bool = False) -> Iterator[dict[str, Any]]:
+    """Ledger rows in decision order (``current_only``: each reviewer's latest decision per hit)."""
+    join = "JOIN hit_state s ON s.decision_id = d.decision_id" if current_only else ""
+    sql = f"""SELECT h.hit_id, d.reviewer, d.timestamp, d.label, d.pattern, d.rationale, d.decision_id,
+                     doc.document_id, h.machine_label, h.pattern AS machine_pattern, h.confidence, doc.dup_group
+              FROM decisions d {join} JOIN hits h ON h.hit_pk = d.hit_pk JOIN documents doc ON doc.doc_pk = h.doc_pk
+              ORDER BY d.decision_id"""
+    for r in con.execute(sql):
+        d = dict(r)
+        if d["dup_group"] is not None:
+            d["dup_group"] = con.execute("SELECT document_id FROM documents WHERE doc_pk = ?",
+                                         (d["dup_group"],)).fetchone()[0]
+        yield d

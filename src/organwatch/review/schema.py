@@ -1,0 +1,183 @@
+"""The project file (``.owproj``): one SQLite database, its schema version and its migrations.
+
+* ``meta``: key/value manifest (organwatch version, creation time, the session-signing secret, ...).
+* ``inputs``: every imported result file with its sha256, record counts and the screening provenance found.
+* ``documents`` / ``hits``: the imported screen records and one hit per flagged passage (immutable once imported).
+* ``decisions``: the append-only ledger. Triggers forbid UPDATE and DELETE.
+* ``hit_state`` (v2): the latest decision of each reviewer on each hit, *derived* from the ledger by a trigger
+  and rebuildable from it at any time (:func:`rebuild_state`).
+
+The schema version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` brings any older file up to date in one
+transaction. A file from a newer organwatch is refused rather than guessed at.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from organwatch.errors import InputError
+
+SCHEMA_VERSION = 2
+APPLICATION_ID = 0x4F575250  # "OWRP": marks the SQLite file as an organwatch review project
+
+_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE inputs (
+  input_pk INTEGER PRIMARY KEY,
+  name TEXT NOT NULL, sha256 TEXT NOT NULL, format TEXT NOT NULL,
+  records INTEGER NOT NULL, imported INTEGER NOT NULL, skipped INTEGER NOT NULL, failed INTEGER NOT NULL,
+  hits INTEGER NOT NULL, provenance TEXT NOT NULL, imported_at TEXT NOT NULL
+);
+CREATE TABLE import_errors (
+  input_pk INTEGER NOT NULL REFERENCES inputs(input_pk), record INTEGER, message TEXT NOT NULL
+);
+CREATE TABLE documents (
+  doc_pk INTEGER PRIMARY KEY,
+  input_pk INTEGER NOT NULL REFERENCES inputs(input_pk),
+  document_id TEXT NOT NULL UNIQUE,
+  source TEXT, title TEXT, year INTEGER, language TEXT, document_label TEXT, patterns TEXT, ethics TEXT,
+  errors TEXT, institution TEXT, identifier TEXT, dedup_key TEXT NOT NULL, dup_group INTEGER
+);
+CREATE INDEX documents_dedup ON documents(dedup_key);
+CREATE TABLE hits (
+  hit_pk INTEGER PRIMARY KEY,
+  hit_id TEXT NOT NULL UNIQUE,
+  doc_pk INTEGER NOT NULL REFERENCES documents(doc_pk),
+  passage_index INTEGER NOT NULL,
+  machine_label TEXT, pattern TEXT, confidence REAL, events TEXT, spans TEXT,
+  text TEXT, text_start INTEGER, year INTEGER, institution TEXT, language TEXT
+);
+CREATE INDEX hits_conf ON hits(confidence DESC, hit_pk);
+CREATE INDEX hits_pattern ON hits(pattern, confidence DESC, hit_pk);
+CREATE INDEX hits_year ON hits(year, confidence DESC, hit_pk);
+CREATE INDEX hits_inst ON hits(institution, confidence DESC, hit_pk);
+CREATE INDEX hits_doc ON hits(doc_pk);
+CREATE TABLE decisions (
+  decision_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  hit_pk INTEGER NOT NULL REFERENCES hits(hit_pk),
+  reviewer TEXT NOT NULL, timestamp TEXT NOT NULL, label TEXT NOT NULL, pattern TEXT,
+  rationale TEXT NOT NULL DEFAULT '', nonce TEXT UNIQUE
+);
+CREATE INDEX decisions_hit ON decisions(hit_pk);
+CREATE TRIGGER decisions_no_update BEFORE UPDATE ON decisions
+  BEGIN SELECT RAISE(ABORT, 'the decision ledger is append-only'); END;
+CREATE TRIGGER decisions_no_delete BEFORE DELETE ON decisions
+  BEGIN SELECT RAISE(ABORT, 'the decision ledger is append-only'); END;
+"""
+
+_V2 = """
+CREATE TABLE hit_state (
+  hit_pk INTEGER NOT NULL, reviewer TEXT NOT NULL, decision_id INTEGER NOT NULL, label TEXT NOT NULL,
+  pattern TEXT, PRIMARY KEY (hit_pk, reviewer)
+) WITHOUT ROWID;
+CREATE INDEX hit_state_label ON hit_state(label, hit_pk);
+CREATE INDEX hit_state_reviewer ON hit_state(reviewer, hit_pk);
+CREATE TRIGGER decisions_state AFTER INSERT ON decisions BEGIN
+  INSERT INTO hit_state(hit_pk, reviewer, decision_id, label, pattern)
+    VALUES (NEW.hit_pk, NEW.reviewer, NEW.decision_id, NEW.label, NEW.pattern)
+    ON CONFLICT(hit_pk, reviewer) DO UPDATE SET decision_id = excluded.decision_id, label = excluded.label,
+      pattern = excluded.pattern WHERE excluded.decision_id > hit_state.decision_id;
+END;
+CREATE TABLE facet_counts (facet TEXT NOT NULL, value TEXT, n INTEGER NOT NULL);
+"""
+
+#: version -> SQL that brings version-1 to version
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+
+
+def rebuild_state(con: sqlite3.Connection) -> None:
+    """Recompute the derived tables from the ledger and the hits (used by migrations and ``review new``)."""
+    con.execute("DELETE FROM hit_state")
+    con.execute("""INSERT INTO hit_state(hit_pk, reviewer, decision_id, label, pattern)
+                   SELECT d.hit_pk, d.reviewer, d.decision_id, d.label, d.pattern FROM decisions d
+                   JOIN (SELECT hit_pk, reviewer, MAX(decision_id) AS m FROM decisions GROUP BY hit_pk, reviewer) x
+                     ON x.m = d.decision_id""")
+    rebuild_facets(con)
+
+
+def rebuild_facets(con: sqlite3.Connection) -> None:
+    """Counts of the immutable hit facets (pattern, year, institution, machine label, language)."""
+    con.execute("DELETE FROM facet_counts")
+    for facet in ("pattern", "year", "institution", "machine_label", "language"):
+        con.execute(f"INSERT INTO facet_counts(facet, value, n) SELECT '{facet}', CAST({facet} AS TEXT), COUNT(*) "
+                    f"FROM hits GROUP BY {facet}")
+
+
+def connect(path: str | Path, *, create: bool = False, wal: bool = False, readonly: bool = False,
+            check_same_thread: bool = True) -> sqlite3.Connection:
+    """Open (and migrate) a project file. Raises :class:`InputError` for anything that is not one."""
+    path = Path(path)
+    if not create and not path.is_file():
+        raise InputError("no such project file", file=path)
+    if readonly:
+        uri = f"file:{path.resolve()}?mode=ro"
+        con = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=check_same_thread)
+    else:
+        con = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread, timeout=30)
+    con.row_factory = sqlite3.Row
+    try:
+        con.execute("PRAGMA busy_timeout = 30000")
+        con.execute("PRAGMA foreign_keys = ON")
+        app_id = con.execute("PRAGMA application_id").fetchone()[0]
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as e:
+        con.close()
+        raise InputError(f"not an organwatch review project ({e})", file=path) from None
+    if version == 0 and app_id == 0:
+        n_tables = con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0]
+        if n_tables and not create:
+            con.close()
+            raise InputError("not an organwatch review project (an unrelated SQLite database)", file=path)
+        if not create:
+            con.close()
+            raise InputError("not an organwatch review project (empty file)", file=path)
+    elif app_id != APPLICATION_ID:
+        con.close()
+        raise InputError("not an organwatch review project", file=path)
+    if version > SCHEMA_VERSION:
+        con.close()
+        raise InputError(f"project schema version {version} is newer than this organwatch understands "
+                         f"({SCHEMA_VERSION}); upgrade organwatch", file=path)
+    if version < SCHEMA_VERSION:
+        if readonly:
+            con.close()
+            raise InputError(f"project schema version {version} needs a migration; open it writable once "
+                             "(e.g. organwatch review serve)", file=path)
+        migrate(con, version, SCHEMA_VERSION)
+    if wal and not readonly:
+        con.execute("PRAGMA journal_mode = WAL")
+        # FULL: a decision acknowledged to the browser is on disk, even if the machine loses power afterwards
+        con.execute("PRAGMA synchronous = FULL")
+    return con
+
+
+def migrate(con: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION) -> None:
+    """Apply migrations ``current+1 .. target`` in one transaction; derived state is rebuilt from the ledger."""
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        for v in range(current + 1, target + 1):
+            for stmt in _split(MIGRATIONS[v]):
+                con.execute(stmt)
+            if v == 2 and current >= 1:
+                rebuild_state(con)
+        con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        con.execute(f"PRAGMA user_version = {target}")
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _split(script: str) -> list[str]:
+    """Split a migration script into statements (triggers contain ';' inside BEGIN ... END)."""
+    out, buf = [], []
+    for line in script.strip().splitlines():
+        buf.append(line)
+        stmt = "\n".join(buf)
+        if sqlite3.complete_statement(stmt):
+            out.append(stmt)
+            buf = []
+    if buf and "".join(buf).strip():
+        out.append("\n".join(buf))
+    return out
