@@ -105,6 +105,8 @@ def _jsonable(x: Any) -> Any:
         return [_jsonable(v) for v in x]
     if isinstance(x, Enum):
         return x.value
+    if x is None or type(x).__name__ in ("NAType", "NaTType"):  # pandas missing values
+        return None
     if hasattr(x, "item") and callable(x.item) and not isinstance(x, (str, bytes)):
         try:
             x = x.item()

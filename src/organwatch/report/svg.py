@@ -178,9 +178,12 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], title: str,
     """Horizontal bars, one per label; ``highlight`` indices drawn in the highlight colour."""
     hl = set(highlight)
     n = len(labels)
-    bar_h = 16 if n <= 40 else max(3, int(640 / n))
-    height = height or (60 + n * (bar_h + 4))
-    c = _Canvas(width, height, title, margin=(20, 90, 40, 180 if n <= 40 else 60))
+    bar_h = 16 if n <= 40 else (9 if n <= 150 else max(2, int(900 / n)))
+    gap = 4 if n <= 40 else 2
+    labelled = n <= 150
+    fs = 10 if n <= 40 else 8
+    height = height or (60 + n * (bar_h + gap))
+    c = _Canvas(width, height, title, margin=(20, 90, 40, 180 if labelled else 60))
     vals = [v for v in values if v is not None and (not log_x or v > 0)]
     if not vals:
         c.text(width / 2, height / 2, "no data to draw")
@@ -197,10 +200,10 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], title: str,
         c.text(x, c.mt + c.ph + 14, fmt_num(10 ** t if log_x else t, 3), size=10)
     fmt = value_format or (lambda v: fmt_num(v))
     for i, (lab, v) in enumerate(zip(labels, values)):
-        y = c.mt + i * (bar_h + 4)
+        y = c.mt + i * (bar_h + gap)
         col = HIGHLIGHT if i in hl else PALETTE[0]
-        if n <= 40:
-            c.text(c.ml - 6, y + bar_h - 3, lab, anchor="end", size=10, fill=col if i in hl else "#222")
+        if labelled:
+            c.text(c.ml - 6, y + bar_h - 1, lab, anchor="end", size=fs, fill=col if i in hl else "#222")
         if v is None or (log_x and v <= 0):
             c.text(c.ml + 4, y + bar_h - 3, "not available", anchor="start", size=10, fill="#888")
             continue
@@ -209,8 +212,8 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], title: str,
         c.add(f'<rect class="ow-bar" x="{_f(x0)}" y="{_f(y)}" width="{_f(w)}" height="{bar_h}" fill="{col}">'
               f"<title>{escape(lab)}: {escape(fmt(v))}</title></rect>")
         c.points += 1
-        if n <= 40:
-            c.text(x0 + w + 4, y + bar_h - 3, fmt(v), anchor="start", size=10)
+        if labelled:
+            c.text(x0 + w + 4, y + bar_h - 1, fmt(v), anchor="start", size=fs)
     if reference_line is not None and (not log_x or reference_line > 0):
         x = sx(reference_line)
         c.add(f'<line x1="{_f(x)}" y1="{_f(c.mt)}" x2="{_f(x)}" y2="{_f(c.mt + c.ph)}" stroke="{HIGHLIGHT}" '

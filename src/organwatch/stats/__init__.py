@@ -1,0 +1,1 @@
+"""Forensic tests on official count series (``organwatch stats``). See docs/stats.md."""
