@@ -26,6 +26,7 @@ from organwatch.findings import Finding
 # dotted module paths; each module implements the provider protocol below
 SECTION_PROVIDERS: list[str] = [
     "organwatch.stats.report_section",
+    "organwatch.review.report_section",
 ]
 
 
