@@ -21,6 +21,8 @@ COMMANDS: dict[str, str] = {
     "report": "organwatch.report.cli:report",
     "data": "organwatch.datasets.cli:data",
     "stats": "organwatch.stats.cli:stats",
+    "laws": "organwatch.claims.cli:laws",
+    "claims": "organwatch.claims.cli:claims",
     "review": "organwatch.review.cli:review",
 }
 

@@ -1,0 +1,185 @@
+"""``organwatch laws`` (legislation registry) and ``organwatch claims`` (transplant-coverage compliance)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from organwatch import __version__
+from organwatch.errors import InputError, UsageError
+from organwatch.output import TABLE_FORMATS, infer_format, write_records
+
+
+def _as_of(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"--as-of '{value}' is not an ISO date (YYYY-MM-DD)") from None
+
+
+@click.command()
+@click.option("--jurisdiction", "-j", "jurisdictions", multiple=True,
+              help="US-TX, TX, GB, US (all US states and federal), EU ... (repeatable).")
+@click.option("--provision", "-p", "provisions", multiple=True,
+              type=click.Choice(["insurance_ban", "criminal", "reporting", "travel_warning", "sanctions"]),
+              help="Provision type (repeatable; any matches).")
+@click.option("--status", "statuses", multiple=True, help="enacted, in_force, vetoed, introduced, adopted, ... (repeatable).")
+@click.option("--as-of", "as_of", help="Only instruments whose status date is on or before DATE; shows whether "
+                                       "insurer rules are in effect on DATE.")
+@click.option("--json", "as_json", is_flag=True, help="Records as JSON on stdout (or to --out).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the records to a file.")
+@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), help="jsonl, csv or parquet (default from --out).")
+def laws(jurisdictions: tuple[str, ...], provisions: tuple[str, ...], statuses: tuple[str, ...], as_of: str | None,
+         as_json: bool, out: Path | None, fmt: str | None) -> None:
+    """Query the embedded legislation registry (laws.csv) by jurisdiction, provision, status and date.
+
+    \b
+    Example:
+      organwatch laws --provision insurance_ban --status enacted
+      organwatch laws --jurisdiction TX --as-of 2023-08-31
+      organwatch laws --jurisdiction GB --provision reporting --out gb.csv
+    """
+    from organwatch.claims.registry import LAW_COLUMNS, query_laws
+
+    day = _as_of(as_of)
+    rows, undated = query_laws(list(jurisdictions), list(provisions), list(statuses), day)
+    err = Console(stderr=True)
+    if out is not None:
+        write_records(rows, out, infer_format(out, fmt, "csv"), LAW_COLUMNS)
+    elif as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        t = Table(title=f"{len(rows)} instruments" + (f" as of {day}" if day else ""))
+        for c in ("id", "jurisdiction", "status", "status_date", "provisions", "in effect"):
+            t.add_column(c)
+        for r in rows:
+            t.add_row(r["id"], r["jurisdiction"], r["status"], r["status_date"] or "", ", ".join(r["provisions_types"]),
+                      "" if r["in_effect"] is None else ("yes" if r["in_effect"] else f"no (from {r['effective']})"))
+        Console().print(t)
+    err.print(f"organwatch laws: {len(rows)} instruments matched" + (f" -> {out}" if out else "")
+              + (f"; {undated} without a status date left out by --as-of" if undated else ""))
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--jurisdiction", "-j", "jurisdictions", multiple=True,
+              help="Plan situs, e.g. US-TX (TX accepted; repeatable). Default: every jurisdiction with a rule.")
+@click.option("--plan-type", help="fully_insured, self_funded_erisa, medicaid, chip, hcso, ... (default from config).")
+@click.option("--members", "members_path", type=click.Path(path_type=Path),
+              help="Members CSV: index transplants (organ, date, performed/origin country, attestation).")
+@click.option("--enrollment", "enrollment_path", type=click.Path(path_type=Path),
+              help="Enrollment CSV: member_id, jurisdiction, plan_type, start, end (members moving between states).")
+@click.option("--as-of", "as_of", help="Use the rule versions and designations known on DATE.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              help="TOML overriding engine settings / jurisdiction parameters (see docs/compliance.md).")
+@click.option("--out", type=click.Path(path_type=Path), help="Outcome records (default ./claim-outcomes.jsonl).")
+@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), help="jsonl, csv or parquet (default from --out).")
+@click.option("--json", "as_json", is_flag=True, help="Outcome records as JSON lines on stdout.")
+@click.option("--worklist", "worklist_path", type=click.Path(path_type=Path),
+              help="Also write the transplant-tourism worklist (members to counsel / review).")
+@click.option("--errors", "errors_path", type=click.Path(path_type=Path),
+              help="Write unreadable claims (file, claim ordinal, segment / JSON path) as JSON lines.")
+@click.option("--fast", is_flag=True, help="FHIR fast path (plain JSON, no model validation); same outcomes.")
+def claims(inputs: tuple[Path, ...], jurisdictions: tuple[str, ...], plan_type: str | None, members_path: Path | None,
+           enrollment_path: Path | None, as_of: str | None, config_path: Path | None, out: Path | None,
+           fmt: str | None, as_json: bool, worklist_path: Path | None, errors_path: Path | None, fast: bool) -> None:
+    """Screen claim lines against the transplant-tourism insurance laws (TX, UT, ID, TN, AZ).
+
+    Reads X12 837P/837I (pyx12), FHIR R4 Claim / ExplanationOfBenefit / Bundle (fhirclient) and the documented
+    claims CSV. Writes one record per claim line and jurisdiction: claim_id, line, jurisdiction, outcome,
+    reasons, statute, fields. Unreadable claims are counted and reported (segment or JSON path), the rest go on.
+    Member identifiers never appear in messages.
+
+    \b
+    Example:
+      organwatch claims claims.837 --jurisdiction TX --out outcomes.jsonl
+      organwatch claims bundle.json --members members.csv --plan-type medicaid -j ID --worklist worklist.csv
+      organwatch claims claims/ --enrollment enrollment.csv --format parquet --out outcomes.parquet
+    """
+    from organwatch.claims.engine import Engine
+    from organwatch.claims.model import RECORD_COLUMNS, Claim, ClaimError
+    from organwatch.claims.readers import expand, read_claims
+    from organwatch.claims.readers.members import read_enrollment, read_members
+    from organwatch.claims.rules import load_rules, plan_types, read_config, resolve_jurisdiction
+    from organwatch.claims.worklist import WORKLIST_COLUMNS, build_worklist
+    from organwatch.findings import sha256_file
+
+    err = Console(stderr=True)
+    day = _as_of(as_of)
+    config = read_config(config_path)
+    rules = load_rules(config, day)
+    known = list(rules.rules)
+    js = [resolve_jurisdiction(j, known) for j in jurisdictions] or None
+    if plan_type is not None and plan_type not in plan_types():
+        raise UsageError(f"--plan-type must be one of {', '.join(plan_types())}, not '{plan_type}'")
+    fmt_out = infer_format(out, fmt, "jsonl") if not as_json or out else "jsonl"
+    if out is None and not as_json:
+        out = Path("claim-outcomes.jsonl") if fmt_out == "jsonl" else Path(f"claim-outcomes.{fmt_out}")
+    members: dict = {}
+    if members_path is not None:
+        read_members(members_path, members)
+    if enrollment_path is not None:
+        read_enrollment(enrollment_path, members, known)
+    files = expand(list(inputs))
+    if not files:
+        raise InputError("no input files found", file=inputs[0])
+    batch: list[Claim] = []
+    errors: list[ClaimError] = []
+    per_file: Counter = Counter()
+    for f in files:
+        for item in read_claims(f, fast=fast):
+            if isinstance(item, ClaimError):
+                errors.append(item)
+            else:
+                batch.append(item)
+                per_file[str(f)] += 1
+    engine = Engine(rules)
+    outcomes = list(engine.evaluate(batch, members, js, plan_type))
+    records = [o.to_record() for o in outcomes]
+    inputs_ref = [{"name": str(f), "sha256": sha256_file(f)} for f in files]
+    for extra in (members_path, enrollment_path, config_path):
+        if extra is not None:
+            inputs_ref.append({"name": str(extra), "sha256": sha256_file(extra)})
+    from organwatch import datasets
+
+    laws_info = datasets.info("laws")
+    inputs_ref.append({"name": laws_info.input_ref().name, "sha256": laws_info.sha256})
+    provenance = {"inputs": inputs_ref, "parameters": {**rules.parameters, "jurisdictions": js,
+                                                        "plan_type": plan_type, "fast": fast},
+                  "version": __version__, "seed": None,
+                  "readers": {"x12": "pyx12 (maps: see claims/data/x12_maps.toml)", "fhir": "fhirclient R4 4.0.1"
+                              if not fast else "fast path (json)"},
+                  "counts": {"files": len(files), "claims": len(batch), "lines": sum(len(c.lines) for c in batch),
+                             "records": len(records), "errors": len(errors)}}
+    if as_json and out is None:
+        for r in records:
+            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
+    else:
+        assert out is not None
+        write_records(records, out, fmt_out, RECORD_COLUMNS)
+        Path(str(out) + ".provenance.json").write_text(
+            json.dumps(provenance, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if errors_path is not None:
+        write_records([e.to_dict() for e in errors], errors_path, infer_format(errors_path, None, "jsonl"),
+                      ["source", "record", "where", "message"])
+    if worklist_path is not None:
+        wl = build_worklist(engine, batch, members)
+        write_records(wl, worklist_path, infer_format(worklist_path, None, "csv"), WORKLIST_COLUMNS)
+        err.print(f"organwatch claims: worklist of {len(wl)} members -> {worklist_path}")
+    for e in errors[:20]:
+        click.echo(f"organwatch claims: skipped {e}", err=True)
+    if len(errors) > 20:
+        err.print(f"organwatch claims: ... and {len(errors) - 20} more unreadable claims (see --errors)")
+    counts = Counter(r["outcome"] for r in records)
+    click.echo(f"organwatch claims: read {len(files)} files, {len(batch)} claims, "
+              f"{provenance['counts']['lines']} lines; {len(errors)} unreadable claims; {len(records)} outcome records"
+              + (f" -> {out}" if out else "") + "; " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), err=True)

@@ -1,0 +1,59 @@
+"""Shared pieces of the two FHIR R4 readers (model-library path and fast path): file loading and limits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+from organwatch.claims.model import ClaimError
+
+CLAIM_TYPES = ("Claim", "ExplanationOfBenefit")
+REF_TYPES = ("Location", "Organization")
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def load_resources(path: Path) -> Iterator[tuple[str, Any] | ClaimError]:
+    """Yield (json_path, resource dict) for a JSON resource, a JSON array of resources, or NDJSON (one per line)."""
+    source = str(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        yield ClaimError(source, None, "file", "not UTF-8 JSON")
+        return
+    try:
+        doc = json.loads(text, parse_constant=_no_constants)
+    except json.JSONDecodeError as e:
+        if e.msg != "Extra data":
+            yield ClaimError(source, None, f"line {e.lineno} column {e.colno}", f"invalid JSON ({e.msg})")
+            return
+        doc = None
+    except (RecursionError, ValueError) as e:
+        yield ClaimError(source, None, "file", f"invalid JSON ({type(e).__name__}: nesting or constants)")
+        return
+    if doc is None:  # NDJSON
+        for i, ln in enumerate(text.splitlines(), 1):
+            if not ln.strip():
+                continue
+            try:
+                yield f"line {i}", json.loads(ln, parse_constant=_no_constants)
+            except (json.JSONDecodeError, RecursionError, ValueError) as e:
+                yield ClaimError(source, None, f"line {i}", f"invalid JSON ({getattr(e, 'msg', type(e).__name__)})")
+        return
+    if isinstance(doc, list):
+        for i, r in enumerate(doc):
+            yield f"[{i}]", r
+    else:
+        yield "", doc
+
+
+def bundle_entries(doc: dict[str, Any]) -> list[tuple[str, Any]]:
+    entries = doc.get("entry") or []
+    if not isinstance(entries, list):
+        return []
+    return [(f"Bundle.entry[{i}].resource", e.get("resource") if isinstance(e, dict) else None)
+            for i, e in enumerate(entries)]

@@ -1,0 +1,226 @@
+"""FHIR R4 Claim / ExplanationOfBenefit fast path: plain ``json`` dicts, the same field mapping as the
+model-library reader (:mod:`organwatch.claims.readers.fhir`), without building model objects.
+
+Used by ``organwatch claims --fast`` and the benchmark. Structural problems (a list where an object belongs, a
+bad date) become a per-claim error naming the JSON path; full schema validation is the model path's job. Tests
+check that both paths give identical claims and outcomes on every sample and test file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Iterator
+
+from organwatch.claims.countries import normalise
+from organwatch.claims.model import UNKNOWN, Claim, ClaimError, Line
+from organwatch.claims.readers.fhir_common import CLAIM_TYPES, REF_TYPES, bundle_entries, load_resources
+
+
+class _Bad(Exception):
+    def __init__(self, path: str, what: str):
+        super().__init__(what)
+        self.path = path
+        self.what = what
+
+
+def _obj(x: Any, path: str) -> dict[str, Any]:
+    if x is None:
+        return {}
+    if not isinstance(x, dict):
+        raise _Bad(path, "expected a JSON object")
+    return x
+
+
+def _arr(x: Any, path: str) -> list[Any]:
+    if x is None:
+        return []
+    if not isinstance(x, list):
+        raise _Bad(path, "expected a JSON array")
+    return x
+
+
+def _date(s: Any, path: str) -> dt.date | None:
+    if s is None:
+        return None
+    if not isinstance(s, str) or len(s) < 10:
+        if isinstance(s, str) and len(s) in (4, 7):
+            return None  # partial dates (YYYY, YYYY-MM) carry no day of service
+        raise _Bad(path, "not a FHIR date")
+    try:
+        return dt.date.fromisoformat(s[:10])
+    except ValueError:
+        raise _Bad(path, "not a FHIR date") from None
+
+
+def _codes(cc: Any, path: str) -> list[str]:
+    out = []
+    for k, c in enumerate(_arr(_obj(cc, path).get("coding"), f"{path}.coding")):
+        code = _obj(c, f"{path}.coding[{k}]").get("code")
+        if code is not None:
+            if not isinstance(code, str):
+                raise _Bad(f"{path}.coding[{k}].code", "expected a string")
+            out.append(code)
+    return out
+
+
+def _country_of(addr: Any, path: str) -> str | None:
+    c = _obj(addr, path).get("country")
+    if c is not None and not isinstance(c, str):
+        raise _Bad(f"{path}.country", "expected a string")
+    return c
+
+
+def _ref_country(ref: Any, path: str, index: dict[str, dict[str, Any]]) -> tuple[str | None, bool]:
+    """(country, found) of the Location/Organization a Reference points to (contained, bundle or absent)."""
+    r = _obj(ref, path).get("reference")
+    if not r or not isinstance(r, str):
+        return None, False
+    res = index.get(r)
+    if res is None:
+        return None, False
+    addr = res.get("address")
+    if isinstance(addr, list):  # Organization.address is 0..*
+        for a in addr:
+            c = _country_of(a, f"{r}.address")
+            if c:
+                return c, True
+        return None, True
+    return _country_of(addr, f"{r}.address"), True
+
+
+def _index(res: dict[str, Any], bundle_index: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    idx = dict(bundle_index)
+    for k, c in enumerate(_arr(res.get("contained"), "contained")):
+        c = _obj(c, f"contained[{k}]")
+        if c.get("resourceType") in REF_TYPES and isinstance(c.get("id"), str):
+            idx["#" + c["id"]] = c
+    return idx
+
+
+def claim_from_dict(res: dict[str, Any], source: str, record: int, bundle_index: dict[str, dict[str, Any]]) -> Claim:
+    rt = res["resourceType"]
+    idx = _index(res, bundle_index)
+    cid = res.get("id")
+    if not cid:
+        ids = _arr(res.get("identifier"), f"{rt}.identifier")
+        cid = _obj(ids[0], f"{rt}.identifier[0]").get("value") if ids else None
+    pat = _obj(res.get("patient"), f"{rt}.patient")
+    member = pat.get("reference") or _obj(pat.get("identifier"), f"{rt}.patient.identifier").get("value")
+    claim = Claim(claim_id=str(cid or f"{Path(source).name}#{record}"), source=source, record=record,
+                  form="FHIR-EOB" if rt == "ExplanationOfBenefit" else "FHIR-Claim",
+                  member_id=member if isinstance(member, str) else None)
+    bp = _obj(res.get("billablePeriod"), f"{rt}.billablePeriod")
+    claim_date = _date(bp.get("start"), f"{rt}.billablePeriod.start")
+    # diagnoses by sequence
+    dx: list[tuple[int, list[str], bool]] = []
+    for k, d in enumerate(_arr(res.get("diagnosis"), f"{rt}.diagnosis")):
+        p = f"{rt}.diagnosis[{k}]"
+        d = _obj(d, p)
+        types = [c for t in _arr(d.get("type"), f"{p}.type") for c in _codes(t, f"{p}.type")]
+        dx.append((d.get("sequence") if isinstance(d.get("sequence"), int) else k + 1,
+                   _codes(d.get("diagnosisCodeableConcept"), f"{p}.diagnosisCodeableConcept"), "principal" in types))
+    if dx and not any(p for _, _, p in dx):
+        first = min(s for s, _, _ in dx)
+        dx = [(s, c, s == first) for s, c, _ in dx]
+    dx_by_seq = {s: (c, p) for s, c, p in dx}
+    procs: list[tuple[str, str]] = []
+    for k, pr in enumerate(_arr(res.get("procedure"), f"{rt}.procedure")):
+        p = f"{rt}.procedure[{k}]"
+        for c in _codes(_obj(pr, p).get("procedureCodeableConcept"), f"{p}.procedureCodeableConcept"):
+            procs.append((c, p))
+    # claim-level location: facility, then provider
+    fac_c, fac_found = _ref_country(res.get("facility"), f"{rt}.facility", idx)
+    prov_c, prov_found = _ref_country(res.get("provider"), f"{rt}.provider", idx)
+    items = [(f"{rt}.item[{k}]", it, False) for k, it in enumerate(_arr(res.get("item"), f"{rt}.item"))]
+    items += [(f"{rt}.addItem[{k}]", it, True) for k, it in enumerate(_arr(res.get("addItem"), f"{rt}.addItem"))]
+    for n, (p, it, added) in enumerate(items, 1):
+        it = _obj(it, p)
+        seq = it.get("sequence")
+        line_no = seq if isinstance(seq, int) and not added else n
+        d = _date(it.get("servicedDate"), f"{p}.servicedDate")
+        dfield = f"{p}.servicedDate"
+        if d is None:
+            d = _date(_obj(it.get("servicedPeriod"), f"{p}.servicedPeriod").get("start"), f"{p}.servicedPeriod.start")
+            dfield = f"{p}.servicedPeriod.start"
+        if d is None and claim_date is not None:
+            d, dfield = claim_date, f"{rt}.billablePeriod.start"
+        if d is None:
+            dfield = ""
+        line = Line(line=line_no, date=d, date_field=dfield)
+        line.procedures = [(c, f"{p}.productOrService") for c in _codes(it.get("productOrService"),
+                                                                           f"{p}.productOrService")] + procs
+        rev = _codes(it.get("revenue"), f"{p}.revenue")
+        if rev:
+            line.revenue = (rev[0], f"{p}.revenue")
+        seqs = _arr(it.get("diagnosisSequence"), f"{p}.diagnosisSequence")
+        if seqs:
+            for k, s in enumerate(seqs):
+                for c in dx_by_seq.get(s, ([], False))[0]:
+                    line.diagnoses.append((c, f"{rt}.diagnosis(sequence {s})", k == 0))
+        else:
+            for s, (cs, pr) in sorted(dx_by_seq.items()):
+                for c in cs:
+                    line.diagnoses.append((c, f"{rt}.diagnosis(sequence {s})", pr))
+        # line location: locationAddress -> locationReference -> facility -> provider
+        raw, fld, kind = None, "", ""
+        if it.get("locationAddress") is not None:
+            raw = _country_of(it.get("locationAddress"), f"{p}.locationAddress")
+            fld, kind = f"{p}.locationAddress.country", "claim_line_facility"
+        if raw is None and it.get("locationReference") is not None:
+            c, found = _ref_country(it.get("locationReference"), f"{p}.locationReference", idx)
+            if found:
+                raw, fld, kind = c, f"{p}.locationReference->Location.address.country", "claim_line_facility"
+        if raw is None and fac_found:
+            raw, fld, kind = fac_c, f"{rt}.facility->Location.address.country", "claim_facility"
+        if raw is None and prov_found:
+            raw, fld, kind = prov_c, f"{rt}.provider->Organization.address.country", "provider_organization"
+        line.country = normalise(raw) if raw else UNKNOWN
+        line.country_raw, line.country_field, line.country_source = raw, fld if raw else "", kind if raw else ""
+        claim.lines.append(line)
+    return claim
+
+
+def iter_fhir_resources(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, dict[str, Any]]] | ClaimError]:
+    """(json path, Claim/EOB dict, bundle reference index) for every claim resource in the file."""
+    source = str(path)
+    for where, doc in load_resources(path):
+        if isinstance(doc, ClaimError):
+            yield doc
+            continue
+        if not isinstance(doc, dict):
+            yield ClaimError(source, None, where or "$", "expected a FHIR resource (JSON object)")
+            continue
+        rt = doc.get("resourceType")
+        if rt == "Bundle":
+            entries = bundle_entries(doc)
+            idx: dict[str, dict[str, Any]] = {}
+            for _, r in entries:
+                if isinstance(r, dict) and r.get("resourceType") in REF_TYPES and isinstance(r.get("id"), str):
+                    idx[f"{r['resourceType']}/{r['id']}"] = r
+            for e in doc.get("entry") or []:
+                if isinstance(e, dict) and isinstance(e.get("resource"), dict) and isinstance(e.get("fullUrl"), str):
+                    if e["resource"].get("resourceType") in REF_TYPES:
+                        idx[e["fullUrl"]] = e["resource"]
+            for p, r in entries:
+                if isinstance(r, dict) and r.get("resourceType") in CLAIM_TYPES:
+                    yield f"{where}{p}", r, idx
+        elif rt in CLAIM_TYPES:
+            yield where, doc, {}
+        elif rt is None:
+            yield ClaimError(source, None, f"{where or '$'}.resourceType", "missing")
+
+
+def read_fhir_fast(path: Path) -> Iterator[Claim | ClaimError]:
+    source = str(path)
+    record = 0
+    for item in iter_fhir_resources(path):
+        if isinstance(item, ClaimError):
+            yield item
+            continue
+        where, res, idx = item
+        record += 1
+        try:
+            yield claim_from_dict(res, source, record, idx)
+        except _Bad as e:
+            yield ClaimError(source, record, f"{where + ' ' if where else ''}{e.path}".strip(), e.what)
