@@ -21,9 +21,13 @@ COMMANDS: dict[str, str] = {
     "report": "organwatch.report.cli:report",
     "data": "organwatch.datasets.cli:data",
     "stats": "organwatch.stats.cli:stats",
+    "screen": "organwatch.screen.cli:screen",
+    "evaluate": "organwatch.screen.cli:evaluate",
     "laws": "organwatch.claims.cli:laws",
     "claims": "organwatch.claims.cli:claims",
     "review": "organwatch.review.cli:review",
+    "volume": "organwatch.volume.cli:volume",
+    "hospitals": "organwatch.volume.cli:hospitals",
 }
 
 

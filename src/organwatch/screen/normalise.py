@@ -1,0 +1,237 @@
+"""Offset-preserving normalisation of document text before matching.
+
+Steps (configured in ``rules/normalisation.toml``): per-character NFKC (full-width -> half-width), OpenCC
+traditional -> simplified at character level, case folding, removal of bracketed pinyin after CJK
+characters, deletion of OCR spaces and line breaks inside CJK runs, and collapse of whitespace runs.
+
+The length-preserving steps are one ``str.translate`` table (built once, lazily); the length-changing ones
+are a single compiled regex pass over a whole chunk of documents. Every normalised character keeps the
+original ``[start, end)`` it came from, so that any normalised span ``[a, b)`` maps back to the original
+substring ``original[start_map[a]:end_map[b - 1]]`` exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
+_SYL = f"[a-z{_TONED}]{{1,7}}[1-5]?"
+_WS = " \t\n\r\f\v\u00a0\u3000"
+
+
+def default_config() -> dict[str, Any]:
+    text = resources.files("organwatch.screen").joinpath("rules/normalisation.toml").read_text("utf-8")
+    return tomllib.loads(text)["normalisation"]
+
+
+@lru_cache(maxsize=1)
+def _t2s_chars() -> dict[int, str]:
+    """Character-level traditional -> simplified map from OpenCC (only 1:1 conversions)."""
+    import opencc
+
+    conv = opencc.OpenCC("t2s")
+    cps = [cp for r in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)) for cp in range(*r)]
+    src = "\n".join(chr(cp) for cp in cps)
+    out = conv.convert(src).split("\n")
+    table: dict[int, str] = {}
+    if len(out) == len(cps):
+        for cp, o in zip(cps, out):
+            if len(o) == 1 and o != chr(cp):
+                table[cp] = o
+    return table
+
+
+@lru_cache(maxsize=8)
+def _tables(nfkc: bool, t2s: bool, fold: bool, ws: bool) -> tuple[dict[int, str], dict[str, str]]:
+    """(1:1 translate table, length-changing replacements) for the BMP."""
+    t2s_map = _t2s_chars() if t2s else {}
+    table: dict[int, str] = {}
+    expand: dict[str, str] = {}
+    for cp in range(0x10000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        c = chr(cp)
+        n = unicodedata.normalize("NFKC", c) if nfkc else c
+        if fold:
+            n = n.lower() if len(n.lower()) == len(n) else n
+        n = "".join(t2s_map.get(ord(x), x) for x in n)
+        if ws and n in ("\t", "\n", "\r", "\f", "\v", "\u00a0", "\u3000", "\u2028", "\u2029", "\x85"):
+            n = " "
+        if n == c:
+            continue
+        if len(n) == 1:
+            table[cp] = n
+        else:
+            expand[c] = n
+    expand.pop("\x00", None)
+    return table, expand
+
+
+@dataclass
+class NormText:
+    """A normalised text and its map back to the original."""
+
+    original: str
+    text: str
+    start_map: np.ndarray | None  # None = identity
+    end_map: np.ndarray | None
+
+    def orig_span(self, a: int, b: int) -> tuple[int, int]:
+        """Original ``[start, end)`` of normalised ``[a, b)`` (b > a)."""
+        if self.start_map is None:
+            return a, b
+        return int(self.start_map[a]), int(self.end_map[b - 1])
+
+    def orig_spans(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.start_map is None:
+            return a.astype(np.int64), b.astype(np.int64)
+        return self.start_map[a], self.end_map[b - 1]
+
+    def orig_offset(self, a: int) -> int:
+        """Original offset of a normalised boundary position (0 <= a <= len)."""
+        if self.start_map is None:
+            return a
+        if a >= len(self.text):
+            return len(self.original) if len(self.text) == 0 else int(self.end_map[-1])
+        return int(self.start_map[a])
+
+
+class Normaliser:
+    def __init__(self, config: dict[str, Any] | None = None):
+        cfg = dict(default_config())
+        cfg.update(config or {})
+        self.config = cfg
+        self._table: dict[int, str] | None = None
+        self._expand: dict[str, str] = {}
+        self._py_rx: re.Pattern[str] | None = None
+
+    def _prepare(self) -> None:
+        if self._table is not None:
+            return
+        c = self.config
+        self._table, self._expand = _tables(bool(c["nfkc"]), bool(c["traditional_to_simplified"]),
+                                            bool(c["case_fold"]), bool(c["collapse_whitespace"]))
+        lut = np.arange(0x110000, dtype=np.uint32)
+        for cp, ch in self._table.items():
+            lut[cp] = ord(ch)
+        self._lut = lut
+        wslut = np.zeros(0x110000, dtype=bool)
+        for ch in _WS + "\u2028\u2029\x85":
+            wslut[ord(ch)] = True
+        self._wslut = wslut
+        cjklut = np.zeros(0x110000, dtype=bool)
+        for lo, hi in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)):
+            cjklut[lo:hi] = True
+        self._cjklut = cjklut
+        explut = np.zeros(0x110000, dtype=bool)
+        for ch in self._expand:
+            explut[ord(ch)] = True
+        self._explut = explut
+        mode = c.get("pinyin", "tone")
+        self._py_rx = re.compile(f" ?\\( ?{_SYL}(?: {_SYL}){{0,3}} ?\\)") if mode in ("tone", "lowercase") else None
+
+    def translate(self, original: str) -> str:
+        """The length-preserving steps: one vectorised table lookup over code points."""
+        self._prepare()
+        if original.isascii():
+            t = original.lower() if self.config["case_fold"] else original
+            return t.translate(_ASCII_WS) if self.config["collapse_whitespace"] else t
+        cps = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return self._lut[cps].tobytes().decode("utf-32-le", "surrogatepass")
+
+    def _pinyin_ok(self, original: str, s: int, e: int) -> bool:
+        seg = original[s:e]
+        if self.config.get("pinyin", "tone") == "tone":
+            return any(ch in _TONED for ch in seg.lower()) or any(ch in "12345" for ch in seg)
+        return seg == seg.lower() or any(ch in _TONED for ch in seg.lower())
+
+    def normalise(self, original: str) -> NormText:
+        self._prepare()
+        c = self.config
+        n = len(original)
+        if original.isascii():
+            t = original.lower() if c["case_fold"] else original
+            if c["collapse_whitespace"]:
+                t = t.translate(_ASCII_WS)
+            if "  " not in t and "(" not in t:
+                return NormText(original, t, None, None)
+            cps = np.frombuffer(t.encode("ascii"), dtype=np.uint8).astype(np.uint32)
+            t_cps = cps
+            exp_pos = np.zeros(0, dtype=np.int64)
+        else:
+            cps = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+            t_cps = self._lut[cps]
+            t = t_cps.tobytes().decode("utf-32-le", "surrogatepass")
+            exp_pos = np.flatnonzero(self._explut[cps]) if self._expand else np.zeros(0, dtype=np.int64)
+        delete = np.zeros(n, dtype=bool)
+        ws = self._wslut[t_cps]
+        if c["collapse_whitespace"] and n > 1:
+            delete[1:] |= ws[1:] & ws[:-1]
+        if c["collapse_cjk_spaces"] and not original.isascii():
+            wsi = ws.view(np.int8)
+            edge = np.diff(wsi, prepend=np.int8(0), append=np.int8(0))
+            starts = np.flatnonzero(edge == 1)  # first whitespace of each run
+            ends = np.flatnonzero(edge == -1)  # first non-whitespace after each run
+            if len(starts):
+                ok = (starts > 0) & (ends < n)
+                st, en = starts[ok], ends[ok]
+                sel = self._cjklut[t_cps[st - 1]] & self._cjklut[t_cps[en]]
+                for a, b in zip(st[sel], en[sel]) if not c["collapse_whitespace"] else ():
+                    delete[a:b] = True
+                if c["collapse_whitespace"]:
+                    delete[st[sel]] = True  # the rest of each run is deleted by the collapse step
+        if self._py_rx is not None and "(" in t:
+            for m in self._py_rx.finditer(t):
+                s, e = m.span()
+                if s > 0 and self._cjklut[t_cps[s - 1]] and self._pinyin_ok(original, s, e):
+                    delete[s:e] = True
+        if not delete.any() and len(exp_pos) == 0:
+            return NormText(original, t, None, None)
+        keep = ~delete
+        if len(exp_pos) == 0:
+            start_map = np.flatnonzero(keep)
+            text = t_cps[start_map].astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
+            return NormText(original, text, start_map, start_map + 1)
+        lens = keep.astype(np.int64)
+        reps = {}
+        for p in exp_pos:
+            if keep[p]:
+                rep = self._expand[original[p]]
+                lens[p] = len(rep)
+                reps[int(p)] = rep
+        start_map = np.repeat(np.arange(n, dtype=np.int64), lens)
+        out = t_cps[start_map].astype(np.uint32)
+        offs = np.cumsum(lens) - lens
+        for p, rep in reps.items():
+            o = int(offs[p])
+            out[o:o + len(rep)] = [ord(ch) for ch in rep]
+        text = out.tobytes().decode("utf-32-le", "surrogatepass")
+        return NormText(original, text, start_map, start_map + 1)
+
+
+_ASCII_WS = str.maketrans({"\t": " ", "\n": " ", "\r": " ", "\f": " ", "\v": " "})
+
+
+@lru_cache(maxsize=4)
+def _cached(key: tuple) -> Normaliser:
+    return Normaliser(dict(key))
+
+
+def get_normaliser(config: dict[str, Any] | None = None) -> Normaliser:
+    cfg = dict(default_config())
+    cfg.update(config or {})
+    return _cached(tuple(sorted(cfg.items())))
+
+
+def normalise_term(term: str, config: dict[str, Any] | None = None) -> str:
+    """Normalise a rule-pack literal the same way as document text."""
+    return get_normaliser(config).normalise(term).text

@@ -1,0 +1,144 @@
+"""Streaming readers. ``iter_documents(paths, fmt)`` yields :class:`Document` or :class:`RecordError`.
+
+Formats: medline (.xml, .xml.gz, directories of baseline files), ris, endnote (tagged ``%0``), cnki
+(CNKI / NoteExpress / E-Study field exports), csv, tsv, jsonl, text, pdf. ``auto`` detects from the
+extension and the first bytes. Each reader isolates per-record errors; a whole file that cannot be read
+becomes one RecordError and the batch continues.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from organwatch.errors import UsageError
+from organwatch.screen.documents import Document, RecordError
+
+FORMATS = ("auto", "medline", "ris", "endnote", "cnki", "csv", "tsv", "jsonl", "text", "pdf")
+_EXT = {".xml": "medline", ".ris": "ris", ".enw": "endnote", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
+        ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".txt": "text", ".text": "text", ".pdf": "pdf",
+        ".nbib": "ris", ".net": "cnki", ".es5": "cnki"}
+_SKIP = {".parquet", ".gz.part", ".html", ".png", ".jpg", ".zip"}
+
+
+def detect_format(path: Path, head: bytes) -> str:
+    h = head.lstrip(b"\xef\xbb\xbf").lstrip()
+    if h.startswith(b"%PDF"):
+        return "pdf"
+    if h.startswith(b"<?xml") or h.startswith(b"<PubmedArticleSet") or h.startswith(b"<!DOCTYPE Pubmed") \
+            or b"<PubmedArticle" in head[:4096] or b"<MedlineCitation" in head[:4096]:
+        return "medline"
+    if h.startswith(b"%0 ") or h.startswith(b"%0\t"):
+        return "endnote"
+    text = head[:4096].decode("utf-8", "ignore")
+    if text.startswith("TY  -") or "\nTY  - " in text or text.startswith("PMID-") or "\nER  -" in text:
+        return "ris"
+    if text.startswith("{Reference Type}") or text.startswith("{") and "}:" in text[:200] or \
+            text.startswith("RT ") or "\nSrcDatabase-" in text or text.startswith("SrcDatabase-") or \
+            text.startswith("DataType") or text.startswith("Title-题名"):
+        return "cnki"
+    suffixes = "".join(path.suffixes[-2:]).lower()
+    if suffixes.endswith(".xml.gz"):
+        return "medline"
+    ext = path.suffix.lower()
+    if ext in _EXT and _EXT[ext] != "medline":
+        return _EXT[ext]
+    if h.startswith(b"{"):
+        return "jsonl"
+    return "text"
+
+
+def _expand(paths: Iterable[str | Path]) -> Iterator[Path]:
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for q in sorted(p.rglob("*")):
+                if q.is_file() and not q.name.startswith(".") and q.suffix.lower() not in _SKIP:
+                    yield q
+        else:
+            yield p
+
+
+def _head(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        head = fh.read(8192)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as gz:
+                return gz.read(8192)
+        except (OSError, EOFError):
+            return b""
+    return head
+
+
+def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: int = 1
+                   ) -> Iterator[Document | RecordError]:
+    if fmt not in FORMATS:
+        raise UsageError(f"--input-format must be one of {', '.join(FORMATS)}, not '{fmt}'")
+    for path in _expand(paths):
+        if not path.exists():
+            yield RecordError(str(path), None, "no such file or directory")
+            continue
+        try:
+            f = fmt if fmt != "auto" else detect_format(path, _head(path))
+        except OSError as e:
+            yield RecordError(str(path), None, f"cannot read: {e.strerror or e}")
+            continue
+        try:
+            yield from _dispatch(path, f, pdf_workers)
+        except OSError as e:
+            yield RecordError(str(path), None, f"cannot read: {e.strerror or e}")
+
+
+def _dispatch(path: Path, f: str, pdf_workers: int) -> Iterator[Document | RecordError]:
+    if f == "medline":
+        from organwatch.screen.readers.medline import read_medline
+        yield from read_medline(path)
+    elif f == "ris":
+        from organwatch.screen.readers.ris import read_ris
+        yield from read_ris(path)
+    elif f == "endnote":
+        from organwatch.screen.readers.endnote import read_endnote
+        yield from read_endnote(path)
+    elif f == "cnki":
+        from organwatch.screen.readers.cnki import read_cnki
+        yield from read_cnki(path)
+    elif f == "jsonl":
+        from organwatch.screen.readers.tabular import read_jsonl
+        yield from read_jsonl(path, _maybe_gunzip(path))
+    elif f in ("csv", "tsv"):
+        from organwatch.screen.readers.tabular import read_delimited
+        yield from read_delimited(path, "," if f == "csv" else "\t", _maybe_gunzip(path))
+    elif f == "pdf":
+        from organwatch.screen.readers.pdf import read_pdfs
+        yield from read_pdfs([path], workers=pdf_workers)
+    else:
+        from organwatch.screen.readers.text import read_text
+        yield from read_text(path, _maybe_gunzip(path))
+
+
+MAX_GUNZIP = 2 << 30
+
+
+def _maybe_gunzip(path: Path) -> bytes | None:
+    """Decompressed bytes of a .gz file (bounded: a zip bomb is refused), else None (read normally)."""
+    with open(path, "rb") as fh:
+        if fh.read(2) != b"\x1f\x8b":
+            return None
+    out = bytearray()
+    with gzip.open(path, "rb") as gz:
+        while True:
+            try:
+                block = gz.read(1 << 20)
+            except (EOFError, gzip.BadGzipFile) as e:
+                raise OSError(0, f"truncated or corrupt gzip after {len(out)} bytes ({e})") from None
+            if not block:
+                break
+            out += block
+            if len(out) > MAX_GUNZIP:
+                raise OSError(0, f"decompressed size exceeds {MAX_GUNZIP >> 30} GiB (possible zip bomb)")
+    return bytes(out)
+
+
+__all__ = ["Document", "RecordError", "iter_documents", "detect_format", "FORMATS"]
