@@ -27,7 +27,6 @@ from organwatch.findings import Finding
 SECTION_PROVIDERS: list[str] = [
     "organwatch.stats.report_section",
     "organwatch.review.report_section",
-    "organwatch.volume.report_section",
     "organwatch.claims.report_section",
 ]
 
