@@ -27,6 +27,7 @@ from organwatch.findings import Finding
 SECTION_PROVIDERS: list[str] = [
     "organwatch.stats.report_section",
     "organwatch.review.report_section",
+    "organwatch.volume.report_section",
     "organwatch.claims.report_section",
 ]
 
