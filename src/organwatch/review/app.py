@@ -101,6 +101,9 @@ class ReviewApp:
         return self.signer.loads(request.cookies.get(COOKIE))
 
     def origin_ok(self, request: Request) -> bool:
+        site = request.headers.get("sec-fetch-site")
+        if site is not None and site not in ("same-origin", "none"):
+            return False
         origin = request.headers.get("origin")
         if origin is None:  # browsers send Origin on POST; non-browser clients still need the CSRF token
             return True
@@ -292,6 +295,13 @@ class ReviewApp:
         p = await self._run(lambda: queries.progress(self.con(), s.reviewer))
         return JSONResponse(p, headers=SECURITY_HEADERS)
 
+    async def api_session(self, request: Request) -> Response:
+        """The signed-in reviewer and the CSRF token for scripted clients (same-origin only: no CORS headers)."""
+        s = self.session(request)
+        if s is None:
+            return PlainTextResponse("not signed in", 401, headers=SECURITY_HEADERS)
+        return JSONResponse({"reviewer": s.reviewer, "csrf_token": s.csrf}, headers=SECURITY_HEADERS)
+
     async def healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok", headers=SECURITY_HEADERS)
 
@@ -318,6 +328,7 @@ class ReviewApp:
             Route("/queue", self.queue), Route("/facets", self.facets_page), Route("/hit/{hit_pk:int}", self.hit_page),
             Route("/agreement", self.agreement_page), Route("/decide", self.decide, methods=["POST"]),
             Route("/export.{fmt:str}", self.export), Route("/api/progress", self.api_progress),
+            Route("/api/session", self.api_session),
             Route("/static/{name:str}", self.static_file),
         ]
         app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
