@@ -129,7 +129,11 @@ class Engine:
     # -- evaluation ------------------------------------------------------------------------------------
     def evaluate(self, claims: list[Claim], members: dict[str, Member] | None = None,
                  jurisdictions: list[str] | None = None, plan_type: str | None = None) -> Iterator[Outcome]:
+        from organwatch.claims.rules import resolve_jurisdiction
+
         members = {} if members is None else members
+        if jurisdictions:
+            jurisdictions = [resolve_jurisdiction(j) for j in jurisdictions]
         self.derive_index_transplants(claims, members)
         for claim in claims:
             outs: list[Outcome] = []
