@@ -51,11 +51,28 @@ def write_records(records: Sequence[dict[str, Any]], path: str | Path, fmt: str,
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pa.Table.from_pylist([{c: r.get(c) for c in columns} for r in records]) if records else \
-            pa.table({c: pa.array([], pa.string()) for c in columns})
-        pq.write_table(table, path)
+        pq.write_table(records_to_arrow(records, columns), path)
     else:  # pragma: no cover - guarded by infer_format
         raise UsageError(f"unknown format {fmt}")
+
+
+def records_to_arrow(records: Sequence[dict[str, Any]], columns: Sequence[str]):
+    """An Arrow table with native nested types where a column's values share one type. A free-form column
+    whose values cannot share an Arrow type (e.g. finding statistics) is stored as JSON text and named in the
+    schema metadata key ``organwatch.json_columns``."""
+    import pyarrow as pa
+
+    arrays, json_cols = {}, []
+    for c in columns:
+        vals = [r.get(c) for r in records]
+        try:
+            arrays[c] = pa.array(vals) if vals else pa.array([], pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            arrays[c] = pa.array([None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True)
+                                  for v in vals], pa.string())
+            json_cols.append(c)
+    table = pa.table(arrays)
+    return table.replace_schema_metadata({"organwatch.json_columns": json.dumps(json_cols)})
 
 
 def records_to_csv(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
