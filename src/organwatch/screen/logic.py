@@ -96,7 +96,8 @@ class PassageLogic:
         out: list[Passage] = []
         for cl in clusters:
             c0, c1 = cl[0].start, max(e.end for e in cl)
-            gated = any(c0 - donor_w <= d.end and d.start <= c1 + donor_w for d in donors)
+            gated = any(c0 - donor_w <= d.end and d.start <= c1 + donor_w for d in donors) or any(
+                e.type == "CRITERIA" and c0 - cue_w <= e.end and e.start <= c1 + cue_w for e in events)
             if not gated:
                 continue
             lo, hi = c0 - cue_w, c1 + cue_w
@@ -171,6 +172,14 @@ class PassageLogic:
                 found.append(("V3", BASE_CONFIDENCE["V3"], "chest opened before intubation", []))
             elif any(between(i, o, "SIMULT") or between(o, i, "SIMULT") for i in ints for o in opens):
                 found.append(("V3", BASE_CONFIDENCE["V3"] - 0.05, "intubation and chest opening at the same time", []))
+        # V2 precondition: intubation as an early step of the donor operation
+        v2 = False
+        if ints and not vent_before_bd and not det:
+            i0 = ints[0]
+            steps_after = [e for e in seq if e.type in ("OPEN", "PROC", "ARREST") and e.start > i0.start]
+            actor = any(e.type == "ACTOR" for e in seq)
+            earlier_vent = any(v.start < i0.start and v.tag != "establish" for v in vents)
+            v2 = bool(steps_after or actor or "SUPPORT" in types) and not earlier_vent
         # V1: brain death stated, then intubation as a consequence
         if bd0 is not None and ints and not vent_before_bd:
             near = self.pack.setting("near_after", lang)
@@ -179,18 +188,13 @@ class PassageLogic:
                 if not later:
                     continue
                 i = later[0]
-                if b.tag == "after" or between(b, i, "URGENT") or between(b, i, "SEQ") or i.start - b.end <= near:
+                if b.tag == "after" or between(b, i, "URGENT") or between(b, i, "SEQ") or (
+                        i.start - b.end <= near and not v2):
                     conf = BASE_CONFIDENCE["V1"] + (0.05 if between(b, i, "URGENT") else 0.0)
                     found.append(("V1", conf, "intubation follows the brain-death statement", []))
                     break
-        # V2: intubation as an early step of the donor operation
-        if ints and not vent_before_bd and not det:
-            i0 = ints[0]
-            steps_after = [e for e in seq if e.type in ("OPEN", "PROC", "ARREST") and e.start > i0.start]
-            actor = any(e.type == "ACTOR" for e in seq)
-            earlier_vent = any(v.start < i0.start and v.tag != "establish" for v in vents)
-            if (steps_after or actor or "SUPPORT" in types) and not earlier_vent:
-                found.append(("V2", BASE_CONFIDENCE["V2"], "intubation as a step of the procurement", []))
+        if v2:
+            found.append(("V2", BASE_CONFIDENCE["V2"], "intubation as a step of the procurement", []))
         # V6: cardioplegia with no determination anywhere in the document
         if "ARREST" in types and not ({"BD", "DET", "DCD"} & doc_types) and not any(
                 t == "CAT" for t in doc_types):
@@ -209,6 +213,9 @@ class PassageLogic:
                 return mk("compliant", None, 0.6, "DCD pathway")
             return mk("violation", code, conf, why, signals, also)
 
+        # normative text describing the V1 sequence in any order of mention ("should be intubated after BD")
+        if ("NORM" in types or "REVIEW" in doc_types) and ints and bd0 is not None and pre is None and not det:
+            return mk("suspicious", "V1", 0.3, "normative or review text: intubation linked to brain death", signals)
         # suspicious: ventilation established/maintained after brain death, no intubation term
         est = [v for v in vents if v.tag == "establish"]
         if bd0 is not None and not ints and any(v.start > bd0.start for v in est) and not vent_before_bd:
@@ -224,7 +231,9 @@ class PassageLogic:
             return mk("compliant", None, 0.75, "ventilated and tested before the declaration")
         if "CRITERIA" in types:
             return mk("compliant", None, 0.6, "criteria or guideline text")
-        return mk("compliant", None, 0.5, "no problematic ordering")
+        if types & {"BD", "DET", "DCD", "CAT"}:
+            return mk("compliant", None, 0.5, "no problematic ordering")
+        return mk("not_applicable", None, 0.5, "no death-determination or procurement sequence for the donor")
 
 
 _SHOWN_CUES = {"DONOR", "RECIPIENT", "SUPPORT", "URGENT", "SEQ", "SIMULT", "PRE", "BREATH_STOPPED", "ACTOR", "PROC",
