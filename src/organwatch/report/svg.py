@@ -55,6 +55,8 @@ class _Canvas:
         self.w, self.h = width, height
         self.title = title
         self.mt, self.mr, self.mb, self.ml = margin
+        self.mt += 18  # room for the visible title
+        self.h += 18
         self.parts: list[str] = []
         self.points = 0
 
@@ -77,8 +79,10 @@ class _Canvas:
                  f"{escape(s)}</text>")
 
     def render(self, extra_attrs: str = "") -> Markup:
-        body = "".join(self.parts)
         t = escape(self.title)
+        shown = self.title if len(self.title) <= 110 else self.title[:107] + "…"
+        body = (f'<text x="8" y="16" font-size="12" font-weight="600" fill="#1a1a1a">{escape(shown)}</text>'
+                + "".join(self.parts))
         return Markup(
             f'<svg xmlns="http://www.w3.org/2000/svg" class="ow-chart" viewBox="0 0 {self.w} {self.h}" '
             f'width="{self.w}" height="{self.h}" role="img" aria-label="{t}" data-points="{self.points}"'
