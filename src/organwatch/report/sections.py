@@ -29,6 +29,7 @@ SECTION_PROVIDERS: list[str] = [
     "organwatch.review.report_section",
     "organwatch.volume.report_section",
     "organwatch.claims.report_section",
+    "organwatch.screen.report_section",
 ]
 
 

@@ -76,6 +76,7 @@ def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: 
                    ) -> Iterator[Document | RecordError]:
     if fmt not in FORMATS:
         raise UsageError(f"--input-format must be one of {', '.join(FORMATS)}, not '{fmt}'")
+    pdfs: list[Path] = []
     for path in _expand(paths):
         if not path.exists():
             yield RecordError(str(path), None, "no such file or directory")
@@ -85,10 +86,24 @@ def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: 
         except OSError as e:
             yield RecordError(str(path), None, f"cannot read: {e.strerror or e}")
             continue
+        if f == "pdf":  # batched so that a directory of PDFs is extracted by a process pool
+            pdfs.append(path)
+            if len(pdfs) >= 64:
+                yield from _pdf_batch(pdfs, pdf_workers)
+                pdfs = []
+            continue
         try:
             yield from _dispatch(path, f, pdf_workers)
         except OSError as e:
             yield RecordError(str(path), None, f"cannot read: {e.strerror or e}")
+    if pdfs:
+        yield from _pdf_batch(pdfs, pdf_workers)
+
+
+def _pdf_batch(paths: list[Path], workers: int) -> Iterator[Document | RecordError]:
+    from organwatch.screen.readers.pdf import read_pdfs
+
+    yield from read_pdfs(paths, workers=workers)
 
 
 def _dispatch(path: Path, f: str, pdf_workers: int) -> Iterator[Document | RecordError]:

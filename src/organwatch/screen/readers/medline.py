@@ -1,0 +1,107 @@
+"""PubMed/MEDLINE XML reader (.xml, .xml.gz): lxml iterparse with element clearing, flat memory.
+
+Hostile input: entity declarations in the DTD (XXE, billion laughs) are refused before parsing; the parser
+never resolves entities, loads DTDs or touches the network. ``DeleteCitation`` records are counted and
+reported as deletions, not documents. A malformed record ends the file with one error naming the line;
+records before it are kept.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+from typing import Iterator
+
+from lxml import etree
+
+from organwatch.screen.documents import Document, RecordError, compose_text, parse_year
+
+_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
+
+
+def _open(path: Path):
+    with open(path, "rb") as fh:
+        magic = fh.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def _text(el) -> str:
+    return " ".join("".join(el.itertext()).split()) if el is not None else ""
+
+
+def _article(el, file: str, rec: int) -> Document:
+    cit = el.find("MedlineCitation")
+    if cit is None:
+        cit = el.find("BookDocument")
+    if cit is None:
+        raise ValueError("no MedlineCitation element")
+    pmid = cit.findtext("PMID")
+    if not pmid:
+        raise ValueError("record has no PMID")
+    art = cit.find("Article")
+    title = _text(art.find("ArticleTitle")) if art is not None else _text(cit.find("ArticleTitle"))
+    vernacular = _text(art.find("VernacularTitle")) if art is not None else ""
+    parts = []
+    for ab in el.iter("AbstractText"):
+        label = ab.get("Label")
+        t = _text(ab)
+        if t:
+            parts.append(f"{label}: {t}" if label else t)
+    for ab in el.iter("OtherAbstract"):
+        t = _text(ab)
+        if t:
+            parts.append(t)
+    year = None
+    pd = el.find(".//Journal/JournalIssue/PubDate")
+    if pd is not None:
+        year = parse_year(pd.findtext("Year") or pd.findtext("MedlineDate"))
+    if year is None:
+        year = parse_year(el.findtext(".//ArticleDate/Year") or el.findtext(".//DateCompleted/Year"))
+    aff = el.find(".//AffiliationInfo/Affiliation")
+    if aff is None:
+        aff = el.find(".//Affiliation")
+    lang = el.findtext(".//Article/Language")
+    body = [vernacular] if vernacular else []
+    return Document(document_id=f"PMID:{pmid.strip()}", file=file, record=rec,
+                    text=compose_text(title, *body, *parts), title=title, year=year,
+                    institution=_text(aff) or None, language=lang, line=el.sourceline)
+
+
+def read_medline(path: Path) -> Iterator[Document | RecordError]:
+    file = str(path)
+    try:
+        with _open(path) as fh:
+            head = fh.read(1 << 16)
+    except (OSError, EOFError) as e:
+        yield RecordError(file, None, f"cannot read: {e}")
+        return
+    if _ENTITY_DECL.search(head):
+        yield RecordError(file, None, "XML declares entities (<!ENTITY>): refused to avoid external-entity "
+                                      "fetching and entity expansion")
+        return
+    rec = 0
+    deleted = 0
+    try:
+        with _open(path) as fh:
+            ctx = etree.iterparse(fh, events=("end",), tag=("PubmedArticle", "PubmedBookArticle", "DeleteCitation"),
+                                  resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
+                                  huge_tree=False, recover=False)
+            for _ev, el in ctx:
+                if el.tag == "DeleteCitation":
+                    deleted += len(el.findall("PMID"))
+                else:
+                    rec += 1
+                    try:
+                        yield _article(el, file, rec)
+                    except ValueError as e:
+                        yield RecordError(file, rec, str(e), el.sourceline)
+                el.clear(keep_tail=True)
+                while el.getprevious() is not None:
+                    del el.getparent()[0]
+    except etree.XMLSyntaxError as e:
+        yield RecordError(file, rec + 1, f"malformed XML: {e.msg}", e.lineno)
+    except (EOFError, OSError, gzip.BadGzipFile) as e:
+        yield RecordError(file, rec + 1, f"truncated or unreadable input: {e}")
+    if deleted:
+        yield RecordError(file, None, f"{deleted} DeleteCitation PMIDs listed (deletions, not documents)")
