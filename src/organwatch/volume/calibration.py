@@ -155,9 +155,13 @@ def _summ(grid: np.ndarray, w: np.ndarray) -> dict[str, float]:
     return {"mean": mean, "sd": sd, **q}
 
 
-def calibrate(s: Scenario) -> dict[str, Any]:
-    """Grid posterior of f with diagnostics. ``status`` is ``ok`` or ``not_enough_data``."""
-    obs, excluded = observations(s)
+def calibrate(s: Scenario, obs: list[Observation] | None = None) -> dict[str, Any]:
+    """Grid posterior of f with diagnostics. ``status`` is ``ok``, ``disabled`` or ``not_enough_data``.
+    ``obs`` replaces the registry pairs (used by tests with synthetic hospitals)."""
+    if obs is None:
+        obs, excluded = observations(s)
+    else:
+        excluded = []
     cal = s.calibration
     res: dict[str, Any] = {"observations": [o.to_dict() for o in obs], "excluded": excluded,
                            "settings": {k: v for k, v in cal.items()}, "method": "grid posterior"}

@@ -18,7 +18,7 @@ TABLE_COLUMNS = ["kind", "hospital_id", "name_en", "name_zh", "province", "beds"
 
 
 def _err() -> Console:
-    return Console(stderr=True, highlight=False)
+    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _fmt(x) -> str:

@@ -65,7 +65,8 @@ def published_estimates() -> list[dict[str, Any]]:
     out = []
     for _, r in f.iterrows():
         q = _s(r["quantity"])
-        if not q.startswith(NATIONAL_PER_YEAR) or "hospital" in _s(r["scope"]).lower():
+        # a scope naming one hospital ("Tianjin First Central Hospital") is shown per hospital, not nationally
+        if not q.startswith(NATIONAL_PER_YEAR) or "Hospital" in _s(r["scope"]):
             continue
         lo = None if r["value_low"] is pd.NA else int(r["value_low"])
         hi = None if r["value_high"] is pd.NA else int(r["value_high"])

@@ -1,7 +1,7 @@
 """Volume results as neutral :class:`~organwatch.findings.Finding` records (for the report and --findings).
 
 Wording rule: the model's output is an estimate of capacity under stated assumptions, shown next to official
-totals and published estimates. A verdict describes where an official or stated figure lies within the model's
+totals and published estimates. A verdict describes where an official or stated figure falls within the model's
 distribution under those assumptions; it never says which number is true or that anyone did anything.
 """
 
@@ -42,7 +42,7 @@ def row_sources(rows: list[str]) -> list[dict[str, str]]:
 
 
 def verdict_for_p(p: float) -> Verdict:
-    """Where a figure lies in the model's distribution: inside the central 90 % -> consistent; inside the central
+    """Where a figure falls in the model's distribution: inside the central 90 % -> consistent; inside the central
     99 % -> unusual; outside -> highly_unusual (``p`` = share of draws above the figure)."""
     if 0.05 <= p <= 0.95:
         return Verdict.CONSISTENT
@@ -150,7 +150,7 @@ def vs_official_finding(result: dict[str, Any]) -> Finding:
     p = ref["p_model_exceeds"]
     return Finding(
         check="volume.vs_official", engine=ENGINE,
-        title=f"Where the official total lies in the model's distribution ('{sc['name']}' scenario)",
+        title=f"Where the official total falls in the model's distribution ('{sc['name']}' scenario)",
         subject=f"official national total {year}: {_n(ref['value'])} (row {ref['record_id']})",
         verdict=verdict_for_p(p),
         statistics={"official": ref["value"], "p_model_exceeds_official": p, "model_median": result["median"],

@@ -59,9 +59,10 @@ def _load(path: Path) -> list[dict[str, Any]]:
     return results
 
 
-def run_default(draws: int = REPORT_DRAWS) -> list[dict[str, Any]]:
+def run_default(draws: int | None = None) -> list[dict[str, Any]]:
     from organwatch.volume import estimate, scenario
 
+    draws = draws or REPORT_DRAWS
     out = []
     for i, name in enumerate(REPORT_SCENARIOS):
         s = scenario.with_overrides(scenario.load(name), draws=draws)
@@ -185,14 +186,14 @@ def _pct(p: float | None) -> str:
 def _chain_table(r: dict[str, Any]) -> Markup:
     """From rows and assumptions to the result: every hospital's inputs and every parameter's basis."""
     rows = [[h["hospital_id"], h["beds"], ", ".join(h["bed_rows"]), h["occupancy"], ", ".join(h["occupancy_rows"]),
-             h["median"], f"{h['p5']:,.0f}–{h['p95']:,.0f}"] for h in r["by_hospital"]]
+             round(h["median"]), f"{h['p5']:,.0f}–{h['p95']:,.0f}"] for h in r["by_hospital"]]
     imp = r["imputation"]
     if imp["imputed_hospitals"]:
         rows.append([f"{imp['imputed_hospitals']} imputed hospitals", f"bootstrap of profiled beds × "
                      f"{_dist(imp['bed_scale'])}", ", ".join(x["record_id"] for x in imp["frame_rows"]),
-                     "scenario occupancy", f"assumption {imp['assumption']}", imp.get("imputed_median"),
+                     "scenario occupancy", f"assumption {imp['assumption']}", round(imp.get("imputed_median", 0)),
                      f"{imp.get('imputed_p5', 0):,.0f}–{imp.get('imputed_p95', 0):,.0f}"])
-    rows.append(["national total", "", "", "", "", r["median"], f"{r['p5']:,.0f}–{r['p95']:,.0f}"])
+    rows.append(["national total", "", "", "", "", round(r["median"]), f"{r['p5']:,.0f}–{r['p95']:,.0f}"])
     t1 = svg.html_table(["hospital", "beds", "bed rows", "occupancy", "occupancy basis", "median", "90 % interval"],
                         rows, caption="From rows to the result: hospitals")
     ps = r["scenario"]["parameters"]
