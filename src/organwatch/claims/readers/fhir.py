@@ -27,8 +27,8 @@ def _flatten(err: Any, prefix: str) -> list[tuple[str, str]]:
     if isinstance(err, FHIRValidationError):
         p = prefix
         if err.path:
-            seg = str(err.path)
-            p = f"{prefix}[{seg}]" if seg.isdigit() else f"{prefix}.{seg}"
+            for seg in str(err.path).split("."):
+                p = f"{p}[{seg}]" if seg.isdigit() else f"{p}.{seg}"
         for sub in err.errors:
             out.extend(_flatten(sub, p))
         if not err.errors:
@@ -179,8 +179,9 @@ def read_fhir(path: Path) -> Iterator[Claim | ClaimError]:
             m = _model(rt, res)
             yield claim_from_model(m, source, record, idx)
         except FHIRValidationError as e:
-            errs = _flatten(e, rt)
-            msg = "; ".join(f"{p}: {w}" for p, w in errs[:5]) + (f" (+{len(errs) - 5} more)" if len(errs) > 5 else "")
+            errs = _flatten(e, rt) or [(rt, "invalid")]
+            msg = errs[0][1] if len(errs) == 1 else (
+                "; ".join(f"{p}: {w}" for p, w in errs[:5]) + (f" (+{len(errs) - 5} more)" if len(errs) > 5 else ""))
             yield ClaimError(source, record, f"{prefix}{errs[0][0] if errs else rt}", msg)
         except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as e:
             yield ClaimError(source, record, f"{prefix}{rt}", f"invalid resource ({type(e).__name__})")

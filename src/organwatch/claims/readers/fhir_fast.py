@@ -184,10 +184,11 @@ def claim_from_dict(res: dict[str, Any], source: str, record: int, bundle_index:
 def iter_fhir_resources(path: Path) -> Iterator[tuple[str, dict[str, Any], dict[str, dict[str, Any]]] | ClaimError]:
     """(json path, Claim/EOB dict, bundle reference index) for every claim resource in the file."""
     source = str(path)
-    for where, doc in load_resources(path):
-        if isinstance(doc, ClaimError):
-            yield doc
+    for got in load_resources(path):
+        if isinstance(got, ClaimError):
+            yield got
             continue
+        where, doc = got
         if not isinstance(doc, dict):
             yield ClaimError(source, None, where or "$", "expected a FHIR resource (JSON object)")
             continue
