@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from organwatch.findings import dump_findings
 from organwatch.report.build import all_findings, build_sections, write_report
@@ -32,8 +33,8 @@ def report(inputs: tuple[Path, ...], out: Path, findings_path: Path | None, seed
       organwatch report --out report.html --findings findings.json
     """
     ctx = ReportContext(seed=seed)
-    click.echo("organwatch: running the battery…", err=True)
-    sections = build_sections(list(inputs), ctx)
+    with Console(stderr=True).status("organwatch report: running every section…"):
+        sections = build_sections(list(inputs), ctx)
     size = write_report(out, sections, generated=generated)
     findings = all_findings(sections)
     if findings_path is not None:
