@@ -270,12 +270,12 @@ class ReviewApp:
         return RedirectResponse(f"/hit/{row['hit_pk']}", status_code=303, headers=SECURITY_HEADERS)
 
     async def export(self, request: Request) -> Response:
-        s, redirect = self._need_session(request)
-        if redirect:
-            return redirect
         fmt = request.path_params["fmt"]
         if fmt not in ("csv", "jsonl"):
             return PlainTextResponse("not found", 404, headers=SECURITY_HEADERS)
+        s, redirect = self._need_session(request)
+        if redirect:
+            return redirect
         current = request.query_params.get("current") == "1"
         rows = await self._run(lambda: list(ledger.export_rows(self.con(), current_only=current)))
         if fmt == "csv":

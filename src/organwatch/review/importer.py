@@ -118,7 +118,10 @@ def _provenance(path: Path, fmt: str) -> dict[str, Any]:
     if fmt == "parquet":
         import pyarrow.parquet as pq
 
-        meta = pq.read_schema(path).metadata or {}
+        try:
+            meta = pq.read_schema(path).metadata or {}
+        except Exception as e:  # pyarrow raises several types for corrupt files
+            raise InputError(f"unreadable Parquet file ({e})", file=path) from None
         for k, v in meta.items():
             k = k.decode("utf-8", "replace")
             if k.startswith("organwatch"):
