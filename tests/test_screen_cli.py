@@ -1,0 +1,90 @@
+"""organwatch screen / evaluate CLI, report section, and the Dask engine on a real LocalCluster."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from organwatch.report.sections import ReportContext
+from organwatch.screen import report_section
+from organwatch.screen.documents import Document
+from organwatch.screen.engine import ScreenOptions, run_dask, run_local
+
+DATA = Path(__file__).parent / "data" / "screen"
+
+
+def _ow(*args):
+    return subprocess.run([sys.executable, "-m", "organwatch", *map(str, args)], capture_output=True, text=True)
+
+
+def _corpus(tmp_path: Path) -> Path:
+    f = tmp_path / "c.jsonl"
+    items = [json.loads(x) for x in (DATA / "labelled_heldout.jsonl").read_text("utf-8").splitlines()]
+    with open(f, "w", encoding="utf-8") as fh:
+        for it in items:
+            fh.write(json.dumps({"id": it["id"], "text": it["text"], "year": 2005}, ensure_ascii=False) + "\n")
+        fh.write("{broken\n")
+    return f
+
+
+def test_screen_cli_formats_summary_and_report_section(tmp_path):
+    f = _corpus(tmp_path)
+    r = _ow("screen", f, "--out", tmp_path / "r.parquet", "--workers", "1", "--json")
+    assert r.returncode == 0, r.stderr
+    summary = json.loads(r.stdout)
+    n = len((DATA / "labelled_heldout.jsonl").read_text("utf-8").splitlines())
+    assert summary["documents_read"] == n and summary["records_failed"] == 1
+    assert f"{n} documents read, 1 records failed" in r.stderr
+    rows = pq.read_table(tmp_path / "r.parquet").to_pylist()
+    assert len(rows) == n + 1
+    flagged = [x for x in rows if x["document_label"] == "violation"]
+    assert flagged and all(x["patterns"] for x in flagged)
+    p = flagged[0]["passages"][0]
+    assert {"label", "pattern", "events", "spans", "confidence", "start", "end", "text"} <= set(p)
+    for fmt in ("jsonl", "csv"):
+        r2 = _ow("screen", f, "--out", tmp_path / f"r.{fmt}", "--workers", "2", "--backend", "re2")
+        assert r2.returncode == 0, r2.stderr
+    j = [json.loads(x) for x in (tmp_path / "r.jsonl").read_text("utf-8").splitlines()]
+    assert [x["document_label"] for x in j] == [x["document_label"] for x in rows]
+    for path in (tmp_path / "r.parquet", tmp_path / "r.jsonl", tmp_path / "r.csv"):
+        assert report_section.accepts(path)
+        sec = report_section.build_section(ReportContext(), [path])
+        assert sec.items[0].finding.statistics["violation"] == len(flagged)
+        assert "<svg" in str(sec.items[0].chart_svg)
+
+
+def test_evaluate_cli(tmp_path):
+    r = _ow("evaluate", DATA / "labelled_heldout.jsonl")
+    assert r.returncode == 0 and "precision" in r.stdout and "confusion" in r.stdout
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": 1, "text": "x", "label": "maybe"}\n')
+    r = _ow("evaluate", bad)
+    assert r.returncode == 2 and "line 1" in r.stderr and "label" in r.stderr
+
+
+def test_bad_options_exit_2(tmp_path):
+    f = _corpus(tmp_path)
+    r = _ow("screen", f, "--out", tmp_path / "o.parquet", "--rules", "no_such_pack")
+    assert r.returncode == 2 and "no_such_pack" in r.stderr
+    r = _ow("screen", f, "--engine", "dask", "--out", tmp_path / "o.parquet")
+    assert r.returncode == 2 and "--scheduler" in r.stderr
+
+
+def test_dask_local_cluster_identical_to_local_engine():
+    from distributed import LocalCluster
+
+    items = [json.loads(x) for x in (DATA / "labelled_dev.jsonl").read_text("utf-8").splitlines()]
+    docs = [Document(it["id"], "dev", i + 1, it["text"]) for i, it in enumerate(items)]
+    chunks = [docs[i:i + 40] for i in range(0, len(docs), 40)]
+    local: list = []
+    run_local(chunks, ScreenOptions(), 1, local.extend)
+    remote: list = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1")
+        run_dask(chunks, ScreenOptions(), cluster.scheduler_address, remote.extend)
+    assert remote == local and len(local) == len(docs)
