@@ -1,0 +1,58 @@
+"""Benchmark (a)/(d): organwatch screen (full rule logic) vs ripgrep `rg -c -F -f` with every literal of the pack.
+
+Usage: python benchmarks/screen_vs_ripgrep.py [--mb 200] [--docs N --avg-chars 20000] [--workers 2]
+Prints both timings and the ratio measured in this run. Corpus goes to a temp dir (never committed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from screen_corpus import generate  # noqa: E402
+
+from organwatch.screen.rulepack import load_pack  # noqa: E402
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--mb", type=float, default=200)
+    ap.add_argument("--docs", type=int, default=0, help="number of documents (overrides --mb)")
+    ap.add_argument("--avg-chars", type=int, default=6000)
+    ap.add_argument("--workers", type=int, default=2)
+    a = ap.parse_args()
+    rg = shutil.which("rg")
+    with tempfile.TemporaryDirectory() as td:
+        td = Path(td)
+        corpus = td / "corpus.jsonl"
+        n_docs = a.docs or int(a.mb * 1e6 / (a.avg_chars * 2.2))
+        size = generate(corpus, n_docs, a.avg_chars)
+        lits = td / "literals.txt"
+        lits.write_text("\n".join(load_pack().literal_strings()) + "\n", encoding="utf-8")
+        if rg:
+            t0 = time.perf_counter()
+            subprocess.run([rg, "-c", "-F", "-i", "-f", str(lits), str(corpus)], stdout=subprocess.DEVNULL, check=False)
+            t_rg = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        r = subprocess.run([sys.executable, "-m", "organwatch", "screen", str(corpus), "--out", str(td / "o.parquet"),
+                            "--workers", str(a.workers)], capture_output=True, text=True)
+        t_ow = time.perf_counter() - t0
+        print(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "")
+        print(f"corpus: {n_docs} documents, {size / 1e6:.1f} MB JSONL")
+        print(f"organwatch screen (full logic, {a.workers} workers): {t_ow:.2f} s = {size / 1e6 / t_ow:.1f} MB/s")
+        if rg:
+            print(f"baseline ripgrep rg -c -F -i -f ({len(load_pack().literals)} literals): {t_rg:.2f} s = "
+                  f"{size / 1e6 / t_rg:.1f} MB/s")
+            print(f"ratio organwatch / ripgrep: {t_ow / t_rg:.2f}x")
+        else:
+            print("ripgrep not installed: apt-get install ripgrep for the baseline")
+
+
+if __name__ == "__main__":
+    main()
