@@ -156,7 +156,9 @@ def _print_summary(runs: list[dict]) -> None:
                   f"{_fmt(h['p5'])}–{_fmt(h['p95'])}")
     imp = r["imputation"]
     if imp["imputed_hospitals"]:
-        t.add_row(f"{imp['imputed_hospitals']} imputed", f"bootstrap × {sc['imputation']['bed_scale']}",
+        from organwatch.volume.report_section import _dist
+
+        t.add_row(f"{imp['imputed_hospitals']} imputed", f"bootstrap × {_dist(sc['imputation']['bed_scale'])}",
                   ", ".join(x["record_id"] for x in imp["frame_rows"]), "scenario range",
                   _fmt(imp.get("imputed_median")), f"{_fmt(imp.get('imputed_p5'))}–{_fmt(imp.get('imputed_p95'))}")
     con.print(t)

@@ -121,6 +121,7 @@ def implied_donors(s: Scenario, total: np.ndarray) -> dict[str, Any]:
     official = [d for d in official_deceased_donors() if d["year"] == s.year]
     return {
         "deceased_donors_per_year": quantiles(donors),
+        "deaths_per_year": quantiles(donors),  # every deceased donor is one death (assumption A7)
         "organs_per_donor": s.organs_per_donor.to_dict(), "organs_per_donor_rows": s.organs_per_donor_rows,
         "living_donor_share": s.living_donor_share.to_dict(), "living_donor_share_rows": s.living_donor_share_rows,
         "assumption": s.donors_assumption,
