@@ -188,3 +188,14 @@ def test_default_result_contract_and_ordering():
     assert d["deceased_donors_per_year"]["median"] < r["median"] / 2.5
     assert r["validation"]["status"] == "not_possible"
     assert not math.isnan(r["mean"])
+
+
+def test_independent_draws_across_hospitals_narrow_the_national_spread():
+    common = scenario.with_overrides(scenario.load(), draws=4000, imputation="none")
+    indep = scenario.with_overrides(common)
+    indep.parameters["share"].across_hospitals = "independent"
+    indep.parameters["length_of_stay"].across_hospitals = "independent"
+    a, b = model.simulate(common).total, model.simulate(indep).total
+    spread = lambda x: np.quantile(x, 0.95) / np.quantile(x, 0.05)  # noqa: E731
+    assert spread(b) < spread(a)
+    assert np.median(b) == pytest.approx(np.median(a), rel=0.25)

@@ -30,7 +30,7 @@ def _fmt(x) -> str:
               help="Scenario TOML file, or a packaged scenario (default, critic, advocate). Repeat to compare "
                    "scenarios side by side.")
 @click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
-@click.option("--draws", type=click.IntRange(1, 50_000_000), default=None,
+@click.option("--draws", type=click.IntRange(1, 5_000_000), default=None,
               help="Monte Carlo draws (default: the scenario's).")
 @click.option("--share", metavar="SPEC", default=None,
               help="Share of ward bed-days used by transplant patients, in (0, 1]: a number or e.g. uniform:0.3:1.")

@@ -132,8 +132,10 @@ def capacity_finding(result: dict[str, Any]) -> Finding:
                     "official totals are shown for comparison only.",
                     "Hospitals without a published transplant-bed figure are imputed (assumption "
                     f"{imp['assumption'] or 'none'}); the selection of profiled hospitals is not modelled.",
-                    "Organ-specific volumes, surgeon and operating-room constraints, cumulative claims and the "
-                    "drug-market constraint of spec §7.3 are not modelled (inputs missing)."],
+                    "Volumes by organ are not estimated: most published bed figures cover all organs of a centre, "
+                    "and imputed hospitals have no organ information.",
+                    "Surgeon and operating-room constraints, cumulative claims and the drug-market constraint of "
+                    "spec §7.3 are not modelled (inputs missing)."],
     )
 
 

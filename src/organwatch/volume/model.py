@@ -212,8 +212,9 @@ def simulate(s: Scenario, share_override: np.ndarray | None = None) -> Simulatio
             "common" else share.mean(axis=1) if n else ps["share"].dist.sample(stream(seed, "share"), draws)
     los = _param_draws(ps["length_of_stay"].dist, ps["length_of_stay"].across_hospitals, seed, "los", draws, n)
     los_common = ps["length_of_stay"].dist.sample(stream(seed, "los"), draws)
-    beds = np.empty((draws, n))
-    occ = np.empty((draws, n))
+    # column-major: each hospital's draws are contiguous, so filling column j is a contiguous write
+    beds = np.empty((draws, n), order="F")
+    occ = np.empty((draws, n), order="F")
     for j, h in enumerate(hosp):
         if h.bed_override is not None:
             beds[:, j] = h.bed_override.sample(stream(seed, f"beds:{h.hospital_id}"), draws)
@@ -232,7 +233,18 @@ def simulate(s: Scenario, share_override: np.ndarray | None = None) -> Simulatio
             occ[:, j] = h.occupancy.sample(stream(seed, "occupancy"), draws)
         else:
             occ[:, j] = h.occupancy.sample(stream(seed, f"occupancy:{h.hospital_id}"), draws)
-    per_h = beds * occ * share * (DAYS_PER_YEAR / los) if n else np.zeros((draws, 0))
+    bed_sum = beds.sum(axis=1) if n else np.zeros(draws)
+    per_h = beds * occ  # computed in place below to keep peak memory at a few (draws, hospitals) arrays
+    bed_occ = per_h.sum(axis=1) if n else np.zeros(draws)
+    del beds
+    common = share_override is not None or ps["share"].across_hospitals == "common"
+    if common and ps["length_of_stay"].across_hospitals == "common":
+        factor = share_common * (DAYS_PER_YEAR / los_common)  # one (draws,) vector for every hospital
+        for j in range(n):
+            per_h[:, j] *= factor
+    else:
+        per_h *= share
+        per_h *= DAYS_PER_YEAR / los
 
     frame, frame_rows = frame_size(s)
     n_imp = 0
@@ -268,10 +280,9 @@ def simulate(s: Scenario, share_override: np.ndarray | None = None) -> Simulatio
                 ps["length_of_stay"].dist.sample(stream(seed, "imputation:los"), draws)
             imputed = imp_beds * occ_imp * share_imp * (DAYS_PER_YEAR / los_imp)
     total = per_h.sum(axis=1) + imputed
-    bed_sum = beds.sum(axis=1) if n else np.zeros(draws)
     all_beds = bed_sum + imp_beds
     with np.errstate(invalid="ignore", divide="ignore"):
-        occ_mean = np.where(all_beds > 0, ((beds * occ).sum(axis=1) + imp_beds * occ_imp) / all_beds, 0.0)
+        occ_mean = np.where(all_beds > 0, (bed_occ + imp_beds * occ_imp) / all_beds, 0.0)
     inputs = {
         "share (f)": share_common if n or n_imp else np.zeros(draws),
         "length of stay (L)": los_common if ps["length_of_stay"].across_hospitals == "common" or not n

@@ -31,6 +31,10 @@ PARAM_BOUNDS = {
     "living_donor_share": Bounds(0.0, 1.0, lo_open=False, hi_open=True),
 }
 PARAMETERS = ("share", "length_of_stay", "occupancy")
+# resource limits: a scenario file is untrusted input (memory grows with draws x hospitals and grid x draws)
+MAX_DRAWS = 5_000_000
+MAX_GRID = 2000
+MAX_INTEGRATION_DRAWS = 20_000
 ROW_DATASETS = {"H": "volume_hospitals", "N": "volume_national_totals", "L": "volume_licensed_hospitals",
                 "P": "volume_published_parameters", "E": "volume_published_estimates", "C": "volume_comparators"}
 
@@ -320,9 +324,9 @@ def _build(doc: dict[str, Any], source: str, sha: str, file: str) -> Scenario:
         "reporting_bias": _float(cal.get("reporting_bias", 0.0), "[calibration] reporting_bias", file),
         "lower_bounds": cal.get("lower_bounds", "approx"),
         "max_year_gap": integer(cal.get("max_year_gap", 3), "[calibration] max_year_gap", 0, 100),
-        "grid": integer(cal.get("grid", 400), "[calibration] grid", 20, 20000),
+        "grid": integer(cal.get("grid", 400), "[calibration] grid", 20, MAX_GRID),
         "integration_draws": integer(cal.get("integration_draws", 4000), "[calibration] integration_draws",
-                                     100, 1_000_000),
+                                     100, MAX_INTEGRATION_DRAWS),
         "assumption": need_assumption(cal.get("assumption", ""), "[calibration]"),
     }
     if cal_out["lower_bounds"] not in ("approx", "censored"):
@@ -332,7 +336,7 @@ def _build(doc: dict[str, Any], source: str, sha: str, file: str) -> Scenario:
     return Scenario(
         name=str(sc.get("name", Path(file).stem)), title=str(sc.get("title", "")),
         description=" ".join(str(sc.get("description", "")).split()),
-        draws=integer(sc.get("draws", 200000), "[scenario] draws", 1, 50_000_000),
+        draws=integer(sc.get("draws", 200000), "[scenario] draws", 1, MAX_DRAWS),
         seed=integer(sc.get("seed", 20160622), "[scenario] seed", 0, 2**63 - 1),
         year=integer(sc.get("year", 2015), "[scenario] year", 1990, 2100),
         source=source, sha256=sha, parameters=params, bed_metrics=list(metrics),
