@@ -38,8 +38,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(project: Path, port: int) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "organwatch", "review", "serve", str(project), "--port", str(port)],
+def start_server(project: Path, port: int, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "organwatch", "review", "serve", str(project), "--port", str(port),
+                             *extra],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
@@ -65,7 +66,13 @@ class ReviewApp:
         self.env.globals.update(labels=labels(), version=__version__, label_names={lab.code: lab.name for lab in labels()},
                                 keymap=json.dumps(self._keymap(), ensure_ascii=True),
                                 segments=passage_segments, new_nonce=lambda: secrets.token_urlsafe(12),
-                                urlencode=lambda d: urllib.parse.urlencode(d))
+                                urlencode=lambda d: urllib.parse.urlencode(d), label_buttons=self._label_buttons())
+
+    def _label_buttons(self) -> Markup:
+        """The label buttons are the same in every hit: rendered once (escaped) instead of per hit."""
+        return Markup("").join(Markup(
+            '<button type="submit" name="label" value="{0}" data-label="{0}" title="{1}">{2} <kbd>{3}</kbd></button>\n'
+        ).format(lab.code, lab.description, lab.name, lab.keys[0]) for lab in labels())
 
     @staticmethod
     def _keymap() -> dict[str, Any]:
@@ -348,3 +355,15 @@ def create_app(project: Path, host: str = "127.0.0.1", port: int = 8765,
                tokens: dict[str, str] | None = None) -> tuple[Starlette, ReviewApp]:
     ra = ReviewApp(project, host=host, port=port, tokens=tokens)
     return ra.asgi(), ra
+
+
+ENV_CONFIG = "ORGANWATCH_REVIEW_SERVE"  # JSON {project, host, port, tokens} handed to worker processes
+
+
+def app_from_env() -> Starlette:
+    """Factory for ``uvicorn --workers N``: each worker process builds the same app from :data:`ENV_CONFIG`."""
+    import os
+
+    cfg = json.loads(os.environ[ENV_CONFIG])
+    app, _ = create_app(Path(cfg["project"]), host=cfg["host"], port=int(cfg["port"]), tokens=cfg.get("tokens"))
+    return app

@@ -78,7 +78,9 @@ def new(args: tuple[Path, ...], add: bool, as_json: bool) -> None:
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="TCP port.")
 @click.option("--reviewer", "reviewers", multiple=True,
               help="Reviewer to issue a token for (repeatable); tokens are printed once on stderr.")
-def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...]) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes (SQLite WAL lets them share the project; use about one per core).")
+def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...], workers: int) -> None:
     """Serve the review workbench for PROJECT in the browser (offline; nothing loads from other sites).
 
     On 127.0.0.1 (the default) reviewers sign in with their name. Bound to any other address, each
@@ -108,7 +110,18 @@ def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...]) -> No
     for r, t in tokens.items():
         click.echo(f"organwatch: token for {r}: {t}", err=True)
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+        if workers == 1:
+            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+        else:
+            import os
+
+            from organwatch.review.app import ENV_CONFIG
+
+            ra.close()
+            os.environ[ENV_CONFIG] = json.dumps({"project": str(Path(project).resolve()), "host": host,
+                                                  "port": port, "tokens": tokens})
+            uvicorn.run("organwatch.review.app:app_from_env", factory=True, workers=workers, host=host, port=port,
+                        log_level="warning", access_log=False, server_header=False)
     finally:
         ra.close()
         try:  # fold the WAL back: the project is one file again when not served
