@@ -38,7 +38,15 @@ def row_sources(rows: list[str]) -> list[dict[str, str]]:
         u = urls.get(r)
         if u:
             seen.setdefault(u, []).append(r)
-    return [{"label": "rows " + ", ".join(rs), "url": u} for u, rs in seen.items()]
+    cats = _publisher_categories()
+    return [{"label": "rows " + ", ".join(rs) + (f" ({cats[u]})" if cats.get(u) else ""), "url": u}
+            for u, rs in seen.items()]
+
+
+@functools.cache
+def _publisher_categories() -> dict[str, str]:
+    f = datasets.load("volume_sources").frame
+    return {str(u): ("" if c is pd.NA else str(c)) for u, c in zip(f["source_url"], f["publisher_category"])}
 
 
 def verdict_for_p(p: float) -> Verdict:
@@ -62,6 +70,12 @@ def _prov(result: dict[str, Any], extra: dict[str, Any] | None = None) -> Proven
     params.update(extra or {})
     return Provenance(inputs=[InputRef(**i) for i in p["inputs"]], parameters=params, version=p["version"],
                       seed=result["seed"])
+
+
+def _describe(d: dict[str, Any]) -> str:
+    from organwatch.volume.distributions import Dist
+
+    return Dist(d["dist"], {k: v for k, v in d.items() if k != "dist"}).describe()
 
 
 def _n(x: float | None) -> str:
@@ -238,18 +252,17 @@ def donors_finding(result: dict[str, Any]) -> Finding:
     verdict = verdict_for_p(ref["p_model_exceeds"]) if ref else Verdict.NOT_TESTABLE
     return Finding(
         check="volume.implied_donors", engine=ENGINE, title="Deceased donors implied by the modelled volume",
-        subject=f"'{sc['name']}' scenario, organs per donor {d['organs_per_donor']}, living-donor share "
-                f"{d['living_donor_share']}",
+        subject=f"'{sc['name']}' scenario, organs per donor {_describe(d['organs_per_donor'])}, living-donor "
+                f"share {_describe(d['living_donor_share'])}",
         verdict=verdict,
         statistics={"median": q["median"], "p5": q["p5"], "p95": q["p95"],
                     **({"official": ref["value"], "p_model_exceeds_official": ref["p_model_exceeds"]} if ref else {})},
         reference={"assumption": d["assumption"], "rows": d["organs_per_donor_rows"] + d["living_donor_share_rows"],
                    **({"official_row": ref["record_id"]} if ref else {})},
         explanation=(f"At the stated organs-per-donor and living-donor assumptions, the modelled volume implies a "
-                     f"median of {_n(q['median'])} deceased donors a year (90 % {_n(q['p5'])}–{_n(q['p95'])}); each "
-                     "deceased donor is one death. "
+                     f"median of {_n(q['median'])} deceased donors a year (90 % {_n(q['p5'])}–{_n(q['p95'])}). "
                      + (f"The official figure for {ref['year']} is {_n(ref['value'])} (row {ref['record_id']}). "
-                        if ref else "") + d["note"] + "."),
+                        if ref else "") + d["note"][0].upper() + d["note"][1:] + "."),
         provenance=_prov(result),
         sources=row_sources(d["organs_per_donor_rows"] + d["living_donor_share_rows"]
                             + ([ref["record_id"]] if ref else [])),

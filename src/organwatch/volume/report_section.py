@@ -121,11 +121,12 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
         cal = r.get("calibration") or {}
         stated = r["per_bed_yield"].get("stated", [])
         m = r["per_bed_yield"]["model"]
-        labels = [f"stated: {s['hospital_id']} ({s['row']})" for s in stated] + \
+        labels = [f"stated, row {s['row']}" for s in stated] + \
             ["model p5", "model median", "model p95"]
         vals = [s["transplants_per_bed_year"] for s in stated] + [m["p5"], m["median"], m["p95"]]
         chart = svg.bar_chart(labels, vals, "Transplants per bed-year: stated vs the scenario's assumptions",
                               value_label="transplants per bed per year (log scale)", log_x=True,
+                              value_format=lambda v: f"{v:.3g}",
                               highlight=range(len(stated))) if stated else None
         rows = [[c["row"], c["hospital_id"], c["stated"], c["prior_predictive_p_below"], c["loo_p5"], c["loo_p95"],
                  "yes" if c["loo_covered"] else "no"] for c in cal.get("checks", [])]
@@ -141,7 +142,7 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
         x0, x1 = years[0], years[-1]
         series = [{"name": "official total (as published)", "x": [o["year"] for o in off],
                    "y": [o["value"] for o in off], "line": False,
-                   "labels": [f"{o['year']}: {o['qualifier']}{o['value']:,.0f} ({o['record_id']})" for o in off]}]
+                   "labels": [f"{o['year']}: {_q(o['qualifier'])}{o['value']:,.0f} ({o['record_id']})" for o in off]}]
         for key, name in (("p5", "model p5"), ("median", "model median"), ("p95", "model p95")):
             series.append({"name": f"{name} ({r['scenario']['name']})", "x": [x0, x1], "y": [r[key], r[key]],
                            "dash": key != "median", "markers": False})
@@ -154,7 +155,7 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
         pub = [[e["record_id"], e["estimator"], e["pub_year"], e["value_low"], e["value_high"], e["quantity"],
                 _pct(e.get("p_model_within"))] for e in r["published_estimates"]]
         t1 = svg.html_table(["year", "official", "row", "claim type", "share of model draws above"],
-                            [[o["year"], f"{o['qualifier']}{o['value']:,.0f}", o["record_id"], o["claim_type"],
+                            [[str(o["year"]), f"{_q(o['qualifier'])}{o['value']:,.0f}", o["record_id"], o["claim_type"],
                               _pct(o["p_model_exceeds"])] for o in off], caption="Official totals, as published")
         t2 = svg.html_table(["row", "estimator", "published", "low", "high", "quantity", "model draws within"], pub,
                             caption="Published estimates, as published")
@@ -162,21 +163,28 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
     if check == "volume.implied_donors":
         d = r["donors"]
         q = d["deceased_donors_per_year"]
-        rows = [["model (median)", q["median"]], ["model p5", q["p5"]], ["model p95", q["p95"]]]
-        rows += [[f"official {o['year']} ({o['record_id']})", o["value"]] for o in d["official_deceased_donors"]]
+        rows = [["model (median)", round(q["median"])], ["model p5", round(q["p5"])], ["model p95", round(q["p95"])]]
+        rows += [[f"official {o['year']} ({o['record_id']})", f"{_q(o['qualifier'])}{o['value']:,.0f}"]
+                 for o in d["official_deceased_donors"]]
         return None, svg.html_table(["", "deceased donors per year"], rows), ""
     if check == "volume.scenarios":
         labels = [x["scenario"]["name"] for x in results]
         chart = svg.bar_chart(labels, [x["median"] for x in results], "Median national total by scenario",
-                              value_label="transplants per year (log scale)", log_x=True)
+                              value_label="transplants per year (log scale)", log_x=True,
+                              value_format=lambda v: f"{v:,.0f}")
         from organwatch.volume.estimate import scenario_table
 
-        rows = [[t["scenario"], t["median"], f"{t['p5']:,.0f}–{t['p95']:,.0f}", t["share"], t["length_of_stay"],
+        rows = [[t["scenario"], round(t["median"]), f"{t['p5']:,.0f}–{t['p95']:,.0f}", t["share"], t["length_of_stay"],
                  t["occupancy"], t["imputed_hospitals"]] for t in scenario_table(results)]
         t = svg.html_table(["scenario", "median", "90 % interval", "share f", "length of stay", "occupancy",
                             "imputed hospitals"], rows, caption="Scenario files side by side")
         return chart, t, ""
     return None, None, ""
+
+
+def _q(qualifier: str) -> str:
+    """Printable bound qualifier of an embedded figure (the value itself is never changed)."""
+    return {"approx": "≈", ">": ">", ">=": "≥", "<": "<", "": ""}.get(qualifier or "", f"{qualifier} ")
 
 
 def _pct(p: float | None) -> str:
