@@ -85,3 +85,20 @@ def test_rejects_other_files_and_reports_malformed_results(tmp_path: Path):
     with pytest.raises(InputError) as e:
         report_section.build_section(ReportContext(), [bad])
     assert "bad.json" in str(e.value) and "missing field" in str(e.value)
+
+
+@pytest.mark.browser
+def test_section_renders_offline_in_chromium(default_section, chromium, tmp_path: Path):
+    page_file = tmp_path / "volume.html"
+    page_file.write_text(render([default_section]), encoding="utf-8")
+    page = chromium.new_page()
+    requested: list[str] = []
+    page.on("request", lambda req: requested.append(req.url))
+    page.goto(page_file.as_uri())
+    charts = page.locator("svg.ow-chart")
+    assert charts.count() >= 4
+    points = [int(charts.nth(i).get_attribute("data-points")) for i in range(charts.count())]
+    assert all(p > 0 for p in points)
+    assert page.locator("text=7,969").count() >= 1
+    assert [u for u in requested if not u.startswith("file:")] == []
+    page.close()
