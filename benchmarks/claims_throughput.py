@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+from organwatch.claims.batch import gc_paused  # noqa: E402
+from organwatch.claims.batch import screen as run_batch  # noqa: E402
 from organwatch.claims.engine import Engine  # noqa: E402
 from organwatch.claims.model import Claim  # noqa: E402
 from organwatch.claims.readers import read_claims  # noqa: E402
@@ -69,11 +71,14 @@ def make_fhir(n_lines: int, items_per_claim: int, path: Path, seed: int = 202401
 
 
 def screen(path: Path, fast: bool, jurisdictions: list[str] | None) -> tuple[float, int, int, list]:
+    """The CLI's code path (organwatch.claims.batch.screen) plus building the output records."""
+    rules = load_rules()
     t0 = time.perf_counter()
-    claims = [c for c in read_claims(path, fast=fast) if isinstance(c, Claim)]
-    outs = list(Engine(load_rules()).evaluate(claims, {}, jurisdictions, None))
+    b = run_batch([path], rules, {}, jurisdictions, None, fast)
+    with gc_paused():
+        recs = [o.to_record() for o in b.outcomes]
     dt = time.perf_counter() - t0
-    return dt, sum(len(c.lines) for c in claims), len(outs), outs
+    return dt, b.lines, len(recs), b.outcomes
 
 
 def main() -> None:

@@ -105,9 +105,9 @@ def claims(inputs: tuple[Path, ...], jurisdictions: tuple[str, ...], plan_type: 
       organwatch claims bundle.json --members members.csv --plan-type medicaid -j ID --worklist worklist.csv
       organwatch claims claims/ --enrollment enrollment.csv --format parquet --out outcomes.parquet
     """
-    from organwatch.claims.engine import Engine
-    from organwatch.claims.model import RECORD_COLUMNS, Claim, ClaimError
-    from organwatch.claims.readers import expand, read_claims
+    from organwatch.claims.batch import gc_paused, screen
+    from organwatch.claims.model import RECORD_COLUMNS
+    from organwatch.claims.readers import expand
     from organwatch.claims.readers.members import read_enrollment, read_members
     from organwatch.claims.rules import load_rules, plan_types, read_config, resolve_jurisdiction
     from organwatch.claims.worklist import WORKLIST_COLUMNS, build_worklist
@@ -132,19 +132,10 @@ def claims(inputs: tuple[Path, ...], jurisdictions: tuple[str, ...], plan_type: 
     files = expand(list(inputs))
     if not files:
         raise InputError("no input files found", file=inputs[0])
-    batch: list[Claim] = []
-    errors: list[ClaimError] = []
-    per_file: Counter = Counter()
-    for f in files:
-        for item in read_claims(f, fast=fast):
-            if isinstance(item, ClaimError):
-                errors.append(item)
-            else:
-                batch.append(item)
-                per_file[str(f)] += 1
-    engine = Engine(rules)
-    outcomes = list(engine.evaluate(batch, members, js, plan_type))
-    records = [o.to_record() for o in outcomes]
+    b = screen(files, rules, members, js, plan_type, fast)
+    batch, errors, outcomes, engine = b.claims, b.errors, b.outcomes, b.engine
+    with gc_paused():
+        records = [o.to_record() for o in outcomes]
     inputs_ref = [{"name": str(f), "sha256": sha256_file(f)} for f in files]
     for extra in (members_path, enrollment_path, config_path):
         if extra is not None:

@@ -35,27 +35,64 @@ class LineFacts:
         return bool(self.transplant or self.procurement or self.posttx)
 
 
+_PROC_CACHE: dict[tuple[int, str], tuple[str, str, str] | None] = {}
+_DX_CACHE: dict[tuple[int, str], tuple[str, str, str] | None] = {}
+
+
+def _proc_kind(codes: CodeLists, code: str) -> tuple[str, str, str] | None:
+    """(normalised code, list, organ) for a procedure code, memoised per code list."""
+    key = (id(codes), code)
+    try:
+        return _PROC_CACHE[key]
+    except KeyError:
+        pass
+    c = norm_code(code)
+    if c in codes.recipient:
+        hit: tuple[str, str, str] | None = (c, "transplant", codes.recipient[c])
+    elif c in codes.procurement:
+        hit = (c, "procurement", codes.procurement[c])
+    elif c in codes.drugs:
+        hit = (c, "drug", "any")
+    else:
+        hit = None
+    if len(_PROC_CACHE) < 1_000_000:
+        _PROC_CACHE[key] = hit
+    return hit
+
+
+def _dx_kind(codes: CodeLists, code: str) -> tuple[str, str, str] | None:
+    key = (id(codes), code)
+    try:
+        return _DX_CACHE[key]
+    except KeyError:
+        pass
+    sig = codes.posttx_signal(code)
+    hit = (norm_code(code), sig[0], sig[1]) if sig is not None else None
+    if len(_DX_CACHE) < 1_000_000:
+        _DX_CACHE[key] = hit
+    return hit
+
+
 def classify(line: Line, codes: CodeLists, status_code_only: str = "review") -> LineFacts:
     f = LineFacts()
     for code, fld in line.procedures:
-        c = norm_code(code)
-        organ = codes.recipient.get(c)
-        if organ is not None:
-            f.transplant.append((c, fld, organ))
+        hit = _proc_kind(codes, code)
+        if hit is None:
             continue
-        organ = codes.procurement.get(c)
-        if organ is not None:
-            f.procurement.append((c, fld, organ))
-        elif c in codes.drugs:
-            f.posttx.append((c, fld, "drug", "any", False))
+        if hit[1] == "transplant":
+            f.transplant.append((hit[0], fld, hit[2]))
+        elif hit[1] == "procurement":
+            f.procurement.append((hit[0], fld, hit[2]))
+        else:
+            f.posttx.append((hit[0], fld, "drug", "any", False))
     if line.revenue is not None:
         rev = norm_revenue(line.revenue[0])
         if rev in codes.revenue:
             f.procurement.append((rev, line.revenue[1], "any"))
     for code, fld, principal in line.diagnoses:
-        sig = codes.posttx_signal(code)
+        sig = _dx_kind(codes, code)
         if sig is not None:
-            f.posttx.append((norm_code(code), fld, sig[0], sig[1], principal))
+            f.posttx.append((sig[0], fld, sig[1], sig[2], principal))
     if f.posttx:
         f.strong_posttx = any(k != "status" or p for _, _, k, _, p in f.posttx)
         if not f.strong_posttx:
@@ -86,6 +123,17 @@ class Engine:
         self.rules = rules
         self.cfg = rules.engine
         self.codes = CodeLists.load(self.cfg.include_unverified_procedures, self.cfg.include_unverified_drugs)
+        self._heads: dict[str, str] = {}
+
+    def head(self, j: str) -> str:
+        h = self._heads.get(j)
+        if h is None:
+            rule = self.rules.rules.get(j)
+            h = (f"{j}: no transplant-coverage rule in the registry" if rule is None else
+                 f"{j} {rule.citation} (laws.csv {rule.law_id}, {rule.mode}, effective "
+                 f"{rule.effective.isoformat()}{'' if rule.effective_verified else ' [configured, unverified]'})")
+            self._heads[j] = h
+        return h
 
     # -- index transplants derived from the batch ------------------------------------------------------
     def derive_index_transplants(self, claims: Iterable[Claim], members: dict[str, Member]) -> None:
@@ -140,8 +188,12 @@ class Engine:
             for line in claim.lines:
                 facts = classify(line, self.codes, self.cfg.status_code_only)
                 ctx = self.context(claim, line, members, jurisdictions, plan_type)
-                for j in ctx.jurisdictions:
-                    outs.append(self.evaluate_line(claim, line, facts, j, ctx))
+                if facts.related:
+                    for j in ctx.jurisdictions:
+                        outs.append(self.evaluate_line(claim, line, facts, j, ctx))
+                else:
+                    for j in ctx.jurisdictions:
+                        outs.append(self._unrelated(claim, line, j, ctx.plan_type))
             worst: dict[str, str] = {}
             for o in outs:
                 if o.jurisdiction not in worst or SEVERITY[o.outcome] < SEVERITY[worst[o.jurisdiction]]:
@@ -150,6 +202,25 @@ class Engine:
                 o.claim_outcome = worst[o.jurisdiction]
                 yield o
 
+    def _unrelated(self, claim: Claim, line: Line, j: str, plan: str) -> Outcome:
+        """Same outcomes as :meth:`evaluate_line` for a line with no transplant-related code, with less work."""
+        rule = self.rules.rules.get(j)
+        d = line.date
+        if rule is None or plan == "self_funded_erisa" and self.cfg.self_funded_policy == "not_in_scope" or (
+                plan != "self_funded_erisa" and plan not in rule.plan_types):
+            return self.evaluate_line(claim, line, LineFacts(), j, Context([j], plan, None))
+        d_iso = d.isoformat() if d is not None else None
+        fields: dict[str, Any] = {line.date_field: d_iso, "plan_type": plan} if line.date_field else {"plan_type": plan}
+        if d is not None and d < rule.effective:
+            outcome, reasons, expl = "not_effective", ["BEFORE_EFFECTIVE_DATE"], \
+                f"date of service {d_iso} is before the effective date."
+        else:
+            outcome, reasons, expl = "not_transplant_related", ["NO_TRANSPLANT_CODE"], \
+                "no transplant, procurement or post-transplant code on the line."
+        return Outcome(claim_id=claim.claim_id, line=line.line, jurisdiction=j, outcome=outcome, reasons=reasons,
+                       statute=rule.law_id, fields=fields, explanation=f"{self.head(j)}: {expl}",
+                       date_of_service=d_iso, source=claim.source, form=claim.form)
+
     def evaluate_line(self, claim: Claim, line: Line, facts: LineFacts, j: str, ctx: Context) -> Outcome:
         rule = self.rules.rules.get(j)
         d = line.date
@@ -157,14 +228,14 @@ class Engine:
         if line.date_field:
             fields[line.date_field] = d.isoformat() if d else None
 
+        head = self.head(j)
+        d_iso = fields[line.date_field] if line.date_field else (d.isoformat() if d else None)
+
         def out(outcome: str, reasons: list[str], explanation: str) -> Outcome:
-            head = (f"{j}: no transplant-coverage rule in the registry" if rule is None else
-                    f"{j} {rule.citation} (laws.csv {rule.law_id}, {rule.mode}, effective "
-                    f"{rule.effective.isoformat()}{'' if rule.effective_verified else ' [configured, unverified]'})")
             return Outcome(claim_id=claim.claim_id, line=line.line, jurisdiction=j, outcome=outcome,
                            reasons=list(dict.fromkeys(reasons)), statute=rule.law_id if rule else None,
                            fields=fields, explanation=f"{head}: {explanation}",
-                           date_of_service=d.isoformat() if d else None, source=claim.source, form=claim.form)
+                           date_of_service=d_iso, source=claim.source, form=claim.form)
 
         if rule is None:
             return out("not_in_scope", ["NO_RULE_FOR_JURISDICTION"],
