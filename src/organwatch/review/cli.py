@@ -27,8 +27,14 @@ def review() -> None:
 @review.command("new")
 @click.argument("args", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--add", is_flag=True, help="Import into an existing PROJECT instead of creating it.")
+@click.option("--screen-summary", "screen_summaries", multiple=True, type=click.Path(path_type=Path),
+              help="Run summary of `organwatch screen --json` (rule pack version, parameters) to record in the "
+                   "project manifest; repeatable.")
+@click.option("--all-passages", is_flag=True, help="Make every passage a hit, not only those the screener flagged "
+              "violation or suspicious.")
 @click.option("--json", "as_json", is_flag=True, help="Print the import summary as JSON on stdout.")
-def new(args: tuple[Path, ...], add: bool, as_json: bool) -> None:
+def new(args: tuple[Path, ...], add: bool, screen_summaries: tuple[Path, ...], all_passages: bool,
+        as_json: bool) -> None:
     """Create PROJECT (.owproj) from one or more RESULTS files of `organwatch screen` (JSONL or Parquet).
 
     Usage: organwatch review new RESULTS... PROJECT. Bad records are skipped, counted and kept in the
@@ -39,6 +45,8 @@ def new(args: tuple[Path, ...], add: bool, as_json: bool) -> None:
     Example:
       organwatch review new screen-results.parquet more.jsonl hits.owproj
       organwatch review new --add later-results.jsonl hits.owproj
+      organwatch screen corpus/ --out hits.parquet --json > screen-run.json
+      organwatch review new hits.parquet hits.owproj --screen-summary screen-run.json
     """
     from organwatch.review.project import new_project
 
@@ -51,7 +59,8 @@ def new(args: tuple[Path, ...], add: bool, as_json: bool) -> None:
     def progress(s) -> None:
         click.echo(f"\r  {s.file}: {s.records:,} records read", err=True, nl=False)
 
-    summaries = new_project(list(results), project, add=add, progress=progress if sys.stderr.isatty() else None)
+    summaries = new_project(list(results), project, add=add, progress=progress if sys.stderr.isatty() else None,
+                            screen_summaries=list(screen_summaries), all_passages=all_passages)
     if sys.stderr.isatty():
         click.echo("", err=True)
     tot = {k: sum(getattr(s, k) for s in summaries) for k in ("records", "imported", "skipped", "failed", "hits")}

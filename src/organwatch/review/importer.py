@@ -4,8 +4,9 @@ Tolerant of missing optional fields (everything but ``document_id``); a record t
 counted and kept in ``import_errors`` with its record number, and every other record is imported. A file that
 cannot be read at all raises :class:`InputError` (one line, exit 2).
 
-Hits: one per passage, ``hit_id = "<document_id>#p<index>"`` (0-based passage index). A document flagged
-``violation``/``suspicious`` without passages becomes one document-level hit ``"<document_id>#doc"``.
+Hits: one per flagged passage (screen label in ``[import] hit_labels`` of review.toml, by default violation and
+suspicious; ``--all-passages`` takes every passage), ``hit_id = "<document_id>#p<index>"`` (0-based passage index
+in the record). A flagged document without passages becomes one document-level hit ``"<document_id>#doc"``.
 Documents without hits are kept (they still take part in de-duplication).
 """
 
@@ -27,7 +28,12 @@ from organwatch.review.dedup import dedup_key
 
 MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSONL record; longer lines are isolated as bad records
 BATCH = 5000
-HIT_LABELS_WITHOUT_PASSAGES = ("violation", "suspicious")
+
+
+def _hit_labels() -> tuple[str, ...]:
+    from organwatch.review.config import settings
+
+    return tuple(settings()["import"]["hit_labels"])
 
 
 class RecordError(ValueError):
@@ -68,11 +74,24 @@ def iter_records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | R
             pf = pq.ParquetFile(path)
         except Exception as e:  # pyarrow raises several types for corrupt files
             raise InputError(f"unreadable Parquet file ({e})", file=path) from None
+        # columns organwatch stored as JSON text because their values share no Arrow type (output.py)
+        meta = pf.schema_arrow.metadata or {}
+        try:
+            json_cols = set(json.loads(meta.get(b"organwatch.json_columns", b"[]")))
+        except ValueError:
+            json_cols = set()
         n = 0
         for batch in pf.iter_batches(batch_size=BATCH):
             for rec in batch.to_pylist():
                 n += 1
-                yield n, rec
+                bad = None
+                for c in json_cols & rec.keys():
+                    if isinstance(rec[c], str):
+                        try:
+                            rec[c] = json.loads(rec[c])
+                        except (ValueError, RecursionError):
+                            bad = RecordError(f"field '{c}': invalid JSON text")
+                yield n, bad or rec
         return
     opener = gzip.open if fmt == "jsonl.gz" else open
     try:
@@ -213,8 +232,11 @@ def _events(v: Any, where: str) -> list[dict[str, Any]]:
     return out
 
 
-def record_rows(rec: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(document row, hit rows) for one screen record; raises :class:`RecordError` for unusable records."""
+def record_rows(rec: dict[str, Any], all_passages: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(document row, hit rows) for one screen record; raises :class:`RecordError` for unusable records.
+
+    Hits are the passages flagged by the screener (``[import] hit_labels``), or every passage with ``all_passages``;
+    the hit id keeps the passage's index in the record either way."""
     doc_id = rec.get("document_id")
     if doc_id is None or isinstance(doc_id, (dict, list, bool)) or str(doc_id).strip() == "":
         raise RecordError("field 'document_id': missing")
@@ -243,12 +265,16 @@ def record_rows(rec: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
             raise RecordError(f"field '{where}': not an object")
         text = _s(p.get("text"))
         start = _int(p.get("start"), f"{where}.start")
-        hits.append({"hit_id": f"{doc_id}#p{i}", "passage_index": i, "machine_label": _s(p.get("label")),
-                     "pattern": _s(p.get("pattern")), "confidence": _conf(p.get("confidence"), where),
-                     "events": _j(_events(p.get("events"), where)), "spans": _j(_spans(p.get("spans"), where)),
+        plabel = _s(p.get("label"))
+        conf = _conf(p.get("confidence"), where)
+        events, spans = _events(p.get("events"), where), _spans(p.get("spans"), where)  # validated either way
+        if not all_passages and plabel is not None and plabel not in _hit_labels():
+            continue
+        hits.append({"hit_id": f"{doc_id}#p{i}", "passage_index": i, "machine_label": plabel,
+                     "pattern": _s(p.get("pattern")), "confidence": conf, "events": _j(events), "spans": _j(spans),
                      "text": text, "text_start": start if start is not None else (0 if text is not None else None),
                      "year": year, "institution": inst, "language": lang})
-    if not hits and doc["document_label"] in HIT_LABELS_WITHOUT_PASSAGES:
+    if not passages and doc["document_label"] in _hit_labels():
         pats = [str(x) for x in patterns or [] if x is not None]
         hits.append({"hit_id": f"{doc_id}#doc", "passage_index": -1, "machine_label": doc["document_label"],
                      "pattern": pats[0] if len(pats) == 1 else (";".join(pats) or None), "confidence": None,
@@ -258,14 +284,23 @@ def record_rows(rec: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any
 
 
 # -- import -------------------------------------------------------------------------------------------------
-def import_results(con: sqlite3.Connection, path: Path, progress=None) -> ImportSummary:
-    """Import one results file in a single transaction; returns its summary."""
+def import_results(con: sqlite3.Connection, path: Path, progress=None,
+                   screen_summaries: list[dict[str, Any]] | None = None, all_passages: bool = False) -> ImportSummary:
+    """Import one results file in a single transaction; returns its summary.
+
+    ``screen_summaries``: run summaries of `organwatch screen --json` (rule pack name/version/sha256, backend,
+    inputs); the one whose ``out`` names this file (or the only one given) goes into the input's provenance.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError("no such results file", file=path)
     fmt = _sniff(path)
     summary = ImportSummary(file=str(path), sha256=sha256_file(path), format=fmt)
     summary.provenance = _provenance(path, fmt)
+    if screen_summaries:
+        match = [s for s in screen_summaries if Path(str(s.get("out", ""))).name == path.name]
+        if match or len(screen_summaries) == 1:
+            summary.provenance["screen_summary"] = (match or screen_summaries)[0]
     now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     con.execute("BEGIN IMMEDIATE")
     try:
@@ -295,7 +330,7 @@ def import_results(con: sqlite3.Connection, path: Path, progress=None) -> Import
                 summary.errors.append((n, str(rec)))
                 continue
             try:
-                doc, hs = record_rows(rec)
+                doc, hs = record_rows(rec, all_passages=all_passages)
             except RecordError as e:
                 summary.failed += 1
                 summary.errors.append((n, str(e)))

@@ -32,11 +32,33 @@ def create(path: Path) -> sqlite3.Connection:
     return con
 
 
-def new_project(results: list[Path], project: Path, add: bool = False, progress=None) -> list[ImportSummary]:
+def load_screen_summary(path: Path) -> dict[str, Any]:
+    """A run summary written by ``organwatch screen --json`` (rule pack, backend, inputs with sha256)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such screen summary file", file=path)
+    if path.stat().st_size > 16 * 1024 * 1024:
+        raise InputError("screen summary larger than 16 MB", file=path)
+    try:
+        doc = json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"not a JSON screen summary ({e})", file=path) from None
+    if not isinstance(doc, dict):
+        raise InputError("not a JSON screen summary (expected an object)", file=path)
+    return doc
+
+
+def new_project(results: list[Path], project: Path, add: bool = False, progress=None,
+                screen_summaries: list[Path] | None = None, all_passages: bool = False) -> list[ImportSummary]:
     """``review new``: create PROJECT (or, with ``add``, open it) and import every results file."""
+    summaries = [load_screen_summary(p) for p in screen_summaries or []]
+    for r in results:
+        if not Path(r).is_file():
+            raise InputError("no such results file", file=r)
     con = connect(project) if add else create(project)
     try:
-        return [import_results(con, Path(r), progress=progress) for r in results]
+        return [import_results(con, Path(r), progress=progress, screen_summaries=summaries,
+                               all_passages=all_passages) for r in results]
     except BaseException:
         if not add:
             con.close()
