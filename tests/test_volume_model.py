@@ -199,3 +199,19 @@ def test_independent_draws_across_hospitals_narrow_the_national_spread():
     spread = lambda x: np.quantile(x, 0.95) / np.quantile(x, 0.05)  # noqa: E731
     assert spread(b) < spread(a)
     assert np.median(b) == pytest.approx(np.median(a), rel=0.25)
+
+
+def test_evidence_drop_by_publisher_category():
+    s = scenario.with_overrides(scenario.load(), draws=2000, exclude_publishers=["Falun Gong", "advocacy"])
+    hosp = model.hospital_inputs(s)
+    from organwatch.volume import registry
+
+    cats = {f.record_id: f.publisher_category for h in registry.hospitals() for f in h.figures}
+    kept = [r for h in hosp for r in h.bed_rows]
+    assert kept and all("falun gong" not in cats[r].lower() and "advocacy" not in cats[r].lower() for r in kept)
+    assert len(hosp) < len(model.hospital_inputs(scenario.load()))
+    sim = model.simulate(s)
+    assert any("only" in n for n in sim.notes)  # the thin bootstrap pool is reported
+    from organwatch.volume import calibration
+
+    assert calibration.calibrate(s)["status"] == "not_enough_data"  # both stated volumes are advocacy-published

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.special import logsumexp, ndtr, log_ndtr
 
 from organwatch.volume import registry
-from organwatch.volume.model import DAYS_PER_YEAR, _bed_groups, _own_occupancy, stream
+from organwatch.volume.model import DAYS_PER_YEAR, _bed_groups, _own_occupancy, excluded_publisher, stream
 from organwatch.volume.scenario import Scenario
 
 LOWER_BOUND_QUALIFIERS = (">", ">=")
@@ -62,7 +62,8 @@ def observations(s: Scenario) -> tuple[list[Observation], list[dict[str, Any]]]:
     occ = s.parameters["occupancy"]
     gap = s.calibration["max_year_gap"]
     for h in registry.hospitals():
-        annual = h.metric("annual_transplants")
+        annual = [f for f in h.metric("annual_transplants")
+                  if not excluded_publisher(f, s.bed_exclude_publishers)]
         if not annual:
             continue
         groups = _bed_groups(h, s)
@@ -86,7 +87,7 @@ def observations(s: Scenario) -> tuple[list[Observation], list[dict[str, Any]]]:
                                  "reason": f"volume year {vy} is more than {gap} years from the bed figures "
                                            f"({', '.join(str(b) for b in sorted(set(bed_years)))})"})
                 continue
-            own = _own_occupancy(h) if occ.hospital_figures else None
+            own = _own_occupancy(h, s.bed_exclude_publishers) if occ.hospital_figures else None
             d, rows = (own if own is not None else (occ.dist, occ.rows))
             lo, hi = _range(d)
             obs.append(Observation(h.hospital_id, h.name_en, float(f.value), f.qualifier, f.record_id, f.organ,

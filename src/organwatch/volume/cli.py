@@ -18,7 +18,12 @@ TABLE_COLUMNS = ["kind", "hospital_id", "name_en", "name_zh", "province", "beds"
 
 
 def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
+
+
+def _out() -> Console:
+    # markup off: scenario names, hospital names and file names are printed verbatim, never interpreted
+    return Console(highlight=False, markup=False)
 
 
 def _fmt(x) -> str:
@@ -44,6 +49,9 @@ def _fmt(x) -> str:
 @click.option("--hospital", "hospitals", multiple=True, metavar="ID",
               help="Model only these registry hospitals (id or name; see `organwatch hospitals`). No imputation.")
 @click.option("--no-imputation", is_flag=True, help="Profiled hospitals only (no hospitals imputed).")
+@click.option("--exclude-publisher", "exclude_publishers", multiple=True, metavar="TEXT",
+              help="Evidence drop: ignore hospital rows whose publisher category contains TEXT (e.g. "
+                   "'Falun Gong', 'PRC'). Repeatable.")
 @click.option("--no-calibration", is_flag=True, help="Skip the Bayesian calibration of the transplant share.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result on stdout (or in --out).")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
@@ -54,7 +62,7 @@ def _fmt(x) -> str:
               help="Also write the findings (organwatch Finding JSON) to this file.")
 def volume(scenarios: tuple[str, ...], seed: int | None, draws: int | None, share: str | None, los: str | None,
            occupancy: str | None, beds: str | None, hospitals: tuple[str, ...], no_imputation: bool,
-           no_calibration: bool, as_json: bool, out: Path | None, fmt: str | None, findings_out: Path | None) -> None:
+           exclude_publishers: tuple[str, ...], no_calibration: bool, as_json: bool, out: Path | None, fmt: str | None, findings_out: Path | None) -> None:
     """Estimate annual transplant volume from hospital capacity: beds x share x occupancy x 365 / length of stay.
 
     The answer is an estimate of capacity under the scenario's stated assumptions (every input cites a row of
@@ -67,6 +75,7 @@ def volume(scenarios: tuple[str, ...], seed: int | None, draws: int | None, shar
       organwatch volume --scenario critic --scenario advocate
       organwatch volume --hospital tianjin-first-central-hospital --beds 500 --occupancy 1.31 --los 30 --share 1
       organwatch volume --scenario my-assumptions.toml --seed 7 --draws 1000000
+      organwatch volume --exclude-publisher "Falun Gong" --exclude-publisher advocacy   # evidence drop
     """
     from organwatch.findings import dump_findings
     from organwatch.volume import estimate, findings as vfind, registry, scenario as scen
@@ -89,13 +98,17 @@ def volume(scenarios: tuple[str, ...], seed: int | None, draws: int | None, shar
         s = scen.with_overrides(s, draws=draws, seed=seed, share=specs.get("share"),
                                 length_of_stay=specs.get("length_of_stay"), occupancy=specs.get("occupancy"),
                                 beds=specs.get("beds"), hospitals=ids or None,
-                                imputation="none" if no_imputation else None)
+                                imputation="none" if no_imputation else None,
+                                exclude_publishers=list(exclude_publishers))
         with err.status(f"volume: scenario '{s.name}', {s.draws:,} draws, seed {s.seed}"):
             runs.append(estimate.run(s, with_calibration=not no_calibration))
     r0 = runs[0]
     n_h = len(r0["by_hospital"])
     err.print(f"organwatch volume: {len(runs)} scenario(s); {n_h} hospitals with bed figures read from the registry, "
               f"{r0['imputation']['imputed_hospitals']} imputed, 0 failed")
+    for r in runs:
+        for note in r["imputation"]["notes"]:
+            err.print(f"organwatch volume: note ({r['scenario']['name']}): {note}")
     if findings_out is not None:
         dump_findings([f for f in vfind.findings(runs[0], runs[1:])], findings_out)
     doc_text = estimate.to_json(runs[0]) if len(runs) == 1 else estimate.to_json(
@@ -129,7 +142,7 @@ def volume(scenarios: tuple[str, ...], seed: int | None, draws: int | None, shar
 
 
 def _print_summary(runs: list[dict]) -> None:
-    con = Console(highlight=False)
+    con = _out()
     if len(runs) > 1:
         t = Table(title="Scenarios side by side (national transplants per year; capacity under stated assumptions)")
         for c in ("scenario", "median", "90 % interval", "95 % interval", "share f", "length of stay",
@@ -144,7 +157,7 @@ def _print_summary(runs: list[dict]) -> None:
         return
     r = runs[0]
     sc = r["scenario"]
-    con.print(f"[bold]Scenario '{sc['name']}'[/bold] ({sc['source']}), seed {r['seed']}, {r['draws']:,} draws")
+    con.print(f"Scenario '{sc['name']}' ({sc['source']}), seed {r['seed']}, {r['draws']:,} draws")
     con.print(f"National transplants per year (capacity under these assumptions): median {_fmt(r['median'])}; "
               f"50 % {_fmt(r['p25'])}–{_fmt(r['p75'])}; 90 % {_fmt(r['p5'])}–{_fmt(r['p95'])}; "
               f"95 % {_fmt(r['p2_5'])}–{_fmt(r['p97_5'])}")
@@ -236,7 +249,7 @@ def hospitals(ids: tuple[str, ...], province: str | None, organ: str | None, lic
     if as_json:
         sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
         return
-    con = Console(highlight=False)
+    con = _out()
     if counts:
         t = Table(title="Licensed / qualified transplant hospitals by date (as published; conflicts kept)")
         for c in ("row", "as of", "count", "scope", "source type"):
@@ -247,7 +260,7 @@ def hospitals(ids: tuple[str, ...], province: str | None, organ: str | None, lic
         return
     if ids and len(records) == 1:
         h = records[0]
-        con.print(f"[bold]{h['name_en']}[/bold] {h['name_zh']} — {h['city']}, {h['province']} ({h['hospital_id']})")
+        con.print(f"{h['name_en']} {h['name_zh']} — {h['city']}, {h['province']} ({h['hospital_id']})")
         if h["licensed_organs"]:
             con.print(f"licensed organs: {', '.join(h['licensed_organs'])} ({h['licence_date']}; {h['licence_source']})")
         t = Table(title="Published figures")

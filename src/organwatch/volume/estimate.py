@@ -53,6 +53,29 @@ def provenance(s: Scenario) -> dict[str, Any]:
     return {"inputs": inputs, "version": __version__, "seed": s.seed}
 
 
+def evidence_mix(by_hospital: list[dict[str, Any]]) -> dict[str, Any]:
+    """Publisher categories of the hospital rows that enter the model (spec §0: the evidence base is one-sided)."""
+    cat = {f.record_id: f.publisher_category for h in registry.hospitals() for f in h.figures}
+    pcat = {}
+    pp = datasets.load("volume_published_parameters").frame
+    src = {str(u): str(c) for u, c in zip(datasets.load("volume_sources").frame["source_url"],
+                                           datasets.load("volume_sources").frame["publisher_category"])}
+    for rid, url in zip(pp["record_id"].astype(str), pp["source_url"].astype(str)):
+        pcat[rid] = src.get(url, "not in sources.csv")
+
+    def count(rows: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in rows:
+            c = cat.get(r) or pcat.get(r) or "unknown"
+            out[c] = out.get(c, 0) + 1
+        return dict(sorted(out.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    bed_rows = [r for h in by_hospital for r in h["bed_rows"]]
+    occ_rows = sorted({r for h in by_hospital for r in h["occupancy_rows"]})
+    return {"bed_rows": count(bed_rows), "occupancy_rows": count(occ_rows), "n_bed_rows": len(bed_rows),
+            "n_occupancy_rows": len(occ_rows)}
+
+
 def _round(x: Any, nd: int = 6) -> Any:
     if isinstance(x, float):
         return float(f"{x:.{nd}g}") if x == x else None
@@ -98,6 +121,7 @@ def run(s: Scenario, with_calibration: bool = True, keep_draws: bool = False) ->
         "scenario": s.to_dict(),
         "by_hospital": by_hospital,
         "imputation": imputation,
+        "evidence_mix": evidence_mix(by_hospital),
         "sensitivity": sens,
         "per_bed_yield": {"model": model.quantiles(yield_draws)},
         "vs_official": compare.vs_official(total),

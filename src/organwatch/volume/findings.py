@@ -119,6 +119,12 @@ def capacity_finding(result: dict[str, Any]) -> Finding:
     imp = result["imputation"]
     sens = [s for s in result["sensitivity"] if s.get("varies")]
     top = ", ".join(f"{s['parameter']} {s['variance_share']:.0%}" for s in sens[:3])
+    mix = result.get("evidence_mix") or {}
+    mix_text = ""
+    if mix.get("n_bed_rows"):
+        parts = "; ".join(f"{n} from {c}" for c, n in mix["bed_rows"].items())
+        mix_text = (f" The {mix['n_bed_rows']} bed-figure rows come from: {parts}. Publishers may have reasons to "
+                    "present numbers in one direction (spec §0), which this model does not correct for.")
     return Finding(
         check="volume.capacity_model", engine=ENGINE,
         title=f"Capacity-based national volume under the '{sc['name']}' scenario",
@@ -137,7 +143,7 @@ def capacity_finding(result: dict[str, Any]) -> Finding:
                      f"{_n(result['p2_5'])}–{_n(result['p97_5'])}). This is an estimate of capacity under stated "
                      f"assumptions, not an observed count. Most of the spread comes from: {top}. The length of stay "
                      "and the share of ward bed-days used by transplant patients are not observed for any hospital, "
-                     "so the interval is largely a statement about those assumptions."),
+                     "so the interval is largely a statement about those assumptions." + mix_text),
         evidence=[{"hospital_id": h["hospital_id"], "bed_rows": h["bed_rows"], "occupancy_rows": h["occupancy_rows"],
                    "median": h["median"], "p5": h["p5"], "p95": h["p95"]} for h in result["by_hospital"]],
         provenance=_prov(result),

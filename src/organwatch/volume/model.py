@@ -100,8 +100,15 @@ class HospitalInput:
         return "; ".join(parts)
 
 
-def _own_occupancy(h: registry.Hospital) -> tuple[Dist, list[str]] | None:
-    figs = [f for f in h.metric("bed_utilization_pct") if not any(u in f.unit for u in HOSPITAL_WIDE_UNITS)]
+def excluded_publisher(f: registry.Figure, patterns: list[str]) -> bool:
+    """Evidence drop (spec §7.6): is this row's publisher category matched by any pattern (case-insensitive)?"""
+    cat = f.publisher_category.lower()
+    return any(p.lower() in cat for p in patterns)
+
+
+def _own_occupancy(h: registry.Hospital, exclude_publishers: list[str] | None = None) -> tuple[Dist, list[str]] | None:
+    figs = [f for f in h.metric("bed_utilization_pct") if not any(u in f.unit for u in HOSPITAL_WIDE_UNITS)
+            and not excluded_publisher(f, exclude_publishers or [])]
     if not figs:
         return None
     lo = min(f.value for f in figs) / 100
@@ -113,7 +120,8 @@ def _own_occupancy(h: registry.Hospital) -> tuple[Dist, list[str]] | None:
 def _bed_groups(h: registry.Hospital, s: Scenario) -> list[BedGroup]:
     groups: dict[str, BedGroup] = {}
     for f in h.metric(*s.bed_metrics):
-        if f.qualifier in s.bed_exclude_qualifiers or not f.value or f.value <= 0:
+        if f.qualifier in s.bed_exclude_qualifiers or not f.value or f.value <= 0 or \
+                excluded_publisher(f, s.bed_exclude_publishers):
             continue
         key = f.organ or "all"
         g = groups.setdefault(key, BedGroup(key, [], []))
@@ -134,7 +142,7 @@ def hospital_inputs(s: Scenario, restrict: bool = True) -> list[HospitalInput]:
                 raise UsageError(f"hospital '{h.hospital_id}' has no published bed figure of type "
                                  f"{', '.join(s.bed_metrics)}; give --beds to run a what-if")
             continue
-        own = _own_occupancy(h) if occ.hospital_figures else None
+        own = _own_occupancy(h, s.bed_exclude_publishers) if occ.hospital_figures else None
         if own is not None:
             d, rows, basis = own[0], own[1], "hospital's own published figures " + ", ".join(own[1])
         else:
@@ -258,6 +266,11 @@ def simulate(s: Scenario, share_override: np.ndarray | None = None) -> Simulatio
         n_imp = max(frame - len(profiled), 0)
         if len(profiled) > frame:
             notes.append(f"{len(profiled)} profiled hospitals exceed the frame of {frame}; nothing imputed")
+        if n_imp and not profiled:
+            notes.append("no profiled hospital has a bed figure: nothing to impute from")
+        if n_imp and 0 < len(profiled) < 5:
+            notes.append(f"the imputation bootstraps {n_imp} hospitals from only {len(profiled)} profiled "
+                         "hospital(s); the imputed block mostly repeats them")
         if n_imp and profiled:
             vals, probs = _bootstrap_pool(profiled, s.bed_conflicts)
             e1 = float((vals * probs).sum())

@@ -40,7 +40,7 @@ ROW_DATASETS = {"H": "volume_hospitals", "N": "volume_national_totals", "L": "vo
 
 _ALLOWED = {
     "scenario": {"name", "title", "description", "draws", "seed", "year"},
-    "beds": {"metrics", "exclude_qualifiers", "conflicts", "assumption", "rows"},
+    "beds": {"metrics", "exclude_qualifiers", "exclude_publishers", "conflicts", "assumption", "rows"},
     "parameters": set(PARAMETERS),
     "param": {"dist", "low", "high", "mode", "median", "gsd", "a", "b", "value", "values", "weights", "rows",
               "assumption", "across_hospitals", "hospital_figures"},
@@ -94,6 +94,7 @@ class Scenario:
     parameters: dict[str, Parameter]
     bed_metrics: list[str]
     bed_exclude_qualifiers: list[str]
+    bed_exclude_publishers: list[str]  # evidence drop: hospital rows whose publisher category contains any of these
     bed_conflicts: str
     bed_assumption: str
     imputation_method: str
@@ -117,6 +118,7 @@ class Scenario:
             "sha256": self.sha256, "draws": self.draws, "seed": self.seed, "year": self.year,
             "parameters": {k: p.to_dict() for k, p in self.parameters.items()},
             "beds": {"metrics": self.bed_metrics, "exclude_qualifiers": self.bed_exclude_qualifiers,
+                     "exclude_publishers": self.bed_exclude_publishers,
                      "conflicts": self.bed_conflicts, "assumption": self.bed_assumption,
                      "override": None if self.beds_override is None else self.beds_override.to_dict()},
             "imputation": {"method": self.imputation_method, "hospital_count_rows": self.imputation_count_rows,
@@ -306,6 +308,9 @@ def _build(doc: dict[str, Any], source: str, sha: str, file: str) -> Scenario:
     excl = beds.get("exclude_qualifiers", [])
     if not isinstance(excl, list):
         raise InputError("[beds] exclude_qualifiers must be a list", file=file)
+    excl_pub = beds.get("exclude_publishers", [])
+    if not isinstance(excl_pub, list) or not all(isinstance(x, str) and x.strip() for x in excl_pub):
+        raise InputError("[beds] exclude_publishers must be a list of non-empty strings", file=file)
 
     imp = doc.get("imputation", {})
     method = imp.get("method", "bootstrap")
@@ -340,7 +345,8 @@ def _build(doc: dict[str, Any], source: str, sha: str, file: str) -> Scenario:
         seed=integer(sc.get("seed", 20160622), "[scenario] seed", 0, 2**63 - 1),
         year=integer(sc.get("year", 2015), "[scenario] year", 1990, 2100),
         source=source, sha256=sha, parameters=params, bed_metrics=list(metrics),
-        bed_exclude_qualifiers=[str(x) for x in excl], bed_conflicts=conflicts,
+        bed_exclude_qualifiers=[str(x) for x in excl], bed_exclude_publishers=[x.strip() for x in excl_pub],
+        bed_conflicts=conflicts,
         bed_assumption=need_assumption(beds.get("assumption", ""), "[beds]"),
         imputation_method=method, imputation_count_rows=count_rows,
         imputation_bed_scale=_dist(imp.get("bed_scale", 1.0), "[imputation] bed_scale", "bed_scale", file),
@@ -374,7 +380,7 @@ def _pos_float(v: Any, what: str, file: str) -> float:
 def with_overrides(s: Scenario, *, draws: int | None = None, seed: int | None = None,
                    share: Dist | None = None, length_of_stay: Dist | None = None, occupancy: Dist | None = None,
                    beds: Dist | None = None, hospitals: list[str] | None = None,
-                   imputation: str | None = None) -> Scenario:
+                   imputation: str | None = None, exclude_publishers: list[str] | None = None) -> Scenario:
     """Command-line overrides (validated distributions are built by the caller with :func:`parse_spec`)."""
     s = copy.deepcopy(s)
     if draws is not None:
@@ -392,4 +398,6 @@ def with_overrides(s: Scenario, *, draws: int | None = None, seed: int | None = 
         s.beds_override = beds
     if imputation is not None:
         s.imputation_method = imputation
+    if exclude_publishers:
+        s.bed_exclude_publishers = s.bed_exclude_publishers + [x for x in exclude_publishers if x.strip()]
     return s
