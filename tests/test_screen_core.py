@@ -16,7 +16,7 @@ from organwatch.screen.evaluate import evaluate_file
 from organwatch.screen.matching import Matcher
 from organwatch.screen.normalise import get_normaliser, normalise_term
 from organwatch.screen.rulepack import load_pack
-from organwatch.screen.scanner import get_scanner
+from organwatch.screen.scanner import encode, get_scanner
 
 DATA = Path(__file__).parent / "data" / "screen"
 
@@ -91,13 +91,13 @@ def test_hyperscan_and_re2_return_identical_hits_on_development_set():
     items = _lines("labelled_dev.jsonl") + _lines("labelled_heldout.jsonl")
     hs = get_scanner("hyperscan", pack.literal_strings(), pack.sha256)
     r2 = get_scanner("re2", pack.literal_strings(), pack.sha256)
-    buf = "\x00".join(get_normaliser().normalise(it["text"]).text for it in items).encode("utf-8")
+    buf = encode("\x00".join(get_normaliser().normalise(it["text"]).text for it in items))
     a, b = hs.scan(buf), r2.scan(buf)
     assert len(a[0]) > 500
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
     # overlapping occurrences are hits too
-    ids, s, e = hs.scan("插管插管".encode())
+    ids, s, e = hs.scan(encode("插管插管"))
     assert len(ids) >= 2
     docs = [Document(it["id"], "f", i, it["text"]) for i, it in enumerate(items)]
     assert screen_chunk(docs, ScreenOptions(backend="hyperscan")) == screen_chunk(docs, ScreenOptions(backend="re2"))

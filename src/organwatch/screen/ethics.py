@@ -18,8 +18,17 @@ _RANGE_RX = re.compile(r"(?<![0-9])(19[6-9][0-9]|20[0-4][0-9])\s*年?[^。.;；\
 
 
 def transplant_years(norm: str, events: list[Event]) -> list[int]:
-    """Years of the transplants reported: year ranges near a donor/voluntary/case cue, else none."""
+    """Years of the transplants reported: year ranges (else single years) within 300 characters of a
+    voluntary-donation claim (the first 50 claims)."""
     years: set[int] = set()
+    spans = sorted((max(0, e.start - 300), e.end + 300) for e in events if e.type == "VOLUNTARY")[:50]
+    merged: list[list[int]] = []
+    for a, b in spans:
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    norm = "\n".join(norm[a:b] for a, b in merged) if merged else norm[:2000]
     for m in _RANGE_RX.finditer(norm):
         a, b = int(m.group(1)), int(m.group(2))
         if a <= b and b - a <= 30:
@@ -66,7 +75,7 @@ def ethics_fields(norm: str, events: list[Event], pub_year: int | None) -> dict[
         death.append("brain_death")
     if "DCD" in by:
         death.append("circulatory_death")
-    years = transplant_years(norm, events) if "VOLUNTARY" in by or not sources else []
+    years = transplant_years(norm, events) if "VOLUNTARY" in by else []
     claim = "VOLUNTARY" in by
     ref_years = years or ([pub_year] if pub_year else [])
     if claim and ref_years:

@@ -9,6 +9,7 @@ of events (spec §4). The decision order and each rule are documented in docs/sc
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,14 +61,15 @@ def _sentence_start(norm: str, pos: int) -> int:
     return (j + 2) if j >= 0 else best + 1
 
 
-def _recipient_side(ev: Event, norm: str, subjects: list[Event]) -> bool:
+def _recipient_side(ev: Event, norm: str, subj_starts: list[int], subjects: list[Event]) -> bool:
     """True when the nearest preceding subject term in the same sentence is a recipient term."""
-    s0 = _sentence_start(norm, ev.start)
-    best = None
-    for sub in subjects:
-        if s0 <= sub.start < ev.start + 1 and (best is None or sub.start > best.start):
-            best = sub
-    return best is not None and best.type == "RECIPIENT"
+    k = bisect.bisect_right(subj_starts, ev.start) - 1
+    if k < 0:
+        return False
+    best = subjects[k]
+    if best.type != "RECIPIENT":
+        return False
+    return best.start >= _sentence_start(norm, ev.start)
 
 
 class PassageLogic:
@@ -79,29 +81,44 @@ class PassageLogic:
         st = self.pack.setting
         gap, donor_w, cue_w = st("cluster_gap", lang), st("donor_window", lang), st("cue_window", lang)
         subjects = [e for e in events if e.type in ("DONOR", "RECIPIENT")]
+        subj_starts = [e.start for e in subjects]
         anchors = []
         for e in events:
             if e.type not in ANCHORS:
                 continue
-            if e.type in AIRWAY and _recipient_side(e, norm, subjects):
+            if e.type in AIRWAY and _recipient_side(e, norm, subj_starts, subjects):
                 continue
             anchors.append(e)
+        if not anchors:
+            return []
         clusters: list[list[Event]] = []
         for e in anchors:
             if clusters and e.start - clusters[-1][-1].end <= gap:
                 clusters[-1].append(e)
             else:
                 clusters.append([e])
-        donors = [e for e in events if e.type == "DONOR"]
+        gates = [e for e in events if e.type == "DONOR" or e.type == "CRITERIA"]
+        gate_starts = [e.start for e in gates]
+        cues_all = [e for e in events if e.type not in ANCHORS]
+        cue_starts = [e.start for e in cues_all]
         out: list[Passage] = []
         for cl in clusters:
             c0, c1 = cl[0].start, max(e.end for e in cl)
-            gated = any(c0 - donor_w <= d.end and d.start <= c1 + donor_w for d in donors) or any(
-                e.type == "CRITERIA" and c0 - cue_w <= e.end and e.start <= c1 + cue_w for e in events)
+            gated = False
+            k = bisect.bisect_left(gate_starts, c0 - donor_w - 400)
+            while k < len(gates) and gates[k].start <= c1 + donor_w:
+                g = gates[k]
+                w = donor_w if g.type == "DONOR" else cue_w
+                if c0 - w <= g.end and g.start <= c1 + w:
+                    gated = True
+                    break
+                k += 1
             if not gated:
                 continue
             lo, hi = c0 - cue_w, c1 + cue_w
-            cues = [e for e in events if e.type not in ANCHORS and lo <= e.start and e.end <= hi]
+            i0 = bisect.bisect_left(cue_starts, lo)
+            i1 = bisect.bisect_right(cue_starts, hi)
+            cues = [e for e in cues_all[i0:i1] if e.end <= hi]
             seq = sorted(cl + cues, key=lambda e: (e.start, e.end))
             out.append(self.classify(seq, cl, lang, year, doc_types, c0, c1))
         return out

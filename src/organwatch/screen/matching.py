@@ -53,19 +53,8 @@ class Matcher:
         joined = SEP.join(texts)
         nt = self.norm.normalise(joined)
         norm = nt.text
-        if norm.isascii():
-            buf = norm.encode("ascii")
-            cps = np.frombuffer(buf, dtype=np.uint8)
-            ids, bs, be = self.scanner.scan(buf)
-            cs, ce = bs, be
-        else:
-            buf = norm.encode("utf-8", "surrogatepass")
-            cps = np.frombuffer(norm.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-            ids, bs, be = self.scanner.scan(buf)
-            lens = 1 + (cps >= 0x80).astype(np.int64) + (cps >= 0x800) + (cps >= 0x10000)
-            byte_starts = np.cumsum(lens) - lens
-            cs = np.searchsorted(byte_starts, bs)
-            ce = np.searchsorted(byte_starts, be)
+        cps = nt.codepoints()
+        ids, cs, ce = self.scanner.scan(memoryview(np.ascontiguousarray(cps, dtype=np.uint32)).cast("B"))
         # word boundaries (ASCII letters/digits)
         if len(ids):
             n = len(cps)
@@ -89,54 +78,91 @@ class Matcher:
         doc_ostart = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64)
         return texts, nt, doc_nstart, doc_nend, doc_ostart, ids, cs, ce
 
-    def match(self, texts: list[str]) -> list[DocMatch]:
+    def _owner_tables(self) -> None:
+        if hasattr(self, "_own_flat"):
+            return
+        owners = self.pack.owners
+        self._own_cnt = np.array([len(o) for o in owners], dtype=np.int64)
+        self._own_off = np.concatenate([[0], np.cumsum(self._own_cnt)[:-1]]).astype(np.int64)
+        self._own_flat = np.array([r for o in owners for r in o], dtype=np.int64)
+        types = sorted({r.type for r in self.pack.rules})
+        self.type_names = types
+        tix = {t: i for i, t in enumerate(types)}
+        self._rule_type = np.array([tix[r.type] for r in self.pack.rules], dtype=np.int64)
+        self._rule_tagged = np.array([bool(r.tag) for r in self.pack.rules], dtype=np.int64)
+        self._supp = [(tix[k], np.array([tix[x] for x in v if x in tix], dtype=np.int64))
+                      for k, v in self.pack.suppress.items() if k in tix]
+
+    def match_arrays(self, texts: list[str]):
+        """Vectorised hits of a chunk after owner expansion and suppression.
+
+        Returns (texts, NormText, doc norm starts, doc norm ends, doc orig starts, arrays dict) where the
+        arrays (doc, rule, type, start, end, ostart, oend) are sorted by (doc, start, -end, rule) and hold
+        document-relative offsets.
+        """
+        self._owner_tables()
         texts, nt, dns, dne, dos, ids, cs, ce = self.raw_hits(texts)
-        if len(texts) != len(dns):  # pragma: no cover - guarded by the NUL replacement above
-            raise RuntimeError("document boundary mismatch after normalisation")
-        doc_of = np.searchsorted(dns, cs, side="right") - 1
-        if len(ids):
+        ids = ids.astype(np.int64)
+        cnt = self._own_cnt[ids]
+        rep = np.repeat(np.arange(len(ids)), cnt)
+        within = np.arange(len(rep)) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+        rule = self._own_flat[self._own_off[ids][rep] + within]
+        cs, ce = cs[rep].astype(np.int64), ce[rep].astype(np.int64)
+        typ = self._rule_type[rule]
+        doc = np.searchsorted(dns, cs, side="right") - 1
+        big = int(max(len(nt.text), 1)) + 1
+        keep = np.ones(len(rule), dtype=bool)
+        if len(rule):
+            # same-type containment: drop a hit contained in an earlier-starting (or longer) hit of its type
+            grp = doc * len(self.type_names) + typ
+            order = np.lexsort((rule, -self._rule_tagged[rule], -ce, cs, grp))
+            g_o, e_o = grp[order], ce[order]
+            val = g_o * big + e_o
+            runmax = np.maximum.accumulate(val)
+            prev = np.concatenate([[-1], runmax[:-1]])
+            dup = prev >= val
+            keep[order[dup]] = False
+            # cross-type suppression ([suppress] in the pack)
+            for k, sup in self._supp:
+                km = (typ == k) & keep
+                sm = np.isin(typ, sup)
+                if not km.any() or not sm.any():
+                    continue
+                s_idx = np.flatnonzero(sm)
+                skey = doc[s_idx] * big + cs[s_idx]
+                so = np.argsort(skey, kind="stable")
+                skey = skey[so]
+                send = np.maximum.accumulate(doc[s_idx][so] * big + ce[s_idx][so])
+                k_idx = np.flatnonzero(km)
+                j = np.searchsorted(skey, doc[k_idx] * big + cs[k_idx], side="right") - 1
+                ok = j >= 0
+                cont = np.zeros(len(k_idx), dtype=bool)
+                cont[ok] = send[j[ok]] >= doc[k_idx][ok] * big + ce[k_idx][ok]
+                keep[k_idx[cont]] = False
+        rule, typ, cs, ce, doc = rule[keep], typ[keep], cs[keep], ce[keep], doc[keep]
+        if len(rule):
             os_, oe_ = nt.orig_spans(cs, ce)
         else:
             os_ = oe_ = np.zeros(0, dtype=np.int64)
-        bounds = np.searchsorted(doc_of, np.arange(len(texts) + 1))
+        order = np.lexsort((rule, -ce, cs, doc))
+        arr = {"doc": doc[order], "rule": rule[order], "type": typ[order],
+               "start": cs[order] - dns[doc[order]], "end": ce[order] - dns[doc[order]],
+               "ostart": os_[order] - dos[doc[order]], "oend": oe_[order] - dos[doc[order]]}
+        return texts, nt, dns, dne, dos, arr
+
+    def match(self, texts: list[str]) -> list[DocMatch]:
+        texts, nt, dns, dne, dos, arr = self.match_arrays(texts)
+        bounds = np.searchsorted(arr["doc"], np.arange(len(texts) + 1))
         rules = self.pack.rules
-        owners = self.pack.owners
+        rt = [(r.type, r.tag, r.id) for r in rules]
+        cols = [arr[k].tolist() for k in ("start", "end", "rule", "ostart", "oend")]
         out: list[DocMatch] = []
         for d, text in enumerate(texts):
-            a, b = bounds[d], bounds[d + 1]
-            ns, ne, o0 = int(dns[d]), int(dne[d]), int(dos[d])
-            evs: list[Event] = []
-            for k in range(a, b):
-                lit = int(ids[k])
-                s, e = int(cs[k]) - ns, int(ce[k]) - ns
-                os1, oe1 = int(os_[k]) - o0, int(oe_[k]) - o0
-                for ri in owners[lit]:
-                    r = rules[ri]
-                    evs.append(Event(s, e, r.type, r.tag, r.id, os1, oe1))
-            out.append(DocMatch(text, nt.text[ns:ne], self._clean(evs)))
+            a, b = int(bounds[d]), int(bounds[d + 1])
+            evs = [Event(s, e, *rt[r], o1, o2) for s, e, r, o1, o2 in
+                   zip(cols[0][a:b], cols[1][a:b], cols[2][a:b], cols[3][a:b], cols[4][a:b])]
+            out.append(DocMatch(text, nt.text[int(dns[d]):int(dne[d])], evs))
         return out
-
-    def _clean(self, evs: list[Event]) -> list[Event]:
-        """Drop hits contained in a longer hit of the same type (or of a suppressing type)."""
-        if len(evs) < 2:
-            return evs
-        evs.sort(key=lambda e: (e.start, -e.end, e.type, e.tag, e.rule))
-        kept: list[Event] = []
-        by_type: dict[str, list[Event]] = {}
-        for e in evs:
-            contained = False
-            for t in (e.type, *self.suppress.get(e.type, ())):
-                for o in by_type.get(t, ())[-8:]:
-                    if o.start <= e.start and e.end <= o.end and (o.end - o.start) > (e.end - e.start) or (
-                            o.start == e.start and o.end == e.end and t == e.type and o.tag != e.tag and o.tag):
-                        contained = True
-                        break
-                if contained:
-                    break
-            if not contained:
-                kept.append(e)
-                by_type.setdefault(e.type, []).append(e)
-        return kept
 
 
 def doc_normtext(dm: DocMatch) -> NormText:  # pragma: no cover - convenience for callers

@@ -78,31 +78,37 @@ def _tables(nfkc: bool, t2s: bool, fold: bool, ws: bool) -> tuple[dict[int, str]
 
 @dataclass
 class NormText:
-    """A normalised text and its map back to the original."""
+    """A normalised text and its map back to the original.
+
+    Every normalised character comes from exactly one original character (deletions drop characters,
+    expansions repeat the index), so ``end_map == start_map + 1`` and only ``start_map`` is stored.
+    ``cps`` optionally holds the normalised text's code points (uint32), reused by the scanner.
+    """
 
     original: str
     text: str
     start_map: np.ndarray | None  # None = identity
-    end_map: np.ndarray | None
+    cps: np.ndarray | None = None
+
+    @property
+    def end_map(self) -> np.ndarray | None:
+        return None if self.start_map is None else self.start_map + 1
 
     def orig_span(self, a: int, b: int) -> tuple[int, int]:
         """Original ``[start, end)`` of normalised ``[a, b)`` (b > a)."""
         if self.start_map is None:
             return a, b
-        return int(self.start_map[a]), int(self.end_map[b - 1])
+        return int(self.start_map[a]), int(self.start_map[b - 1]) + 1
 
     def orig_spans(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.start_map is None:
             return a.astype(np.int64), b.astype(np.int64)
-        return self.start_map[a], self.end_map[b - 1]
+        return self.start_map[a].astype(np.int64), self.start_map[b - 1].astype(np.int64) + 1
 
-    def orig_offset(self, a: int) -> int:
-        """Original offset of a normalised boundary position (0 <= a <= len)."""
-        if self.start_map is None:
-            return a
-        if a >= len(self.text):
-            return len(self.original) if len(self.text) == 0 else int(self.end_map[-1])
-        return int(self.start_map[a])
+    def codepoints(self) -> np.ndarray:
+        if self.cps is None:
+            self.cps = np.frombuffer(self.text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return self.cps
 
 
 class Normaliser:
@@ -136,6 +142,9 @@ class Normaliser:
         for ch in self._expand:
             explut[ord(ch)] = True
         self._explut = explut
+        # per original code point: bit 0 = whitespace after translation, bit 2 = length-changing expansion
+        flag = wslut[lut].astype(np.uint8) | (explut.astype(np.uint8) << 2)
+        self._flaglut = flag
         mode = c.get("pinyin", "tone")
         self._py_rx = re.compile(f" ?\\( ?{_SYL}(?: {_SYL}){{0,3}} ?\\)") if mode in ("tone", "lowercase") else None
 
@@ -163,7 +172,7 @@ class Normaliser:
             if c["collapse_whitespace"]:
                 t = t.translate(_ASCII_WS)
             if "  " not in t and "(" not in t:
-                return NormText(original, t, None, None)
+                return NormText(original, t, None)
             cps = np.frombuffer(t.encode("ascii"), dtype=np.uint8).astype(np.uint32)
             t_cps = cps
             exp_pos = np.zeros(0, dtype=np.int64)
@@ -171,9 +180,10 @@ class Normaliser:
             cps = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
             t_cps = self._lut[cps]
             t = t_cps.tobytes().decode("utf-32-le", "surrogatepass")
-            exp_pos = np.flatnonzero(self._explut[cps]) if self._expand else np.zeros(0, dtype=np.int64)
+            flags = self._flaglut[cps]  # bit 0: whitespace after translation, bit 2: length-changing
+            exp_pos = np.flatnonzero(flags & 4) if self._expand else np.zeros(0, dtype=np.int64)
         delete = np.zeros(n, dtype=bool)
-        ws = self._wslut[t_cps]
+        ws = self._wslut[t_cps] if original.isascii() else (flags & 1).astype(bool)
         if c["collapse_whitespace"] and n > 1:
             delete[1:] |= ws[1:] & ws[:-1]
         if c["collapse_cjk_spaces"] and not original.isascii():
@@ -195,12 +205,13 @@ class Normaliser:
                 if s > 0 and self._cjklut[t_cps[s - 1]] and self._pinyin_ok(original, s, e):
                     delete[s:e] = True
         if not delete.any() and len(exp_pos) == 0:
-            return NormText(original, t, None, None)
+            return NormText(original, t, None, t_cps.astype(np.uint32, copy=False))
         keep = ~delete
         if len(exp_pos) == 0:
-            start_map = np.flatnonzero(keep)
-            text = t_cps[start_map].astype(np.uint32).tobytes().decode("utf-32-le", "surrogatepass")
-            return NormText(original, text, start_map, start_map + 1)
+            start_map = np.flatnonzero(keep).astype(np.int32 if n < (1 << 31) else np.int64)
+            out = t_cps[start_map].astype(np.uint32, copy=False)
+            text = out.tobytes().decode("utf-32-le", "surrogatepass")
+            return NormText(original, text, start_map, out)
         lens = keep.astype(np.int64)
         reps = {}
         for p in exp_pos:
@@ -215,7 +226,7 @@ class Normaliser:
             o = int(offs[p])
             out[o:o + len(rep)] = [ord(ch) for ch in rep]
         text = out.tobytes().decode("utf-32-le", "surrogatepass")
-        return NormText(original, text, start_map, start_map + 1)
+        return NormText(original, text, start_map, out)
 
 
 _ASCII_WS = str.maketrans({"\t": " ", "\n": " ", "\r": " ", "\f": " ", "\v": " "})

@@ -1,7 +1,10 @@
-"""Compiled multi-literal scanners over UTF-8 buffers: hyperscan (default) and google-re2 (fallback).
+"""Compiled multi-literal scanners over UTF-32-LE buffers: hyperscan (default) and google-re2 (fallback).
 
-Both return the same hits for the same buffer: every occurrence (overlapping ones included) of every
-literal of the pack, as sorted arrays ``(literal id, byte start, byte end)``. The hyperscan backend is
+Text is scanned as UTF-32-LE code units (the code-point array the normaliser already holds), so a byte
+offset divided by 4 is the character offset: no UTF-8 encoding and no offset conversion. Hits at byte
+offsets that are not multiples of 4 (possible in principle across code-unit boundaries) are dropped.
+Both backends return the same hits for the same buffer: every occurrence (overlapping ones included) of
+every literal of the pack, as sorted arrays ``(literal id, char start, char end)``. The hyperscan backend is
 one database scan per buffer; the RE2 backend uses an ``re2.Set`` to find which literals occur and then
 enumerates their occurrences. Databases are compiled lazily and cached per process and pack.
 """
@@ -28,8 +31,15 @@ def _sorted(ids: list[int], starts: list[int], ends: list[int]) -> tuple[np.ndar
     i = np.asarray(ids, dtype=np.int32)
     s = np.asarray(starts, dtype=np.int64)
     e = np.asarray(ends, dtype=np.int64)
+    aligned = (s % 4 == 0) & (e % 4 == 0)
+    i, s, e = i[aligned], s[aligned] // 4, e[aligned] // 4
     order = np.lexsort((i, e, s))
     return i[order], s[order], e[order]
+
+
+def encode(text: str) -> bytes:
+    """The buffer format both scanners read."""
+    return text.encode("utf-32-le", "surrogatepass")
 
 
 class HyperscanScanner:
@@ -40,7 +50,7 @@ class HyperscanScanner:
 
         self._hs = hyperscan
         self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        exprs = [b"".join(b"\\x%02x" % b for b in lit.encode("utf-8")) for lit in literals]
+        exprs = [b"".join(b"\\x%02x" % b for b in encode(lit)) for lit in literals]
         self.db.compile(expressions=exprs, ids=list(range(len(literals))),
                         flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(literals))
         self.scratch = hyperscan.Scratch(self.db)
@@ -56,7 +66,7 @@ class HyperscanScanner:
             as_(frm)
             ae(to)
 
-        if buf:
+        if len(buf):
             self.db.scan(buf, match_event_handler=on_match, scratch=self.scratch)
         return _sorted(ids, starts, ends)
 
@@ -72,7 +82,7 @@ class RE2Scanner:
         opts.encoding = re2.Options.Encoding.LATIN1
         opts.max_mem = 1 << 30
         self.opts = opts
-        self.lits = [lit.encode("utf-8") for lit in literals]
+        self.lits = [encode(lit) for lit in literals]
         self.set = re2.Set.SearchSet(opts)
         for b in self.lits:
             self.set.Add(re2.escape(b))
@@ -89,6 +99,8 @@ class RE2Scanner:
         ids: list[int] = []
         starts: list[int] = []
         ends: list[int] = []
+        if not isinstance(buf, bytes):
+            buf = bytes(buf)
         if buf:
             for i in sorted(self.set.Match(buf) or []):
                 p = self._pattern(i)
