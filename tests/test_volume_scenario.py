@@ -105,3 +105,56 @@ def test_unknown_scenario_and_binary_file(tmp_path: Path):
     b.write_bytes(b"\xff\xfe\x00junk")
     with pytest.raises(InputError, match="UTF-8"):
         scenario.load(str(b))
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_VALUES = st.one_of(st.integers(-10**6, 10**6), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+                    st.text(max_size=8), st.lists(st.integers(-5, 5), max_size=3))
+_KEYS = st.sampled_from(["dist", "low", "high", "value", "values", "rows", "assumption", "across_hospitals",
+                         "hospital_figures", "conflicts", "metrics", "draws", "seed", "year", "grid", "noise_sd",
+                         "method", "bed_scale", "hospital_count_rows", "organs_per_donor", "x"])
+_SECTIONS = st.sampled_from(["scenario", "beds", "parameters.share", "parameters.length_of_stay",
+                             "parameters.occupancy", "imputation", "calibration", "donors", "junk"])
+
+
+def _toml_value(v) -> str:
+    import json as _json
+    import math as _math
+
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return "nan" if _math.isnan(v) else ("inf" if v > 0 else "-inf") if _math.isinf(v) else repr(v)
+    if isinstance(v, (int, list)):
+        return _json.dumps(v)
+    return _json.dumps(v, ensure_ascii=True)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(_SECTIONS, st.lists(st.tuples(_KEYS, _VALUES), max_size=4, unique_by=lambda kv: kv[0])),
+                max_size=3, unique_by=lambda s: s[0]))
+def test_fuzzed_scenarios_load_or_fail_with_one_line(tmp_path_factory, sections):
+    text = "".join(f"[{name}]\n" + "".join(f"{k} = {_toml_value(v)}\n" for k, v in kvs) for name, kvs in sections)
+    f = tmp_path_factory.mktemp("fuzz") / "s.toml"
+    f.write_text(text, encoding="utf-8")
+    try:
+        s = scenario.load(str(f))
+    except InputError as e:  # UsageError is a subclass
+        assert "\n" not in str(e)
+        return
+    for p in s.parameters.values():  # whatever loaded is valid
+        for x in p.dist.support_points():
+            scenario.PARAM_BOUNDS[p.name].check(x, p.name)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=200))
+def test_arbitrary_text_never_crashes_the_loader(tmp_path_factory, text):
+    f = tmp_path_factory.mktemp("fuzz") / "t.toml"
+    f.write_text(text, encoding="utf-8")
+    try:
+        scenario.load(str(f))
+    except InputError as e:
+        assert "\n" not in str(e)

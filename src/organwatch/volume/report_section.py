@@ -223,5 +223,13 @@ def _dist(d: dict[str, Any]) -> str:
 
 def _assumptions_table(r: dict[str, Any]) -> Markup:
     rows = [[k, v["name"], v["text"]] for k, v in sorted(r["scenario"]["assumptions"].items())]
-    return svg.html_table(["id", "assumption", "text"], rows, caption="Named assumptions of the scenario "
-                                                                      f"'{r['scenario']['name']}'", numeric=False)
+    t1 = svg.html_table(["id", "assumption", "text"], rows, caption="Named assumptions of the scenario "
+                                                                    f"'{r['scenario']['name']}'", numeric=False)
+    from organwatch.volume import registry
+
+    frame_rows = {x["record_id"] for x in r["imputation"]["frame_rows"]}
+    lic = [[x["record_id"] + (" (model frame)" if x["record_id"] in frame_rows else ""), x["as_of_date"],
+            f"{_q(x['qualifier'])}{x['count']}", x["scope"], x["source_type"]] for x in registry.licensed_counts()]
+    t2 = svg.html_table(["row", "as of", "count", "scope", "source"], lic, numeric=False,
+                        caption="Licensed / qualified transplant hospitals by date, as published (conflicts kept)")
+    return Markup(t1 + t2)
