@@ -215,3 +215,21 @@ def test_evidence_drop_by_publisher_category():
     from organwatch.volume import calibration
 
     assert calibration.calibrate(s)["status"] == "not_enough_data"  # both stated volumes are advocacy-published
+
+
+def test_reproduces_the_illustrative_monte_carlo_of_spec_section_3_1():
+    # B from {500, 700}, u ~ U(0.90, 1.311), L log-uniform on [7, 60], f ~ U(0.3, 1):
+    # median ~7,100, 90 % ~2,100-23,400; with f = 1 median ~11,500 (4,100-32,600);
+    # variance of log N: LOS ~72 %, f ~21 %, beds ~5 %, occupancy ~2 %.
+    s = scenario.with_overrides(scenario.load(), draws=200_000, hospitals=["tianjin-first-central-hospital"])
+    r = estimate.run(s, with_calibration=False)
+    assert r["median"] == pytest.approx(7100, rel=0.03)
+    assert r["p5"] == pytest.approx(2100, rel=0.05) and r["p95"] == pytest.approx(23400, rel=0.05)
+    shares = {x["parameter"]: x["variance_share"] for x in r["sensitivity"]}
+    assert shares["length of stay (L)"] == pytest.approx(0.72, abs=0.03)
+    assert shares["share (f)"] == pytest.approx(0.21, abs=0.03)
+    assert shares["beds of profiled hospitals"] == pytest.approx(0.05, abs=0.02)
+    assert shares["occupancy (u, bed-weighted)"] == pytest.approx(0.02, abs=0.015)
+    r1 = estimate.run(scenario.with_overrides(s, share=Dist("fixed", {"value": 1.0})), with_calibration=False)
+    assert r1["median"] == pytest.approx(11500, rel=0.03)
+    assert r1["p5"] == pytest.approx(4100, rel=0.05) and r1["p95"] == pytest.approx(32600, rel=0.05)

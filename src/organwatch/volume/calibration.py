@@ -91,7 +91,7 @@ def observations(s: Scenario) -> tuple[list[Observation], list[dict[str, Any]]]:
             d, rows = (own if own is not None else (occ.dist, occ.rows))
             lo, hi = _range(d)
             obs.append(Observation(h.hospital_id, h.name_en, float(f.value), f.qualifier, f.record_id, f.organ,
-                                   [float(v) for v in g.values], list(g.rows), lo, hi, list(rows), vy))
+                                   sorted({float(v) for v in g.values}), list(g.rows), lo, hi, list(rows), vy))
     return obs, excluded
 
 

@@ -72,20 +72,6 @@ class HospitalInput:
     def bed_rows(self) -> list[str]:
         return [r for g in self.bed_groups for r in g.rows]
 
-    def bed_moments(self, conflicts: str) -> tuple[float, float]:
-        """Mean and variance of this hospital's total bed count under the conflict rule (groups independent)."""
-        mean = var = 0.0
-        for g in self.bed_groups:
-            v = np.asarray(g.values, float)
-            if conflicts == "min":
-                mean += float(v.min())
-            elif conflicts == "max":
-                mean += float(v.max())
-            else:
-                mean += float(v.mean())
-                var += float(v.var())
-        return mean, var
-
     def describe_beds(self, conflicts: str) -> str:
         if self.bed_override is not None:
             return self.bed_override.describe() + " (set on the command line)"
@@ -165,7 +151,7 @@ def _bootstrap_pool(profiled: list[HospitalInput], conflicts: str) -> tuple[np.n
     for h in profiled:
         options = []
         for g in h.bed_groups:
-            v = sorted(g.values)
+            v = sorted(set(g.values))
             options.append([min(v)] if conflicts == "min" else [max(v)] if conflicts == "max" else v)
         combos = list(itertools.product(*options))
         for c in combos:
@@ -229,8 +215,8 @@ def simulate(s: Scenario, share_override: np.ndarray | None = None) -> Simulatio
         else:
             beds[:, j] = 0.0
             for g in h.bed_groups:
-                vals = np.asarray(g.values, float)
-                if s.bed_conflicts == "min" or len(set(g.values)) == 1:
+                vals = np.unique(np.asarray(g.values, float))  # distinct published counts, equally likely
+                if s.bed_conflicts == "min" or len(vals) == 1:
                     beds[:, j] += vals.min() if s.bed_conflicts != "max" else vals.max()
                 elif s.bed_conflicts == "max":
                     beds[:, j] += vals.max()
