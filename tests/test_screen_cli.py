@@ -88,3 +88,22 @@ def test_dask_local_cluster_identical_to_local_engine():
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1")
         run_dask(chunks, ScreenOptions(), cluster.scheduler_address, remote.extend)
     assert remote == local and len(local) == len(docs)
+
+
+def test_cli_dask_engine_identical_output(tmp_path):
+    """The same job through the CLI on a real LocalCluster over loopback gives byte-identical output."""
+    from distributed import LocalCluster
+
+    f = _corpus(tmp_path)
+    f2 = tmp_path / "more.jsonl"
+    f2.write_text((DATA / "labelled_dev.jsonl").read_text("utf-8"), encoding="utf-8")
+    local = _ow("screen", f, f2, f, "--out", tmp_path / "local.jsonl", "--workers", "2")
+    assert local.returncode == 0, local.stderr
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        r = _ow("screen", f, f2, f, "--out", tmp_path / "dask.jsonl", "--engine", "dask", "--scheduler",
+                cluster.scheduler_address)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "dask.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+    one = _ow("screen", f, f2, f, "--out", tmp_path / "one.jsonl", "--workers", "1")
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()

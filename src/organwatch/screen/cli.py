@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from organwatch import __version__
 from organwatch.errors import UsageError
-from organwatch.output import infer_format, write_records
+from organwatch.output import infer_format
 from organwatch.screen.readers import FORMATS
 
 
@@ -51,7 +51,7 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
       organwatch screen corpus.jsonl --engine dask --scheduler tcp://127.0.0.1:8786
     """
     from organwatch.findings import sha256_file
-    from organwatch.screen.engine import ScreenOptions, chunked, error_record, run_dask, run_local
+    from organwatch.screen.engine import ScreenOptions, chunked, run_dask, run_local
     from organwatch.screen.readers import iter_documents
     from organwatch.screen.rulepack import load_pack
 
@@ -69,37 +69,31 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
     opts = ScreenOptions(rules=rules, backend=backend, include_text=include_text)
     n_workers = workers if workers is not None else (os.cpu_count() or 1)
     con = Console(stderr=True, soft_wrap=True)
-    records: list[dict] = []
     errors: list[str] = []
     counts = {"violation": 0, "suspicious": 0, "compliant": 0, "not_applicable": 0}
     t0 = time.perf_counter()
+    from organwatch.screen.sink import RecordSink
 
-    def on_error(err) -> None:
-        errors.append(str(err))
-        records.append(error_record(err))
-
-    with Progress(TextColumn("[bold]screen[/bold]"), BarColumn(), TextColumn("{task.completed} documents"),
-                  TimeElapsedColumn(), console=con, transient=not con.is_terminal, disable=not con.is_terminal
-                  ) as progress:
+    with RecordSink(out, fmt, include_text) as sink, Progress(
+            TextColumn("[bold]screen[/bold]"), BarColumn(), TextColumn("{task.completed} documents"),
+            TimeElapsedColumn(), console=con, transient=not con.is_terminal, disable=not con.is_terminal) as progress:
         task = progress.add_task("screen", total=None)
 
         def on_chunk(recs: list[dict]) -> None:
             for r in recs:
-                counts[r["document_label"]] += 1
-            records.extend(recs)
+                if r["ethics"] is None:  # a record a reader could not read
+                    errors.append(r["errors"][0] if r["errors"] else r["document_id"])
+                else:
+                    counts[r["document_label"]] += 1
+            sink.write(recs)
             progress.advance(task, len(recs))
 
-        docs = iter_documents(inputs, input_format, pdf_workers=max(1, n_workers))
-        chunks = chunked(docs, chunk_docs, 16 << 20, on_error)
+        docs = iter_documents(inputs, input_format, pdf_workers=max(1, n_workers), jsonl_ranges=True)
+        chunks = chunked(docs, chunk_docs, 16 << 20)
         if engine == "dask":
             run_dask(chunks, opts, scheduler, on_chunk)
         else:
             run_local(chunks, opts, n_workers, on_chunk)
-    records.sort(key=lambda r: (r["source"]["file"], r["source"]["record"] if r["source"]["record"] is not None
-                                else -1))
-    from organwatch.screen.engine import COLUMNS
-
-    write_records(records, out, fmt, COLUMNS + (["text"] if include_text else []))
     elapsed = time.perf_counter() - t0
     n_docs = sum(counts.values())
     summary = {

@@ -93,29 +93,108 @@ def error_record(err: RecordError) -> dict[str, Any]:
             "ethics": None, "errors": [str(err)]}
 
 
-def chunked(items: Iterable[Document | RecordError], max_docs: int, max_chars: int,
-            on_error: Callable[[RecordError], None]) -> Iterator[list[Document]]:
+@dataclass(frozen=True)
+class RangeTask:
+    """A byte range of a JSONL file, read by the worker itself (no parsing or pickling in the main process)."""
+
+    path: str
+    start: int
+    end: int
+    first_line: int  # 1-based line number of the first line in the range
+    pre_errors: tuple = ()  # reader failures that came before this task in input order
+
+
+@dataclass
+class DocChunk:
+    """Documents read by the main process, with the reader failures that preceded them in input order."""
+
+    docs: list
+    pre_errors: tuple = ()
+
+
+Task = "list[Document] | RangeTask"
+
+
+def run_task(task, opts: ScreenOptions) -> list[dict[str, Any]]:
+    """Screen one task (a chunk of documents or a JSONL byte range); reader failures become error records."""
+    pre = [error_record(e) for e in getattr(task, "pre_errors", ())]
+    if isinstance(task, RangeTask):
+        from organwatch.screen.readers.tabular import read_jsonl_range
+
+        docs: list[Document] = []
+        errs: list[dict[str, Any]] = []
+        for it in read_jsonl_range(task.path, task.start, task.end, task.first_line):
+            if isinstance(it, RecordError):
+                errs.append(error_record(it))
+            else:
+                docs.append(it)
+        out = (screen_chunk(docs, opts) if docs else []) + errs
+        out.sort(key=lambda r: r["source"]["record"] or 0)  # line order within the range
+        return pre + out
+    if isinstance(task, DocChunk):
+        return pre + (screen_chunk(task.docs, opts) if task.docs else [])
+    return screen_chunk(task, opts)
+
+
+def jsonl_ranges(path: str, block: int = 4 << 20) -> Iterator[RangeTask]:
+    """Split a JSONL file at line boundaries into ~``block``-byte tasks (one sequential read)."""
+    line = 1
+    pos = 0
+    with open(path, "rb") as fh:
+        carry = b""
+        while True:
+            data = fh.read(block)
+            if not data:
+                break
+            buf = carry + data
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                carry = buf
+                continue
+            piece = buf[:cut + 1]
+            yield RangeTask(path, pos, pos + len(piece), line)
+            line += piece.count(b"\n")
+            pos += len(piece)
+            carry = buf[cut + 1:]
+        if carry:
+            yield RangeTask(path, pos, pos + len(carry), line)
+
+
+def chunked(items: Iterable[Document | RecordError | RangeTask], max_docs: int, max_chars: int
+            ) -> Iterator[DocChunk | RangeTask]:
+    """Group reader output into tasks; reader failures ride with the next task so output keeps input order."""
     chunk: list[Document] = []
+    errs: list[RecordError] = []
     size = 0
     for it in items:
+        if isinstance(it, RangeTask):
+            if chunk:
+                yield DocChunk(chunk, tuple(errs))
+                chunk, size, errs = [], 0, []
+            yield RangeTask(it.path, it.start, it.end, it.first_line, tuple(errs))
+            errs = []
+            continue
         if isinstance(it, RecordError):
-            on_error(it)
+            if chunk:
+                yield DocChunk(chunk, tuple(errs))
+                chunk, size, errs = [], 0, []
+            errs.append(it)
             continue
         chunk.append(it)
         size += len(it.text)
         if len(chunk) >= max_docs or size >= max_chars:
-            yield chunk
-            chunk, size = [], 0
-    if chunk:
-        yield chunk
+            yield DocChunk(chunk, tuple(errs))
+            chunk, size, errs = [], 0, []
+    if chunk or errs:
+        yield DocChunk(chunk, tuple(errs))
 
 
-def run_local(chunks: Iterable[list[Document]], opts: ScreenOptions, workers: int,
+def run_local(chunks: Iterable, opts: ScreenOptions, workers: int,
               on_chunk: Callable[[list[dict[str, Any]]], None]) -> None:
-    """Screen chunks in a process pool (``workers`` > 1) or in-process, results in input order."""
+    """Screen tasks in a process pool (``workers`` > 1) or in-process, results in input order."""
     if workers <= 1:
         for ch in chunks:
-            on_chunk(screen_chunk(ch, opts))
+            on_chunk(run_task(ch, opts))
         return
     import multiprocessing as mp
 
@@ -123,22 +202,25 @@ def run_local(chunks: Iterable[list[Document]], opts: ScreenOptions, workers: in
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
         pending = []
         for ch in chunks:
-            pending.append(ex.submit(screen_chunk, ch, opts))
+            pending.append(ex.submit(run_task, ch, opts))
             while len(pending) >= workers * 2:
                 on_chunk(pending.pop(0).result())
         for f in pending:
             on_chunk(f.result())
 
 
-def run_dask(chunks: Iterable[list[Document]], opts: ScreenOptions, scheduler: str,
+def run_dask(chunks: Iterable, opts: ScreenOptions, scheduler: str,
              on_chunk: Callable[[list[dict[str, Any]]], None], max_in_flight: int = 8) -> None:
-    """The same job on a Dask cluster at ``scheduler`` (e.g. tcp://127.0.0.1:8786), results in order."""
+    """The same job on a Dask cluster at ``scheduler`` (e.g. tcp://127.0.0.1:8786), results in order.
+
+    JSONL byte-range tasks are read by the workers, so input files must be visible to them at the same path.
+    """
     from distributed import Client
 
     with Client(scheduler, timeout="30s") as client:
         pending = []
         for ch in chunks:
-            pending.append(client.submit(screen_chunk, ch, opts, pure=False))
+            pending.append(client.submit(run_task, ch, opts, pure=False))
             while len(pending) >= max_in_flight:
                 on_chunk(pending.pop(0).result())
         for f in pending:

@@ -72,8 +72,10 @@ def _head(path: Path) -> bytes:
     return head
 
 
-def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: int = 1
+def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: int = 1, jsonl_ranges: bool = False
                    ) -> Iterator[Document | RecordError]:
+    """Documents and per-record errors of every input. With ``jsonl_ranges``, plain (not gzipped) JSONL
+    files are yielded as :class:`~organwatch.screen.engine.RangeTask` items that workers read themselves."""
     if fmt not in FORMATS:
         raise UsageError(f"--input-format must be one of {', '.join(FORMATS)}, not '{fmt}'")
     pdfs: list[Path] = []
@@ -85,6 +87,11 @@ def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: 
             f = fmt if fmt != "auto" else detect_format(path, _head(path))
         except OSError as e:
             yield RecordError(str(path), None, f"cannot read: {e.strerror or e}")
+            continue
+        if f == "jsonl" and jsonl_ranges and _maybe_plain(path):
+            from organwatch.screen.engine import jsonl_ranges as _ranges
+
+            yield from _ranges(str(path))
             continue
         if f == "pdf":  # batched so that a directory of PDFs is extracted by a process pool
             pdfs.append(path)
@@ -131,6 +138,11 @@ def _dispatch(path: Path, f: str, pdf_workers: int) -> Iterator[Document | Recor
     else:
         from organwatch.screen.readers.text import read_text
         yield from read_text(path, _maybe_gunzip(path))
+
+
+def _maybe_plain(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) != b"\x1f\x8b"
 
 
 MAX_GUNZIP = 2 << 30

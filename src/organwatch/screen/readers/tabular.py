@@ -47,23 +47,38 @@ def row_to_document(row: dict, file: str, record: int, line: int | None = None) 
                     language=str(lang) if lang else None, line=line)
 
 
+def _jsonl_lines(lines, file: str, first_line: int) -> Iterator[Document | RecordError]:
+    """One document per non-empty line; the record index is the 1-based line number."""
+    loads = json.loads
+    for lineno, raw in enumerate(lines, first_line):
+        if not raw.strip():
+            continue
+        try:
+            try:
+                obj = loads(raw)
+            except UnicodeDecodeError:
+                obj = loads(decode_bytes(raw)[0])
+            if not isinstance(obj, dict):
+                raise ValueError("line is not a JSON object")
+            yield row_to_document(obj, file, lineno, lineno)
+        except (ValueError, RecursionError, TypeError) as e:
+            yield RecordError(file, lineno, f"{type(e).__name__}: {e}"[:300], lineno)
+
+
 def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document | RecordError]:
     file = str(path)
-    fh = io.BytesIO(data) if data is not None else open(path, "rb")
-    with fh:
-        rec = 0
-        for lineno, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            rec += 1
-            try:
-                text, _warn = decode_bytes(raw)
-                obj = json.loads(text)
-                if not isinstance(obj, dict):
-                    raise ValueError("line is not a JSON object")
-                yield row_to_document(obj, file, rec, lineno)
-            except (ValueError, RecursionError) as e:
-                yield RecordError(file, rec, f"{type(e).__name__}: {e}"[:300], lineno)
+    if data is not None:
+        yield from _jsonl_lines(data.splitlines(), file, 1)
+        return
+    with open(path, "rb") as fh:
+        yield from _jsonl_lines(fh, file, 1)
+
+
+def read_jsonl_range(path: str, start: int, end: int, first_line: int) -> Iterator[Document | RecordError]:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        data = fh.read(end - start)
+    yield from _jsonl_lines(data.split(b"\n"), path, first_line)
 
 
 def read_delimited(path: Path, delimiter: str, data: bytes | None = None) -> Iterator[Document | RecordError]:

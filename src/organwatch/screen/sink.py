@@ -1,0 +1,96 @@
+"""Streaming writer for screen document records (flat memory): JSONL, CSV or Parquet with a fixed schema.
+
+Nested fields are native in JSONL/Parquet and JSON strings in CSV (cli.md). The Parquet schema is explicit
+so that every batch (and every run) has the same column types, whatever the first batch contained.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from organwatch.findings import _jsonable
+
+_EVENT = pa.struct([("type", pa.string()), ("tag", pa.string()), ("rule", pa.string()), ("start", pa.int64()),
+                    ("end", pa.int64()), ("text", pa.string())])
+_PASSAGE = pa.struct([("label", pa.string()), ("pattern", pa.string()), ("events", pa.list_(_EVENT)),
+                      ("spans", pa.list_(pa.list_(pa.int64()))), ("confidence", pa.float64()),
+                      ("reason", pa.string()), ("signals", pa.list_(pa.string())), ("also", pa.list_(pa.string())),
+                      ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string())])
+_DATE = pa.struct([("status", pa.string()), ("transplant_years", pa.list_(pa.int64())),
+                   ("publication_year", pa.int64()), ("voluntary_claim", pa.bool_()), ("note", pa.string())])
+_ETHICS = pa.struct([("donor_source", pa.list_(pa.string())), ("no_prisoner_statement", pa.bool_()),
+                     ("donor_consent", pa.bool_()), ("recipient_consent_only", pa.bool_()),
+                     ("ethics_approval", pa.bool_()), ("death_determination", pa.list_(pa.string())),
+                     ("date_plausibility", _DATE), ("missing", pa.list_(pa.string())), ("fails_standard", pa.bool_()),
+                     ("evidence", pa.list_(pa.struct([("field", pa.string()), ("start", pa.int64()),
+                                                      ("end", pa.int64())])))])
+SCHEMA_FIELDS = [("document_id", pa.string()), ("source", pa.struct([("file", pa.string()), ("record", pa.int64())])),
+                 ("title", pa.string()), ("year", pa.int64()), ("language", pa.string()),
+                 ("institution", pa.string()), ("document_label", pa.string()), ("patterns", pa.list_(pa.string())),
+                 ("passages", pa.list_(_PASSAGE)), ("ethics", _ETHICS), ("errors", pa.list_(pa.string()))]
+
+
+def schema(include_text: bool = False) -> pa.Schema:
+    return pa.schema(SCHEMA_FIELDS + ([("text", pa.string())] if include_text else []))
+
+
+class RecordSink:
+    def __init__(self, path: Path, fmt: str, include_text: bool = False):
+        self.path = Path(path)
+        self.fmt = fmt
+        self.schema = schema(include_text)
+        self.columns = self.schema.names
+        self.count = 0
+        self._pq: pq.ParquetWriter | None = None
+        self._fh = None
+        self._csv = None
+        if fmt == "parquet":
+            self._pq = pq.ParquetWriter(self.path, self.schema)
+        else:
+            self._fh = open(self.path, "w", encoding="utf-8", newline="" if fmt == "csv" else "\n")
+            if fmt == "csv":
+                self._csv = csv.writer(self._fh, lineterminator="\n")
+                self._csv.writerow(self.columns)
+
+    def write(self, records: list[dict[str, Any]]) -> None:
+        if not records:
+            return
+        self.count += len(records)
+        if self._pq is not None:
+            rows = [{c: r.get(c) for c in self.columns} for r in records]
+            self._pq.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+        elif self._csv is not None:
+            for r in records:
+                row = []
+                for c in self.columns:
+                    v = _jsonable(r.get(c))
+                    if isinstance(v, (list, dict)):
+                        v = json.dumps(v, ensure_ascii=False, sort_keys=True)
+                    elif v is None:
+                        v = ""
+                    row.append(v)
+                self._csv.writerow(row)
+        else:
+            for r in records:
+                self._fh.write(json.dumps(_jsonable({c: r.get(c) for c in self.columns}), ensure_ascii=False))
+                self._fh.write("\n")
+
+    def close(self) -> None:
+        if self._pq is not None:
+            self._pq.close()
+            self._pq = None
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> "RecordSink":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
