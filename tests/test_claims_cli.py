@@ -162,3 +162,21 @@ def test_report_section_default_and_with_outcomes(tmp_path, batch):
     csv_out = tmp_path / "o.csv"
     assert ow("claims", str(batch["x12"]), "-j", "TX", "--out", str(csv_out)).returncode == 0
     assert accepts(csv_out) and build_section(ReportContext(), [csv_out]).items[2].finding.statistics["records"] == 3
+
+
+def test_claims_cli_isolates_unreadable_files(tmp_path, batch):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("just some text without commas\n")
+    out = tmp_path / "o.jsonl"
+    r = ow("claims", str(batch["x12"]), str(junk), "-j", "TX", "--out", str(out))
+    assert r.returncode == 0 and "notes.txt" in r.stderr and "1 unreadable" in r.stderr
+    assert len(out.read_text().splitlines()) == 3
+    r = ow("claims", str(junk))
+    assert r.returncode == 2 and "no claim could be read" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_claims_cli_fast_path_same_records(tmp_path, shared_formats):
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    assert ow("claims", str(shared_formats / "fhir"), "--out", str(a)).returncode == 0
+    assert ow("claims", str(shared_formats / "fhir"), "--fast", "--out", str(b)).returncode == 0
+    assert a.read_bytes() == b.read_bytes() and a.read_text().count("\n") == 35  # 7 lines x 5 jurisdictions

@@ -98,7 +98,7 @@ def test_fhir_bundle_bad_entry_isolated(tmp_path):
     for e in out[1:]:
         assert SECRET not in str(e) and "one" not in str(e).split(":")[-1]
     fast = list(read_claims(p, fast=True))
-    assert fast[0] == out[0]
+    assert fast[0] == out[0] and out[0].member_id == SECRET  # 'Patient/<id>' -> '<id>' links to the members file
 
 
 @pytest.mark.parametrize("text,where", [

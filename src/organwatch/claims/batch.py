@@ -16,6 +16,7 @@ from organwatch.claims.engine import Engine
 from organwatch.claims.model import Claim, ClaimError, Member, Outcome
 from organwatch.claims.readers import read_claims
 from organwatch.claims.rules import RuleSet
+from organwatch.errors import InputError
 
 
 @contextlib.contextmanager
@@ -47,10 +48,15 @@ def screen(files: list[Path], rules: RuleSet, members: dict[str, Member] | None 
     b = Batch(engine=Engine(rules), members={} if members is None else members)
     with gc_paused():
         for f in files:
-            for item in read_claims(f, fast=fast):
-                if isinstance(item, ClaimError):
-                    b.errors.append(item)
-                else:
-                    b.claims.append(item)
+            try:
+                for item in read_claims(f, fast=fast):
+                    if isinstance(item, ClaimError):
+                        b.errors.append(item)
+                    else:
+                        b.claims.append(item)
+            except InputError as e:  # a whole file that is not a claims file: isolate it, go on
+                b.errors.append(ClaimError(str(f), None, "file", e.message))
+        if not b.claims and b.errors:
+            raise InputError(f"no claim could be read ({len(b.errors)} unreadable; first: {b.errors[0]})")
         b.outcomes = list(b.engine.evaluate(b.claims, b.members, jurisdictions, plan_type))
     return b

@@ -12,6 +12,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from urllib.parse import urlsplit
+
 from markupsafe import Markup
 
 from organwatch.findings import Finding, InputRef, Provenance, sha256_file
@@ -74,9 +76,9 @@ def _registry_item() -> ReportItem:
     for r in sorted(rows, key=lambda r: (r["jurisdiction"], r["id"])):
         table_rows.append([r["jurisdiction"], r["id"], r["status"], r["status_date"] or ""]
                           + ["✓" if p in r["provisions_types"] else "" for p in PROVISIONS]
-                          + [r["source_urls"][0] if r["source_urls"] else ""])
+                          + [urlsplit(r["source_urls"][0]).netloc if r["source_urls"] else ""])
     table = svg.html_table(["jurisdiction", "instrument (laws.csv id)", "status", "status date", "insurance ban",
-                            "criminal", "reporting duty", "travel warning", "sanctions", "primary source"],
+                            "criminal", "reporting duty", "travel warning", "sanctions", "primary source (site)"],
                            table_rows, caption="Legislation registry by jurisdiction and provision type", numeric=False)
     f = Finding(
         check="claims.registry.instruments", subject=f"{len(rows)} instruments in {len(juris)} jurisdictions",

@@ -15,7 +15,7 @@ from typing import Any, Iterator
 
 from organwatch.claims.countries import normalise
 from organwatch.claims.model import UNKNOWN, Claim, ClaimError, Line
-from organwatch.claims.readers.fhir_common import REF_TYPES
+from organwatch.claims.readers.fhir_common import REF_TYPES, member_key
 from organwatch.claims.readers.fhir_fast import iter_fhir_resources
 
 
@@ -96,7 +96,7 @@ def claim_from_model(m: Any, source: str, record: int, index: dict[str, Any]) ->
     if m.patient is not None:
         member = m.patient.reference or (m.patient.identifier.value if m.patient.identifier else None)
     claim = Claim(claim_id=str(cid or f"{Path(source).name}#{record}"), source=source, record=record,
-                  form="FHIR-EOB" if rt == "ExplanationOfBenefit" else "FHIR-Claim", member_id=member)
+                  form="FHIR-EOB" if rt == "ExplanationOfBenefit" else "FHIR-Claim", member_id=member_key(member))
     claim_date = _date(m.billablePeriod.start) if m.billablePeriod is not None else None
     dx: list[tuple[int, list[str], bool]] = []
     for k, d in enumerate(m.diagnosis or []):

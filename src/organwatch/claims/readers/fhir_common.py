@@ -12,6 +12,15 @@ CLAIM_TYPES = ("Claim", "ExplanationOfBenefit")
 REF_TYPES = ("Location", "Organization")
 
 
+def member_key(value: str | None) -> str | None:
+    """'Patient/M-2' (a relative reference) -> 'M-2', so claims link to members-file ids; '#p1' -> 'p1'."""
+    if not value:
+        return None
+    if value.startswith("Patient/"):
+        return value[len("Patient/"):] or None
+    return value.lstrip("#") or None
+
+
 def _no_constants(name: str) -> Any:
     raise ValueError(f"non-standard JSON constant {name}")
 

@@ -14,7 +14,7 @@ from typing import Any, Iterator
 
 from organwatch.claims.countries import normalise
 from organwatch.claims.model import UNKNOWN, Claim, ClaimError, Line
-from organwatch.claims.readers.fhir_common import CLAIM_TYPES, REF_TYPES, bundle_entries, load_resources
+from organwatch.claims.readers.fhir_common import CLAIM_TYPES, REF_TYPES, bundle_entries, load_resources, member_key
 
 
 class _Bad(Exception):
@@ -109,7 +109,7 @@ def claim_from_dict(res: dict[str, Any], source: str, record: int, bundle_index:
     member = pat.get("reference") or _obj(pat.get("identifier"), f"{rt}.patient.identifier").get("value")
     claim = Claim(claim_id=str(cid or f"{Path(source).name}#{record}"), source=source, record=record,
                   form="FHIR-EOB" if rt == "ExplanationOfBenefit" else "FHIR-Claim",
-                  member_id=member if isinstance(member, str) else None)
+                  member_id=member_key(member) if isinstance(member, str) else None)
     bp = _obj(res.get("billablePeriod"), f"{rt}.billablePeriod")
     claim_date = _date(bp.get("start"), f"{rt}.billablePeriod.start")
     # diagnoses by sequence
