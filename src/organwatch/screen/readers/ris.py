@@ -11,11 +11,12 @@ from organwatch.screen.documents import Document, RecordError, compose_text, par
 from organwatch.screen.readers.decode import decode_bytes
 
 
-def _records(text: str) -> Iterator[tuple[int, str]]:
-    """Split RIS text into (start line, record text) at ER lines (PubMed/MEDLINE nbib uses PMID- starts)."""
+def _records(lines) -> Iterator[tuple[int, str]]:
+    """Split RIS lines into (start line, record text) at ER lines, streaming."""
     buf: list[str] = []
     start = 1
-    for n, line in enumerate(text.splitlines(), 1):
+    for n, line in enumerate(lines, 1):
+        line = line.rstrip("\r\n")
         if not buf:
             if not line.strip():
                 continue
@@ -38,11 +39,31 @@ def _first(entry: dict, *keys: str) -> str:
     return ""
 
 
+def _encoding(path: Path) -> tuple[str, str | None]:
+    """Encoding chosen from the first 1 MiB (UTF-8, else GB18030/Big5 by decode_bytes), read streaming."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    try:
+        head.decode("utf-8")
+        return "utf-8-sig", None
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 4:  # a multi-byte character cut at the 1 MiB boundary
+            return "utf-8-sig", None
+    _text, warn = decode_bytes(head)
+    enc = (warn or "").removeprefix("decoded as ").strip()
+    return (enc if enc in ("gb18030", "big5") else "utf-8"), warn
+
+
 def read_ris(path: Path) -> Iterator[Document | RecordError]:
     file = str(path)
-    text, warn = decode_bytes(path.read_bytes())
-    text = text.lstrip("\ufeff")
-    for rec, (line, chunk) in enumerate(_records(text), 1):
+    enc, warn = _encoding(path)
+    fh = open(path, encoding=enc, errors="replace", newline="")
+    with fh:
+        yield from _read(fh, path, file, warn)
+
+
+def _read(lines, path: Path, file: str, warn: str | None) -> Iterator[Document | RecordError]:
+    for rec, (line, chunk) in enumerate(_records(lines), 1):
         try:
             entries = rispy.loads(chunk, skip_unknown_tags=True, enforce_list_tags=False)
             if not entries:
