@@ -158,3 +158,12 @@ def test_arbitrary_text_never_crashes_the_loader(tmp_path_factory, text):
         scenario.load(str(f))
     except InputError as e:
         assert "\n" not in str(e)
+
+
+@pytest.mark.parametrize("text", ["[parameters.share]\ndist = []\n", "[beds]\nmetrics = [[1]]\n",
+                                  "[parameters.share]\ndist = {a = 1}\n", "[imputation]\nbed_scale = [1, 2]\n"])
+def test_type_confusion_found_by_fuzzing(tmp_path: Path, text):
+    f = tmp_path / "t.toml"
+    f.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError):
+        scenario.load(str(f))

@@ -68,7 +68,7 @@ class Dist:
         if not isinstance(table, dict):
             raise UsageError(f"{what}: expected a number or a table like {{dist = \"uniform\", low = 1, high = 2}}")
         kind = table.get("dist")
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise UsageError(f"{what}: unknown distribution '{kind}' (one of {', '.join(KINDS)})")
         req, opt = KINDS[kind]
         params: dict[str, Any] = {}

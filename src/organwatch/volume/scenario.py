@@ -300,7 +300,8 @@ def _build(doc: dict[str, Any], source: str, sha: str, file: str) -> Scenario:
 
     beds = doc.get("beds", {})
     metrics = beds.get("metrics", ["transplant_beds"])
-    if not isinstance(metrics, list) or not metrics or any(m not in BED_METRICS for m in metrics):
+    if not isinstance(metrics, list) or not metrics or any(not isinstance(m, str) or m not in BED_METRICS
+                                                           for m in metrics):
         raise InputError(f"[beds] metrics must be a non-empty list from {sorted(BED_METRICS)}", file=file)
     conflicts = beds.get("conflicts", "choice")
     if conflicts not in ("choice", "min", "max"):
