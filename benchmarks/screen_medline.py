@@ -1,4 +1,4 @@
-"""Benchmark (b): MEDLINE XML parsing, organwatch reader vs pubmed_parser.parse_medline_xml, same file.
+"""Benchmark (b): MEDLINE XML parsing, organwatch reader vs pubmed_parser.parse_medline_xml, same .xml.gz file.
 
 Usage: python benchmarks/screen_medline.py [--records 20000]. Generates a seeded MEDLINE-shaped file in a
 temp dir, times both parsers in this run and prints the ratio and peak RSS growth of each (flat memory).
@@ -39,8 +39,15 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=20000)
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as td:
-        f = Path(td) / "m.xml"
-        make(f, a.records)
+        raw = Path(td) / "m.xml"
+        make(raw, a.records)
+        f = Path(td) / "m.xml.gz"  # pubmed_parser reads baseline files gzipped, as NLM ships them
+        import gzip
+        import shutil
+
+        with open(raw, "rb") as src, gzip.open(f, "wb", compresslevel=6) as dst:
+            shutil.copyfileobj(src, dst)
+        raw.unlink()
         from organwatch.screen.readers.medline import read_medline
 
         r0 = rss_mb()
@@ -51,10 +58,10 @@ def main() -> None:
         import pubmed_parser as pp
 
         t0 = time.perf_counter()
-        m = len(pp.parse_medline_xml(str(f)))
+        m = sum(1 for _ in pp.parse_medline_xml(str(f)))
         t_pp = time.perf_counter() - t0
         r2 = rss_mb()
-        print(f"file: {f.stat().st_size / 1e6:.1f} MB, {a.records} records")
+        print(f"file: {f.stat().st_size / 1e6:.1f} MB gzipped, {a.records} records")
         print(f"organwatch read_medline: {n} records in {t_ow:.2f} s (peak RSS +{r1 - r0:.0f} MB)")
         print(f"baseline pubmed_parser.parse_medline_xml: {m} records in {t_pp:.2f} s (peak RSS +{r2 - r1:.0f} MB)")
         print(f"speed-up: {t_pp / t_ow:.2f}x")

@@ -27,7 +27,12 @@ def _open(path: Path):
 
 
 def _text(el) -> str:
-    return " ".join("".join(el.itertext()).split()) if el is not None else ""
+    if el is None:
+        return ""
+    if len(el) == 0:  # no markup inside: the common case
+        t = el.text or ""
+        return " ".join(t.split()) if ("  " in t or "\n" in t or "\t" in t) else t.strip()
+    return " ".join("".join(el.itertext()).split())
 
 
 def _article(el, file: str, rec: int) -> Document:
@@ -43,25 +48,26 @@ def _article(el, file: str, rec: int) -> Document:
     title = _text(art.find("ArticleTitle")) if art is not None else _text(cit.find("ArticleTitle"))
     vernacular = _text(art.find("VernacularTitle")) if art is not None else ""
     parts = []
-    for ab in el.iter("AbstractText"):
+    abstract = art.find("Abstract") if art is not None else None
+    for ab in (abstract.iterchildren("AbstractText") if abstract is not None else el.iter("AbstractText")):
         label = ab.get("Label")
         t = _text(ab)
         if t:
             parts.append(f"{label}: {t}" if label else t)
-    for ab in el.iter("OtherAbstract"):
+    for ab in cit.iterchildren("OtherAbstract"):
         t = _text(ab)
         if t:
             parts.append(t)
     year = None
-    pd = el.find(".//Journal/JournalIssue/PubDate")
+    pd = art.find("Journal/JournalIssue/PubDate") if art is not None else None
     if pd is not None:
         year = parse_year(pd.findtext("Year") or pd.findtext("MedlineDate"))
     if year is None:
         year = parse_year(el.findtext(".//ArticleDate/Year") or el.findtext(".//DateCompleted/Year"))
-    aff = el.find(".//AffiliationInfo/Affiliation")
+    aff = art.find("AuthorList/Author/AffiliationInfo/Affiliation") if art is not None else None
     if aff is None:
         aff = el.find(".//Affiliation")
-    lang = el.findtext(".//Article/Language")
+    lang = art.findtext("Language") if art is not None else None
     body = [vernacular] if vernacular else []
     return Document(document_id=f"PMID:{pmid.strip()}", file=file, record=rec,
                     text=compose_text(title, *body, *parts), title=title, year=year,
