@@ -38,8 +38,8 @@ def _flatten(err: Any, prefix: str) -> list[tuple[str, str]]:
     if "Wrong type" in msg:
         what = "wrong type"
     elif "Superfluous entry" in msg:
-        key = msg.split('"')[1] if msg.count('"') >= 2 else ""
-        return [(f"{prefix}.{key}" if key.isidentifier() and len(key) < 64 else prefix, "not an element of this resource")]
+        # the unknown key itself is input data (it could be anything): name only where it sits
+        return [(prefix, "contains an element that R4 does not define here")]
     elif "Non-optional property" in msg:
         key = msg.split('"')[1] if msg.count('"') >= 2 else ""
         return [(f"{prefix}.{key}" if key.isidentifier() else prefix, "required element missing")]
@@ -162,7 +162,14 @@ def claim_from_model(m: Any, source: str, record: int, index: dict[str, Any]) ->
 
 
 def read_fhir(path: Path) -> Iterator[Claim | ClaimError]:
+    import logging
+
     from fhirclient.models.fhirabstractbase import FHIRValidationError
+
+    log = logging.getLogger("fhirclient")  # its warnings can quote resource content: keep them off stderr
+    if not any(isinstance(h, logging.NullHandler) for h in log.handlers):
+        log.addHandler(logging.NullHandler())
+        log.propagate = False
 
     source = str(path)
     record = 0

@@ -68,7 +68,7 @@ class _ClaimBuf:
 def _d(value: str | None, fmt_q: str | None) -> dt.date | None:
     if not value:
         return None
-    v = value.split("-")[0] if fmt_q == "RD8" else value
+    v = value.split("-")[0] if fmt_q == "RD8" else (value[:8] if fmt_q == "DT" else value)
     if len(v) != 8 or not v.isdigit():
         raise ValueError("date")
     return dt.date(int(v[:4]), int(v[4:6]), int(v[6:8]))
@@ -122,7 +122,18 @@ def _seg_error(seg_id: str, loop: str, line: int | None, what: str) -> str:
     return f"segment {seg_id} (line {line}, loop {loop or 'header'}): {what}"
 
 
+@functools.cache
+def _quiet_pyx12() -> None:
+    """pyx12 logs parse problems with segment contents (possible PHI): never let them reach stderr."""
+    import logging
+
+    log = logging.getLogger("pyx12")
+    log.addHandler(logging.NullHandler())
+    log.propagate = False
+
+
 def read_x12(path: Path) -> Iterator[Claim | ClaimError]:
+    _quiet_pyx12()
     import pyx12.error_handler
     import pyx12.errors
     import pyx12.params
