@@ -233,3 +233,16 @@ def test_reproduces_the_illustrative_monte_carlo_of_spec_section_3_1():
     r1 = estimate.run(scenario.with_overrides(s, share=Dist("fixed", {"value": 1.0})), with_calibration=False)
     assert r1["median"] == pytest.approx(11500, rel=0.03)
     assert r1["p5"] == pytest.approx(4100, rel=0.05) and r1["p95"] == pytest.approx(32600, rel=0.05)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=30), st.from_regex(r"(uniform|loguniform|triangular|beta|lognormal|choice|fixed)"
+                                                      r":[-0-9.e,:naif]{0,20}", fullmatch=True)))
+def test_parse_spec_never_crashes(text):
+    try:
+        d = parse_spec(text, "--los", PARAM_BOUNDS["length_of_stay"])
+    except UsageError as e:
+        assert "\n" not in str(e)
+        return
+    x = d.sample(np.random.default_rng(0), 50)
+    assert np.isfinite(x).all() and (x > 0).all()

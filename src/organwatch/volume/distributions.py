@@ -95,8 +95,8 @@ class Dist:
             if not p["low"] <= p["mode"] <= p["high"] or p["low"] == p["high"]:
                 raise UsageError(f"{what}: triangular needs low <= mode <= high and low < high")
         elif k == "lognormal":
-            if p["median"] <= 0 or p["gsd"] < 1:
-                raise UsageError(f"{what}: lognormal needs median > 0 and geometric sd >= 1")
+            if p["median"] <= 0 or not 1 <= p["gsd"] <= 100:
+                raise UsageError(f"{what}: lognormal needs median > 0 and a geometric sd in [1, 100]")
         elif k == "beta":
             if p["a"] <= 0 or p["b"] <= 0:
                 raise UsageError(f"{what}: beta needs a > 0 and b > 0")

@@ -23,9 +23,9 @@ from organwatch.volume.distributions import Bounds, Dist
 
 PARAM_BOUNDS = {
     "share": Bounds(0.0, 1.0, lo_open=True, hi_open=False, hint=" (the share of bed-days is a fraction in (0, 1])"),
-    "length_of_stay": Bounds(0.0, hint=" (days)"),
+    "length_of_stay": Bounds(0.0, 3650.0, hint=" (days; at most 10 years)"),
     "occupancy": Bounds(0.0, 5.0, hint=" (occupancy is a fraction: 1.31 = 131 %)"),
-    "beds": Bounds(0.0, hint=" (beds)"),
+    "beds": Bounds(0.0, 1e6, hint=" (beds; at most 1,000,000)"),
     "bed_scale": Bounds(0.0, 10.0),
     "organs_per_donor": Bounds(0.0, 10.0),
     "living_donor_share": Bounds(0.0, 1.0, lo_open=False, hi_open=True),
