@@ -300,3 +300,24 @@ def test_designation_versioned_config(tmp_path):
     a = one(run(tmp_path, {"a.837": p837("2024-06-01", facility={"country": "KP"})}, ["TX"], config=cfg))
     b = one(run(tmp_path, {"b.837": p837("2025-06-01", facility={"country": "KP"})}, ["TX"], config=cfg))
     assert a.outcome == "review_required" and b.outcome == "deny_statutory"
+
+
+def test_members_file_locates_transplant_when_claim_does_not(tmp_path):
+    fhir = {"f.json": _fhir_claim(None, "50360", "2024-02-01")}
+    o = one(run(tmp_path, fhir, ["TX"], members="p1,2024-02-01,kidney,CN,,,attestation\n"))
+    assert o.outcome == "deny_statutory" and o.fields["members.performed_country"] == "CN"
+    o = one(run(tmp_path, fhir, ["TX"], members="p1,2024-02-01,kidney,US,,,medical_record\n"))
+    assert o.outcome == "allow"
+    # claim says US but the attestation says China: the attested fact meets the prong
+    o = one(run(tmp_path, {"c.837": p837("2024-02-01", facility={"state": "TX"})}, ["TX"],
+                members="M1,2024-02-01,kidney,CN,,,attestation\n"))
+    assert o.outcome == "deny_statutory" and "members.performed_country" in o.fields
+
+
+def test_same_day_care_belongs_to_transplant_episode(tmp_path):
+    text = build_837([{"claim_id": "S", "member_id": "M7", "facility": {"country": "CN"}, "dx": [("ABK", "N186"), ("ABF", "Z940")],
+                       "lines": [{"code": "50360", "date": "2024-02-01", "pointers": [1]},
+                                 {"code": "00868", "date": "2024-02-01", "pointers": [2, 1]}]}])
+    outs = run(tmp_path, {"c.837": text}, ["TX"])
+    assert [o.outcome for o in outs] == ["deny_statutory", "deny_statutory"]
+    assert "POST_TRANSPLANT_CARE" in outs[1].reasons

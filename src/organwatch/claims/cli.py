@@ -64,7 +64,10 @@ def laws(jurisdictions: tuple[str, ...], provisions: tuple[str, ...], statuses: 
         for r in rows:
             t.add_row(r["id"], r["jurisdiction"], r["status"], r["status_date"] or "", ", ".join(r["provisions_types"]),
                       "" if r["in_effect"] is None else ("yes" if r["in_effect"] else f"no (from {r['effective']})"))
-        Console().print(t)
+        con = Console()
+        con.print(t)
+        for r in rows:
+            con.print(f"{r['id']}: {' '.join(r['source_urls'])}", markup=False, highlight=False, soft_wrap=True)
     err.print(f"organwatch laws: {len(rows)} instruments matched" + (f" -> {out}" if out else "")
               + (f"; {undated} without a status date left out by --as-of" if undated else ""))
 

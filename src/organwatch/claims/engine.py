@@ -269,7 +269,8 @@ class Engine:
         if facts.posttx and rule.covers_post_transplant_care:
             organs = {o for _, _, _, o, _ in facts.posttx}
             for e in (ctx.member.transplants if ctx.member else []):
-                if (e.date is None or d is None or e.date < d) and _organ_match(e.organ, organs):
+                # same-day lines (e.g. anaesthesia on the transplant day) belong to that transplant episode
+                if (e.date is None or d is None or e.date <= d) and _organ_match(e.organ, organs):
                     if e.from_claim and facts.transplant and e.date == d:
                         continue
                     matched.append(e)
@@ -317,19 +318,31 @@ class Engine:
                 fields["members.organ_origin_country"] = c_orig
                 fields["members.foh_attestation"] = foh
             src = line.country_source or "unknown"
+            loc_field = line.country_field or "no field"
+            if c_loc == UNKNOWN and e_line is not None and e_line.performed_country != UNKNOWN:
+                # the claim does not locate the operation; the members file (attestation, records) does
+                c_loc, src, loc_field = e_line.performed_country, e_line.evidence, "members.performed_country"
+                fields[loc_field] = c_loc
             kind = "transplant procedure" if facts.transplant else "organ procurement"
             if c_loc != UNKNOWN and in_D(c_loc):
                 if facts.transplant and "PERFORMED_IN" in rule.prongs:
                     tainted.append("PERFORMED_IN_DESIGNATED_COUNTRY")
                     confirmed &= src in self.cfg.confirmed_evidence
-                    notes.append(f"{kind} located in {c_loc} ({line.country_field or 'no field'}): operation "
-                                 f"performed in a named country")
+                    notes.append(f"{kind} located in {c_loc} ({loc_field}): operation performed in a named country")
                 elif facts.procurement and "ORIGIN_SALE_OR_DONATION" in rule.prongs:
                     tainted.append("PROCUREMENT_IN_DESIGNATED_COUNTRY")
                     confirmed &= src in self.cfg.confirmed_evidence
                     notes.append(f"organ procurement billed from {c_loc}: organ originating in a named country")
                 else:
                     unknown.append("FOH_UNKNOWN")
+            if (e_line is not None and facts.transplant and "PERFORMED_IN" in rule.prongs
+                    and "PERFORMED_IN_DESIGNATED_COUNTRY" not in tainted and e_line.performed_country != UNKNOWN
+                    and in_D(e_line.performed_country)):
+                tainted.append("PERFORMED_IN_DESIGNATED_COUNTRY")
+                fields["members.performed_country"] = e_line.performed_country
+                confirmed &= e_line.evidence in self.cfg.confirmed_evidence
+                notes.append(f"members file places the operation in {e_line.performed_country} (evidence: "
+                             f"{e_line.evidence}) although the claim locates it in {c_loc}")
             if c_orig != UNKNOWN and in_D(c_orig) and "ORIGIN_SALE_OR_DONATION" in rule.prongs:
                 tainted.append("ORGAN_ORIGIN_DESIGNATED_COUNTRY")
                 confirmed &= (e_line.evidence if e_line else "") in self.cfg.confirmed_evidence
@@ -354,8 +367,7 @@ class Engine:
                 if "PROCURED_THROUGH_FOH" in rule.prongs and foh is None and origin_risk:
                     unknown.append("FOH_UNKNOWN")
                 if not unknown:
-                    notes.append(f"{kind} located in {c_loc} ({line.country_field or 'no field'}) with no "
-                                 f"risk signal")
+                    notes.append(f"{kind} located in {c_loc} ({loc_field}) with no risk signal")
 
         # post-transplant care (TaintedIndex)
         tx_tainted = bool(tainted)
