@@ -76,20 +76,36 @@ class Filters:
         return self.label is None and self.reviewer is None
 
 
-def _where(f: Filters, me: str | None) -> tuple[str, list[Any]]:
-    where, args = f.hit_clauses()
-    if f.label == "undecided":
-        where.append("NOT EXISTS (SELECT 1 FROM hit_state s WHERE s.hit_pk = h.hit_pk)")
-    elif f.label is not None:
-        where.append("h.hit_pk IN (SELECT hit_pk FROM hit_state WHERE label = ?)")
+def _driving_set(f: Filters) -> tuple[str | None, list[Any]]:
+    """The hits selected by decision filters (label other than 'undecided', reviewer) as a subquery over the
+    small hit_state table, or None when there are none."""
+    parts, args = [], []
+    if f.label not in (None, "undecided"):
+        parts.append("SELECT hit_pk FROM hit_state WHERE label = ?")
         args.append(f.label)
     if f.reviewer is not None:
-        where.append("h.hit_pk IN (SELECT hit_pk FROM hit_state WHERE reviewer = ?)")
+        parts.append("SELECT hit_pk FROM hit_state WHERE reviewer = ?")
         args.append(f.reviewer)
+    if not parts:
+        return None, []
+    return " INTERSECT ".join(parts), args
+
+
+def _from_where(f: Filters, me: str | None) -> tuple[str, list[Any]]:
+    """FROM ... WHERE ... yielding ``h.hit_pk``, ``h.confidence`` and the facet fields of matching hits. With
+    decision filters the rows come from ``decided_hits`` (one row per decided hit, a copy of its facet fields)
+    joined to the driving set from ``hit_state``, so they never scan the million-row hits table."""
+    drive, dargs = _driving_set(f)
+    where, args = f.hit_clauses()
+    if f.label == "undecided":
+        where.append("NOT EXISTS (SELECT 1 FROM decided_hits s WHERE s.hit_pk = h.hit_pk)")
     if f.todo and me:
         where.append("NOT EXISTS (SELECT 1 FROM hit_state s WHERE s.hit_pk = h.hit_pk AND s.reviewer = ?)")
         args.append(me)
-    return (" WHERE " + " AND ".join(where)) if where else "", args
+    w = (" WHERE " + " AND ".join(where)) if where else ""
+    if drive is None:
+        return f"FROM hits h{w}", args
+    return f"FROM ({drive}) x CROSS JOIN decided_hits h ON h.hit_pk = x.hit_pk{w}", [*dargs, *args]
 
 
 QUEUE_COLUMNS = ("h.hit_pk, h.hit_id, h.pattern, h.machine_label, h.confidence, h.year, h.institution, h.language, "
@@ -98,9 +114,10 @@ QUEUE_COLUMNS = ("h.hit_pk, h.hit_id, h.pattern, h.machine_label, h.confidence, 
 
 def queue(con: sqlite3.Connection, f: Filters, me: str | None, page: int = 0, size: int = 50) -> list[dict]:
     """One page of hits, highest machine confidence first (hits without a confidence last)."""
-    where, args = _where(f, me)
-    sql = (f"SELECT {QUEUE_COLUMNS} FROM hits h JOIN documents d ON d.doc_pk = h.doc_pk{where} "
-           "ORDER BY h.confidence DESC, h.hit_pk LIMIT ? OFFSET ?")  # SQLite sorts NULLs last in DESC
+    frm, args = _from_where(f, me)
+    sql = (f"SELECT {QUEUE_COLUMNS} FROM (SELECT h.hit_pk, h.confidence {frm} "
+           "ORDER BY h.confidence DESC, h.hit_pk LIMIT ? OFFSET ?) p CROSS JOIN hits h ON h.hit_pk = p.hit_pk "
+           "JOIN documents d ON d.doc_pk = h.doc_pk ORDER BY h.confidence DESC, h.hit_pk")  # NULLs last in DESC
     rows = [dict(r) for r in con.execute(sql, [*args, size, page * size])]
     if rows:
         pks = [r["hit_pk"] for r in rows]
@@ -160,6 +177,7 @@ class FacetCache:
 
 
 def _hit_facets(con: sqlite3.Connection, f: Filters, cache: FacetCache | None) -> dict[str, list]:
+    """Counts per hit-field facet under hit-field filters, from facet_counts (no filter) or the cube."""
     where, args = f.hit_clauses()
     key = ("hit", tuple(where), tuple(args))
     if cache is not None and (got := cache.get(key)) is not None:
@@ -171,77 +189,77 @@ def _hit_facets(con: sqlite3.Connection, f: Filters, cache: FacetCache | None) -
                 "SELECT value, n FROM facet_counts WHERE facet = ? ORDER BY n DESC, value LIMIT ?", (facet, FACET_LIMIT))]
         out["_total"] = con.execute("SELECT COALESCE(SUM(n), 0) FROM facet_counts WHERE facet = 'pattern'").fetchone()[0]
     else:
-        w = " WHERE " + " AND ".join(where)
+        w = " WHERE " + " AND ".join(c.replace("h.", "c.") for c in where)
         for facet in HIT_FACETS:
             out[facet] = [(None if r[0] is None else str(r[0]), r[1]) for r in con.execute(
-                f"SELECT h.{facet}, COUNT(*) AS n FROM hits h{w} GROUP BY h.{facet} ORDER BY n DESC, h.{facet} LIMIT ?",
-                [*args, FACET_LIMIT])]
-        out["_total"] = con.execute(f"SELECT COUNT(*) FROM hits h{w}", args).fetchone()[0]
+                f"SELECT c.{facet}, SUM(c.n) AS n FROM facet_cube c{w} GROUP BY c.{facet} ORDER BY n DESC, c.{facet} "
+                "LIMIT ?", [*args, FACET_LIMIT])]
+        out["_total"] = con.execute(f"SELECT COALESCE(SUM(c.n), 0) FROM facet_cube c{w}", args).fetchone()[0]
     if cache is not None:
         cache.put(key, out)
     return out
 
 
+def _decided_counts(con: sqlite3.Connection, f: Filters, facet: str) -> list[tuple[Any, int]]:
+    """Counts per hit-field value over the hits selected by decision filters (driven from hit_state)."""
+    frm, args = _from_where(f, None)
+    return [(None if r[0] is None else str(r[0]), r[1]) for r in con.execute(
+        f"SELECT h.{facet}, COUNT(*) AS n {frm} GROUP BY h.{facet} ORDER BY n DESC, h.{facet} LIMIT ?",
+        [*args, FACET_LIMIT])]
+
+
 def facets(con: sqlite3.Connection, f: Filters, me: str | None, cache: FacetCache | None = None) -> dict[str, Any]:
     """Counts per value of every facet over the hits matching ``f`` (``todo`` is ignored for facets)."""
-    f_nt = Filters(f.label, f.pattern, f.year, f.institution, f.reviewer, False)
+    f = Filters(f.label, f.pattern, f.year, f.institution, f.reviewer, False)
+    hit_only = Filters(pattern=f.pattern, year=f.year, institution=f.institution)
+    hw, hargs = hit_only.hit_clauses()
     out: dict[str, Any] = {}
-    if f_nt.hit_only:
-        base = _hit_facets(con, f_nt, cache)
+    if f.label == "undecided" and f.reviewer is not None:
+        raise InputError("the 'undecided' label filter cannot be combined with a reviewer filter", column="reviewer")
+    if f.hit_only:
+        base = _hit_facets(con, f, cache)
         out.update({k: v for k, v in base.items() if k != "_total"})
         total = base["_total"]
+    elif f.label == "undecided":
+        # undecided = every hit matching the hit filters (cube) minus the decided ones (from hit_state)
+        base = _hit_facets(con, hit_only, cache)
+        w = (" WHERE " + " AND ".join(hw)) if hw else ""
+        frm = f"FROM decided_hits h{w}"
+        for facet in HIT_FACETS:
+            decided = {(None if r[0] is None else str(r[0])): r[1] for r in con.execute(
+                f"SELECT h.{facet}, COUNT(*) {frm} GROUP BY h.{facet}", hargs)}
+            vals = [(v, n - decided.get(v, 0)) for v, n in base[facet]]
+            out[facet] = sorted([x for x in vals if x[1] > 0], key=lambda x: (-x[1], str(x[0])))
+        total = base["_total"] - con.execute(f"SELECT COUNT(*) {frm}", hargs).fetchone()[0]
     else:
-        # decision filters: the matching hits are found through hit_state (small), counts computed live
-        where, args = _where(f_nt, me)
-        if f_nt.label == "undecided":
-            # undecided = all hits matching the hit filters minus decided ones
-            base = _hit_facets(con, Filters(pattern=f.pattern, year=f.year, institution=f.institution), cache)
-            dwhere, dargs = Filters(pattern=f.pattern, year=f.year, institution=f.institution).hit_clauses()
-            dwhere.append("h.hit_pk IN (SELECT hit_pk FROM hit_state)")
-            if f_nt.reviewer is not None:
-                raise InputError("the 'undecided' label filter cannot be combined with a reviewer filter",
-                                 column="reviewer")
-            dw = " WHERE " + " AND ".join(dwhere)
-            for facet in HIT_FACETS:
-                decided = dict((None if r[0] is None else str(r[0]), r[1]) for r in con.execute(
-                    f"SELECT h.{facet}, COUNT(*) FROM hits h{dw} GROUP BY h.{facet}", dargs))
-                vals = [(v, n - decided.get(v, 0)) for v, n in base[facet]]
-                out[facet] = sorted([x for x in vals if x[1] > 0], key=lambda x: (-x[1], str(x[0])))
-            total = base["_total"] - con.execute(f"SELECT COUNT(*) FROM hits h{dw}", dargs).fetchone()[0]
-        else:
-            for facet in HIT_FACETS:
-                out[facet] = [(None if r[0] is None else str(r[0]), r[1]) for r in con.execute(
-                    f"SELECT h.{facet}, COUNT(*) AS n FROM hits h{where} GROUP BY h.{facet} "
-                    f"ORDER BY n DESC, h.{facet} LIMIT ?", [*args, FACET_LIMIT])]
-            total = con.execute(f"SELECT COUNT(*) FROM hits h{where}", args).fetchone()[0]
-    # decision facets: current labels and reviewers among the matching hits
-    hw, hargs = f_nt.hit_clauses()
-    extra, eargs = [], []
-    if f_nt.label not in (None, "undecided"):
-        extra.append("s.hit_pk IN (SELECT hit_pk FROM hit_state WHERE label = ?)")
-        eargs.append(f_nt.label)
-    if f_nt.reviewer is not None:
-        extra.append("s.hit_pk IN (SELECT hit_pk FROM hit_state WHERE reviewer = ?)")
-        eargs.append(f_nt.reviewer)
-    if f_nt.label == "undecided":
+        for facet in HIT_FACETS:
+            out[facet] = _decided_counts(con, f, facet)
+        frm, args = _from_where(f, None)
+        total = con.execute(f"SELECT COUNT(*) {frm}", args).fetchone()[0]
+    # decision facets: current labels and reviewers among the matching hits (driven from hit_state)
+    if f.label == "undecided":
         out["label"], out["reviewer"] = [], []
     else:
-        conds = hw + extra
+        drive, dargs = _driving_set(f)
+        conds, args = list(hw), list(hargs)
+        if drive is not None:
+            conds.append(f"s.hit_pk IN ({drive})")
+            args.extend(dargs)
+        join = " CROSS JOIN decided_hits h ON h.hit_pk = s.hit_pk" if hw else ""
         w = (" WHERE " + " AND ".join(conds)) if conds else ""
-        j = " JOIN hits h ON h.hit_pk = s.hit_pk" if hw else ""
         out["label"] = [(r[0], r[1]) for r in con.execute(
-            f"SELECT s.label, COUNT(DISTINCT s.hit_pk) AS n FROM hit_state s{j}{w} GROUP BY s.label "
-            "ORDER BY n DESC, s.label", [*hargs, *eargs])]
+            f"SELECT s.label, COUNT(DISTINCT s.hit_pk) AS n FROM hit_state s{join}{w} GROUP BY s.label "
+            "ORDER BY n DESC, s.label", args)]
         out["reviewer"] = [(r[0], r[1]) for r in con.execute(
-            f"SELECT s.reviewer, COUNT(*) AS n FROM hit_state s{j}{w} GROUP BY s.reviewer "
-            f"ORDER BY n DESC, s.reviewer LIMIT {FACET_LIMIT}", [*hargs, *eargs])]
+            f"SELECT s.reviewer, COUNT(*) AS n FROM hit_state s{join}{w} GROUP BY s.reviewer "
+            f"ORDER BY n DESC, s.reviewer LIMIT {FACET_LIMIT}", args)]
     out["total"] = total
     return out
 
 
 def progress(con: sqlite3.Connection, me: str | None) -> dict[str, Any]:
     total = con.execute("SELECT COALESCE(SUM(n), 0) FROM facet_counts WHERE facet = 'pattern'").fetchone()[0]
-    decided = con.execute("SELECT COUNT(DISTINCT hit_pk) FROM hit_state").fetchone()[0]
+    decided = con.execute("SELECT COUNT(*) FROM decided_hits").fetchone()[0]
     mine = con.execute("SELECT COUNT(*) FROM hit_state WHERE reviewer = ?", (me or "",)).fetchone()[0]
     return {"hits": total, "decided": decided, "mine": mine,
             "decisions": con.execute("SELECT COALESCE(MAX(decision_id), 0) FROM decisions").fetchone()[0],

@@ -5,7 +5,9 @@
 * ``documents`` / ``hits``: the imported screen records and one hit per flagged passage (immutable once imported).
 * ``decisions``: the append-only ledger. Triggers forbid UPDATE and DELETE.
 * ``hit_state`` (v2): the latest decision of each reviewer on each hit, *derived* from the ledger by a trigger
-  and rebuildable from it at any time (:func:`rebuild_state`).
+  and rebuildable from it at any time (:func:`rebuild_state`); ``decided_hits``: the facet fields of every hit
+  with at least one decision (so decision filters never touch the large hits table); ``facet_counts`` and
+  ``facet_cube``: hit counts per facet value and per combination of filterable hit fields.
 
 The schema version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` brings any older file up to date in one
 transaction. A file from a newer organwatch is refused rather than guessed at.
@@ -79,7 +81,18 @@ CREATE TRIGGER decisions_state AFTER INSERT ON decisions BEGIN
     ON CONFLICT(hit_pk, reviewer) DO UPDATE SET decision_id = excluded.decision_id, label = excluded.label,
       pattern = excluded.pattern WHERE excluded.decision_id > hit_state.decision_id;
 END;
+CREATE TABLE decided_hits (
+  hit_pk INTEGER PRIMARY KEY, pattern TEXT, year INTEGER, institution TEXT, machine_label TEXT, confidence REAL
+);
+CREATE TRIGGER decisions_decided AFTER INSERT ON decisions BEGIN
+  INSERT OR IGNORE INTO decided_hits(hit_pk, pattern, year, institution, machine_label, confidence)
+    SELECT hit_pk, pattern, year, institution, machine_label, confidence FROM hits WHERE hit_pk = NEW.hit_pk;
+END;
 CREATE TABLE facet_counts (facet TEXT NOT NULL, value TEXT, n INTEGER NOT NULL);
+CREATE TABLE facet_cube (pattern TEXT, year INTEGER, institution TEXT, machine_label TEXT, n INTEGER NOT NULL);
+CREATE INDEX facet_cube_pattern ON facet_cube(pattern);
+CREATE INDEX facet_cube_year ON facet_cube(year);
+CREATE INDEX facet_cube_inst ON facet_cube(institution);
 """
 
 #: version -> SQL that brings version-1 to version
@@ -93,15 +106,24 @@ def rebuild_state(con: sqlite3.Connection) -> None:
                    SELECT d.hit_pk, d.reviewer, d.decision_id, d.label, d.pattern FROM decisions d
                    JOIN (SELECT hit_pk, reviewer, MAX(decision_id) AS m FROM decisions GROUP BY hit_pk, reviewer) x
                      ON x.m = d.decision_id""")
+    con.execute("DELETE FROM decided_hits")
+    con.execute("""INSERT INTO decided_hits(hit_pk, pattern, year, institution, machine_label, confidence)
+                   SELECT hit_pk, pattern, year, institution, machine_label, confidence FROM hits
+                   WHERE hit_pk IN (SELECT hit_pk FROM decisions)""")
     rebuild_facets(con)
 
 
 def rebuild_facets(con: sqlite3.Connection) -> None:
-    """Counts of the immutable hit facets (pattern, year, institution, machine label, language)."""
+    """Counts of the immutable hit facets (pattern, year, institution, machine label, language) and the cube."""
     con.execute("DELETE FROM facet_counts")
     for facet in ("pattern", "year", "institution", "machine_label", "language"):
         con.execute(f"INSERT INTO facet_counts(facet, value, n) SELECT '{facet}', CAST({facet} AS TEXT), COUNT(*) "
                     f"FROM hits GROUP BY {facet}")
+    # the cube: hit counts per combination of the filterable hit fields, so that facet counts under any
+    # combination of hit-field filters sum a few thousand cube rows instead of scanning the hits
+    con.execute("DELETE FROM facet_cube")
+    con.execute("INSERT INTO facet_cube(pattern, year, institution, machine_label, n) SELECT pattern, year, "
+                "institution, machine_label, COUNT(*) FROM hits GROUP BY pattern, year, institution, machine_label")
 
 
 def connect(path: str | Path, *, create: bool = False, wal: bool = False, readonly: bool = False,
