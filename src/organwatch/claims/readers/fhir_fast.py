@@ -9,6 +9,7 @@ check that both paths give identical claims and outcomes on every sample and tes
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -40,9 +41,36 @@ def _arr(x: Any, path: str) -> list[Any]:
     return x
 
 
+_DATES: dict[str, dt.date] = {}
+
+
+@functools.lru_cache(maxsize=4096)
+def _item_paths(rt: str, kind: str, k: int) -> tuple[str, ...]:
+    """JSON paths of one item, built once per (resource type, item/addItem, index) instead of per line."""
+    p = f"{rt}.{kind}[{k}]"
+    return (p, f"{p}.servicedDate", f"{p}.servicedPeriod", f"{p}.servicedPeriod.start", f"{p}.productOrService",
+            f"{p}.revenue", f"{p}.diagnosisSequence", f"{p}.locationAddress", f"{p}.locationAddress.country",
+            f"{p}.locationReference", f"{p}.locationReference->Location.address.country")
+
+
+@functools.lru_cache(maxsize=4096)
+def _dx_field(rt: str, seq: Any) -> str:
+    return f"{rt}.diagnosis(sequence {seq})"
+
+
 def _date(s: Any, path: str) -> dt.date | None:
     if s is None:
         return None
+    hit = _DATES.get(s) if isinstance(s, str) else None
+    if hit is not None:
+        return hit
+    d = _parse_date(s, path)
+    if d is not None and len(_DATES) < 100_000:
+        _DATES[s] = d
+    return d
+
+
+def _parse_date(s: Any, path: str) -> dt.date | None:
     if not isinstance(s, str) or len(s) < 10:
         if isinstance(s, str) and len(s) in (4, 7):
             return None  # partial dates (YYYY, YYYY-MM) carry no day of service
@@ -132,45 +160,48 @@ def claim_from_dict(res: dict[str, Any], source: str, record: int, bundle_index:
     # claim-level location: facility, then provider
     fac_c, fac_found = _ref_country(res.get("facility"), f"{rt}.facility", idx)
     prov_c, prov_found = _ref_country(res.get("provider"), f"{rt}.provider", idx)
-    items = [(f"{rt}.item[{k}]", it, False) for k, it in enumerate(_arr(res.get("item"), f"{rt}.item"))]
-    items += [(f"{rt}.addItem[{k}]", it, True) for k, it in enumerate(_arr(res.get("addItem"), f"{rt}.addItem"))]
-    for n, (p, it, added) in enumerate(items, 1):
+    items = [(_item_paths(rt, "item", k), it, False) for k, it in enumerate(_arr(res.get("item"), f"{rt}.item"))]
+    items += [(_item_paths(rt, "addItem", k), it, True)
+              for k, it in enumerate(_arr(res.get("addItem"), f"{rt}.addItem"))]
+    billable_field = f"{rt}.billablePeriod.start"
+    for n, (paths, it, added) in enumerate(items, 1):
+        (p, p_sd, p_sp, p_sps, p_pos, p_rev, p_dxs, p_la, p_lac, p_lr, p_lrc) = paths
         it = _obj(it, p)
         seq = it.get("sequence")
         line_no = seq if isinstance(seq, int) and not added else n
-        d = _date(it.get("servicedDate"), f"{p}.servicedDate")
-        dfield = f"{p}.servicedDate"
+        d = _date(it.get("servicedDate"), p_sd)
+        dfield = p_sd
         if d is None:
-            d = _date(_obj(it.get("servicedPeriod"), f"{p}.servicedPeriod").get("start"), f"{p}.servicedPeriod.start")
-            dfield = f"{p}.servicedPeriod.start"
+            d = _date(_obj(it.get("servicedPeriod"), p_sp).get("start"), p_sps)
+            dfield = p_sps
         if d is None and claim_date is not None:
-            d, dfield = claim_date, f"{rt}.billablePeriod.start"
+            d, dfield = claim_date, billable_field
         if d is None:
             dfield = ""
         line = Line(line=line_no, date=d, date_field=dfield)
-        line.procedures = [(c, f"{p}.productOrService") for c in _codes(it.get("productOrService"),
-                                                                           f"{p}.productOrService")] + procs
-        rev = _codes(it.get("revenue"), f"{p}.revenue")
-        if rev:
-            line.revenue = (rev[0], f"{p}.revenue")
-        seqs = _arr(it.get("diagnosisSequence"), f"{p}.diagnosisSequence")
+        line.procedures = [(c, p_pos) for c in _codes(it.get("productOrService"), p_pos)] + procs
+        if "revenue" in it:
+            rev = _codes(it.get("revenue"), p_rev)
+            if rev:
+                line.revenue = (rev[0], p_rev)
+        seqs = _arr(it.get("diagnosisSequence"), p_dxs)
         if seqs:
-            for k, s in enumerate(seqs):
-                for c in dx_by_seq.get(s, ([], False))[0]:
-                    line.diagnoses.append((c, f"{rt}.diagnosis(sequence {s})", k == 0))
+            for k, sq in enumerate(seqs):
+                for c in dx_by_seq.get(sq, ([], False))[0]:
+                    line.diagnoses.append((c, _dx_field(rt, sq), k == 0))
         else:
-            for s, (cs, pr) in sorted(dx_by_seq.items()):
+            for sq, (cs, pr) in sorted(dx_by_seq.items()):
                 for c in cs:
-                    line.diagnoses.append((c, f"{rt}.diagnosis(sequence {s})", pr))
+                    line.diagnoses.append((c, _dx_field(rt, sq), pr))
         # line location: locationAddress -> locationReference -> facility -> provider
         raw, fld, kind = None, "", ""
         if it.get("locationAddress") is not None:
-            raw = _country_of(it.get("locationAddress"), f"{p}.locationAddress")
-            fld, kind = f"{p}.locationAddress.country", "claim_line_facility"
+            raw = _country_of(it.get("locationAddress"), p_la)
+            fld, kind = p_lac, "claim_line_facility"
         if raw is None and it.get("locationReference") is not None:
-            c, found = _ref_country(it.get("locationReference"), f"{p}.locationReference", idx)
+            c, found = _ref_country(it.get("locationReference"), p_lr, idx)
             if found:
-                raw, fld, kind = c, f"{p}.locationReference->Location.address.country", "claim_line_facility"
+                raw, fld, kind = c, p_lrc, "claim_line_facility"
         if raw is None and fac_found:
             raw, fld, kind = fac_c, f"{rt}.facility->Location.address.country", "claim_facility"
         if raw is None and prov_found:
