@@ -180,3 +180,21 @@ def test_claims_cli_fast_path_same_records(tmp_path, shared_formats):
     assert ow("claims", str(shared_formats / "fhir"), "--out", str(a)).returncode == 0
     assert ow("claims", str(shared_formats / "fhir"), "--fast", "--out", str(b)).returncode == 0
     assert a.read_bytes() == b.read_bytes() and a.read_text().count("\n") == 35  # 7 lines x 5 jurisdictions
+
+
+def test_fixture_directory_expected_outcomes(tmp_path):
+    """The synthetic fixtures in tests/data/claims give the outcomes listed in expected.csv (golden file)."""
+    import csv
+
+    d = ROOT / "tests" / "data" / "claims"
+    out = tmp_path / "o.csv"
+    r = ow("claims", str(d / "professional.837"), str(d / "institutional.837"), str(d / "bundle-hk.json"),
+           str(d / "claims.csv"), "--members", str(d / "members.csv"), "--enrollment", str(d / "enrollment.csv"),
+           "-j", "TX", "--out", str(out), "--worklist", str(tmp_path / "wl.csv"))
+    assert r.returncode == 0, r.stderr
+    got = [(x["claim_id"], x["line"], x["jurisdiction"], x["outcome"], json.loads(x["reasons"])[0])
+           for x in csv.DictReader(out.open())]
+    want = [tuple(x.values()) for x in csv.DictReader((d / "expected.csv").open())]
+    assert got == want
+    wl = list(csv.DictReader((tmp_path / "wl.csv").open()))
+    assert [w["member_id"] for w in wl] == ["SYN-0004", "SYN-0007", "SYN-0008"]

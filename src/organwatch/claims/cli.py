@@ -81,7 +81,7 @@ def laws(jurisdictions: tuple[str, ...], provisions: tuple[str, ...], statuses: 
               help="Members CSV: index transplants (organ, date, performed/origin country, attestation).")
 @click.option("--enrollment", "enrollment_path", type=click.Path(path_type=Path),
               help="Enrollment CSV: member_id, jurisdiction, plan_type, start, end (members moving between states).")
-@click.option("--as-of", "as_of", help="Use the rule versions and designations known on DATE.")
+@click.option("--as-of", "as_of", help="Use the rule versions valid on DATE (later versions and unsigned laws are ignored).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="TOML overriding engine settings / jurisdiction parameters (see docs/compliance.md).")
 @click.option("--out", type=click.Path(path_type=Path), help="Outcome records (default ./claim-outcomes.jsonl).")
