@@ -175,3 +175,11 @@ def test_csv_claims_and_bad_rows(tmp_path):
                                      ("", "UNKNOWN"), (None, "UNKNOWN")])
 def test_country_normalisation(raw, iso):
     assert normalise(raw) == iso
+
+
+def test_fixture_fhir_fast_equals_model():
+    d = Path(__file__).resolve().parent / "data" / "claims"
+    for f in (d / "bundle-hk.json",):
+        model, fast = list(read_claims(f)), list(read_claims(f, fast=True))
+        assert model == fast and len(model) == 1 and model[0].lines[0].country == "HK"
+        assert model[0].lines[0].country_field == "Claim.facility->Location.address.country"
