@@ -52,6 +52,7 @@ def test_keyboard_labelling_persists_and_xss_is_inert(chromium, tmp_path):
         third = ids[3]
         page.wait_for_selector(f'article[data-hit-id="{third}"] .lab[data-reviewer="alice"]')
 
+        assert "3 by you" in page.inner_text("#progress")  # updated out of band with each decision
         page.reload()
         page.wait_for_selector("article.hit")
         got = {h: page.get_attribute(f'article[data-hit-id="{h}"] .lab[data-reviewer="alice"]', "data-label")
@@ -62,6 +63,12 @@ def test_keyboard_labelling_persists_and_xss_is_inert(chromium, tmp_path):
         page.goto(srv.url + "/hit/4")
         assert "onerror" in page.inner_text("main")
         assert page.evaluate("typeof window.__xss") == "undefined"
+        # on a hit's own page the same keys work and the hit's ledger shows the appended decision
+        page.goto(srv.url + "/hit/3")
+        assert page.evaluate("document.activeElement.dataset.hitId") == "doc-003#p0"
+        page.keyboard.press("d")
+        page.wait_for_selector("table.ledger td:has-text('duplicate')")
+        assert page.url.endswith("/hit/3")
         page.goto(srv.url + "/queue?todo=1")
         page.wait_for_selector("article.hit")
         assert page.evaluate("typeof window.__xss") == "undefined"
@@ -72,4 +79,4 @@ def test_keyboard_labelling_persists_and_xss_is_inert(chromium, tmp_path):
     rows = con.execute("SELECT h.hit_id, d.reviewer, d.label, d.rationale FROM decisions d JOIN hits h USING (hit_pk) "
                        "ORDER BY decision_id").fetchall()
     assert rows == [("doc-001#p0", "alice", "confirmed_violation", ""), ("doc-004#p0", "alice", "not_violation", ""),
-                    (third, "alice", "suspicious", "mask oxygen, no intubation")]
+                    (third, "alice", "suspicious", "mask oxygen, no intubation"), ("doc-003#p0", "alice", "duplicate", "")]

@@ -273,7 +273,8 @@ class ReviewApp:
         row = con.execute("SELECT hit_pk FROM hits WHERE hit_id = ?", (d.hit_id,)).fetchone()
         if request.headers.get("hx-request") == "true":
             h = queries.hit(con, row["hit_pk"])
-            return self.render(request, "_hit.html.j2", session=s, h=h, query={}, just_decided=d)
+            return self.render(request, "_hit.html.j2", session=s, h=h, query={}, just_decided=d,
+                               progress=queries.progress(con, s.reviewer))
         return RedirectResponse(f"/hit/{row['hit_pk']}", status_code=303, headers=SECURITY_HEADERS)
 
     async def export(self, request: Request) -> Response:
