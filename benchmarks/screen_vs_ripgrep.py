@@ -7,6 +7,7 @@ Prints both timings and the ratio measured in this run. Corpus goes to a temp di
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -31,7 +32,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as td:
         td = Path(td)
         corpus = td / "corpus.jsonl"
-        n_docs = a.docs or int(a.mb * 1e6 / (a.avg_chars * 2.2))
+        n_docs = a.docs or int(a.mb * 1e6 / (a.avg_chars * 1.8))
         size = generate(corpus, n_docs, a.avg_chars)
         lits = td / "literals.txt"
         lits.write_text("\n".join(load_pack().literal_strings()) + "\n", encoding="utf-8")
@@ -44,7 +45,8 @@ def main() -> None:
                             "--workers", str(a.workers)], capture_output=True, text=True)
         t_ow = time.perf_counter() - t0
         print(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "")
-        print(f"corpus: {n_docs} documents, {size / 1e6:.1f} MB JSONL")
+        print(f"corpus: {n_docs} documents, {size / 1e6:.1f} MB JSONL; machine: {os.cpu_count()} cores, "
+              f"load average {os.getloadavg()[0]:.1f} (other processes share the cores)")
         print(f"organwatch screen (full logic, {a.workers} workers): {t_ow:.2f} s = {size / 1e6 / t_ow:.1f} MB/s")
         if rg:
             print(f"baseline ripgrep rg -c -F -i -f ({len(load_pack().literals)} literals): {t_rg:.2f} s = "

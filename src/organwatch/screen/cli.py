@@ -51,7 +51,7 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
       organwatch screen corpus.jsonl --engine dask --scheduler tcp://127.0.0.1:8786
     """
     from organwatch.findings import sha256_file
-    from organwatch.screen.engine import ScreenOptions, chunked, run_dask, run_local
+    from organwatch.screen.engine import ScreenOptions, chunked, run_dask, run_local, run_task_serialised
     from organwatch.screen.readers import iter_documents
     from organwatch.screen.rulepack import load_pack
 
@@ -79,21 +79,19 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
             TimeElapsedColumn(), console=con, transient=not con.is_terminal, disable=not con.is_terminal) as progress:
         task = progress.add_task("screen", total=None)
 
-        def on_chunk(recs: list[dict]) -> None:
-            for r in recs:
-                if r["ethics"] is None:  # a record a reader could not read
-                    errors.append(r["errors"][0] if r["errors"] else r["document_id"])
-                else:
-                    counts[r["document_label"]] += 1
-            sink.write(recs)
-            progress.advance(task, len(recs))
+        def on_chunk(res) -> None:
+            for k, v in res.labels.items():
+                counts[k] += v
+            errors.extend(res.errors)
+            sink.write_payload(res.payload, res.n)
+            progress.advance(task, res.n)
 
         docs = iter_documents(inputs, input_format, pdf_workers=max(1, n_workers), jsonl_ranges=True)
         chunks = chunked(docs, chunk_docs, 16 << 20)
         if engine == "dask":
-            run_dask(chunks, opts, scheduler, on_chunk)
+            run_dask(chunks, opts, scheduler, on_chunk, fn=run_task_serialised, extra=(fmt,))
         else:
-            run_local(chunks, opts, n_workers, on_chunk)
+            run_local(chunks, opts, n_workers, on_chunk, fn=run_task_serialised, extra=(fmt,))
     elapsed = time.perf_counter() - t0
     n_docs = sum(counts.values())
     summary = {

@@ -136,6 +136,30 @@ def run_task(task, opts: ScreenOptions) -> list[dict[str, Any]]:
     return screen_chunk(task, opts)
 
 
+@dataclass(frozen=True)
+class TaskOutput:
+    """What a worker sends back to the CLI: counts, failure lines and the serialised records."""
+
+    n: int
+    labels: dict
+    errors: list
+    payload: bytes | str
+
+
+def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:
+    from organwatch.screen.sink import serialise
+
+    recs = run_task(task, opts)
+    labels: dict[str, int] = {}
+    errors: list[str] = []
+    for r in recs:
+        if r["ethics"] is None:
+            errors.append(r["errors"][0] if r["errors"] else r["document_id"])
+        else:
+            labels[r["document_label"]] = labels.get(r["document_label"], 0) + 1
+    return TaskOutput(len(recs), labels, errors, serialise(recs, fmt, opts.include_text))
+
+
 def jsonl_ranges(path: str, block: int = 4 << 20) -> Iterator[RangeTask]:
     """Split a JSONL file at line boundaries into ~``block``-byte tasks (one sequential read)."""
     line = 1
@@ -190,11 +214,13 @@ def chunked(items: Iterable[Document | RecordError | RangeTask], max_docs: int, 
 
 
 def run_local(chunks: Iterable, opts: ScreenOptions, workers: int,
-              on_chunk: Callable[[list[dict[str, Any]]], None]) -> None:
-    """Screen tasks in a process pool (``workers`` > 1) or in-process, results in input order."""
+              on_chunk: Callable[[Any], None], fn: Callable = run_task, extra: tuple = ()) -> None:
+    """Screen tasks in a process pool (``workers`` > 1) or in-process, results in input order.
+
+    ``fn(task, opts, *extra)`` is :func:`run_task` (records) or :func:`run_task_serialised` (CLI output)."""
     if workers <= 1:
         for ch in chunks:
-            on_chunk(run_task(ch, opts))
+            on_chunk(fn(ch, opts, *extra))
         return
     import multiprocessing as mp
 
@@ -202,7 +228,7 @@ def run_local(chunks: Iterable, opts: ScreenOptions, workers: int,
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
         pending = []
         for ch in chunks:
-            pending.append(ex.submit(run_task, ch, opts))
+            pending.append(ex.submit(fn, ch, opts, *extra))
             while len(pending) >= workers * 2:
                 on_chunk(pending.pop(0).result())
         for f in pending:
@@ -210,7 +236,8 @@ def run_local(chunks: Iterable, opts: ScreenOptions, workers: int,
 
 
 def run_dask(chunks: Iterable, opts: ScreenOptions, scheduler: str,
-             on_chunk: Callable[[list[dict[str, Any]]], None], max_in_flight: int = 8) -> None:
+             on_chunk: Callable[[Any], None], max_in_flight: int = 8, fn: Callable = run_task,
+             extra: tuple = ()) -> None:
     """The same job on a Dask cluster at ``scheduler`` (e.g. tcp://127.0.0.1:8786), results in order.
 
     JSONL byte-range tasks are read by the workers, so input files must be visible to them at the same path.
@@ -220,7 +247,7 @@ def run_dask(chunks: Iterable, opts: ScreenOptions, scheduler: str,
     with Client(scheduler, timeout="30s") as client:
         pending = []
         for ch in chunks:
-            pending.append(client.submit(run_task, ch, opts, pure=False))
+            pending.append(client.submit(fn, ch, opts, *extra, pure=False))
             while len(pending) >= max_in_flight:
                 on_chunk(pending.pop(0).result())
         for f in pending:

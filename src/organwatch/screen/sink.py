@@ -40,6 +40,39 @@ def schema(include_text: bool = False) -> pa.Schema:
     return pa.schema(SCHEMA_FIELDS + ([("text", pa.string())] if include_text else []))
 
 
+def serialise(records: list[dict[str, Any]], fmt: str, include_text: bool = False) -> bytes | str:
+    """Records as a payload the main process appends without re-parsing: Arrow IPC (parquet) or text lines."""
+    sch = schema(include_text)
+    cols = sch.names
+    if fmt == "parquet":
+        table = pa.Table.from_pylist([{c: r.get(c) for c in cols} for r in records], schema=sch)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, sch) as w:
+            w.write_table(table)
+        return sink.getvalue().to_pybytes()
+    if fmt == "csv":
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        for r in records:
+            w.writerow(_csv_row(r, cols))
+        return buf.getvalue()
+    return "".join(json.dumps(_jsonable({c: r.get(c) for c in cols}), ensure_ascii=False) + "\n" for r in records)
+
+
+def _csv_row(r: dict[str, Any], cols: list[str]) -> list[Any]:
+    row = []
+    for c in cols:
+        v = _jsonable(r.get(c))
+        if isinstance(v, (list, dict)):
+            v = json.dumps(v, ensure_ascii=False, sort_keys=True)
+        elif v is None:
+            v = ""
+        row.append(v)
+    return row
+
+
 class RecordSink:
     def __init__(self, path: Path, fmt: str, include_text: bool = False):
         self.path = Path(path)
@@ -67,19 +100,22 @@ class RecordSink:
             self._pq.write_table(pa.Table.from_pylist(rows, schema=self.schema))
         elif self._csv is not None:
             for r in records:
-                row = []
-                for c in self.columns:
-                    v = _jsonable(r.get(c))
-                    if isinstance(v, (list, dict)):
-                        v = json.dumps(v, ensure_ascii=False, sort_keys=True)
-                    elif v is None:
-                        v = ""
-                    row.append(v)
-                self._csv.writerow(row)
+                self._csv.writerow(_csv_row(r, self.columns))
         else:
             for r in records:
                 self._fh.write(json.dumps(_jsonable({c: r.get(c) for c in self.columns}), ensure_ascii=False))
                 self._fh.write("\n")
+
+    def write_payload(self, payload: bytes | str, n: int) -> None:
+        """Append a payload made by :func:`serialise` in a worker."""
+        if n == 0:
+            return
+        self.count += n
+        if self._pq is not None:
+            with pa.ipc.open_stream(payload) as r:
+                self._pq.write_table(r.read_all())
+        else:
+            self._fh.write(payload)
 
     def close(self) -> None:
         if self._pq is not None:
