@@ -78,3 +78,13 @@ def test_embedded_pairs_and_exclusions():
     s2 = scenario.with_overrides(s, draws=1000)
     calibrated = model.simulate(s2, share_override=f).total
     assert calibrated.mean() < model.simulate(s2).total.mean()
+
+
+def test_robustness_table_shows_the_lower_bound_reading_matters():
+    res = calibration.calibrate(scenario.load())
+    rob = {(r["noise_sd"], r["lower_bounds"]): r for r in res["robustness"]}
+    assert set(rob) == {(sd, lb) for sd in (0.25, 0.5, 1.0) for lb in ("approx", "censored")}
+    # read as "about X", the stated volumes pin f near 0.02 whatever the noise
+    assert all(rob[(sd, "approx")]["data_only_f_p95"] < 0.15 for sd in (0.25, 0.5, 1.0))
+    # read as censored lower bounds, they only rule out very small f
+    assert all(rob[(sd, "censored")]["data_only_f_p95"] > 0.5 for sd in (0.25, 0.5, 1.0))

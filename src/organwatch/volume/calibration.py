@@ -235,10 +235,33 @@ def calibrate(s: Scenario, obs: list[Observation] | None = None) -> dict[str, An
         "posterior_mass_upper_edge": edge_high,
         "data_only": data_only, "grid_halving_error": grid_error, "integration_ess": ess,
         "checks": checks,
+        "robustness": robustness(s, obs, base),
         "posterior_grid": {"f": grid.tolist(), "weight": post.tolist()},
         "data_only_grid": {"f": lg.tolist(), "weight": lw.tolist()},
     })
     return res
+
+
+ROBUSTNESS_NOISE = (0.25, 0.5, 1.0)
+ROBUSTNESS_BOUNDS = ("approx", "censored")
+
+
+def robustness(s: Scenario, obs: list[Observation], base: np.ndarray) -> list[dict[str, Any]]:
+    """The prior-free (flat in log f) reading of the stated volumes under other observation-model settings:
+    reporting noise 0.25 / 0.5 / 1 and "more than X" read as about X or as a censored bound."""
+    import copy
+
+    lg = np.exp(np.linspace(math.log(1e-3), 0.0, 600))
+    out = []
+    for sd in ROBUSTNESS_NOISE:
+        for lb in ROBUSTNESS_BOUNDS:
+            s2 = copy.copy(s)
+            s2.calibration = {**s.calibration, "noise_sd": sd, "lower_bounds": lb}
+            w = _posterior(np.full(lg.size, 1.0 / lg.size), _loglik_grid(s2, obs, base, lg))
+            summ = _summ(lg, w)
+            out.append({"noise_sd": sd, "lower_bounds": lb, "data_only_f_median": summ["median"],
+                        "data_only_f_p5": summ["p5"], "data_only_f_p95": summ["p95"]})
+    return out
 
 
 def sample_posterior(cal: dict[str, Any], seed: int, draws: int, which: str = "posterior_grid") -> np.ndarray:

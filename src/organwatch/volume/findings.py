@@ -235,6 +235,7 @@ def calibration_finding(result: dict[str, Any]) -> Finding:
                      f"stated volumes point to f of about {data_only['median']:.2g} (90 % {data_only['p5']:.2g}–"
                      f"{data_only['p95']:.2g}). Re-running the national model with that f gives a median of "
                      f"{_n(calib_do.get('median'))} (90 % {_n(calib_do.get('p5'))}–{_n(calib_do.get('p95'))}). "
+                     + _robustness_text(cal) +
                      "The data cannot tell apart a low transplant share, longer stays, or stated volumes that "
                      "under-state activity (the reporting-bias term): the advocate and critic scenarios read the "
                      "same gap in opposite ways."),
@@ -247,6 +248,19 @@ def calibration_finding(result: dict[str, Any]) -> Finding:
                     "Publisher-specific reporting-bias terms (spec §7.3) are not identifiable from so few pairs; a "
                     "single bias term is set by the scenario."],
     )
+
+
+def _robustness_text(cal: dict[str, Any]) -> str:
+    rob = cal.get("robustness") or []
+    cens = [r for r in rob if r["lower_bounds"] == "censored"]
+    appr = [r for r in rob if r["lower_bounds"] == "approx"]
+    if not cens or not appr:
+        return ""
+    a_lo, a_hi = min(r["data_only_f_median"] for r in appr), max(r["data_only_f_median"] for r in appr)
+    c_lo = min(r["data_only_f_p5"] for r in cens)
+    return (f"Across reporting-noise settings 0.25–1 the data-only f stays at {a_lo:.2g}–{a_hi:.2g} when \"more than "
+            f"X\" is read as about X; if it is read as a censored lower bound, the stated volumes only rule out f "
+            f"below about {c_lo:.2g}, so the conflict depends on that reading. ")
 
 
 def donors_finding(result: dict[str, Any]) -> Finding:
@@ -289,6 +303,7 @@ def scenarios_finding(results: list[dict[str, Any]]) -> Finding:
     rows = [(r["scenario"]["name"], r["median"], r["p5"], r["p95"]) for r in results]
     text = "; ".join(f"{n}: median {_n(m)} (90 % {_n(a)}–{_n(b)})" for n, m, a, b in rows)
     base = results[0]
+    robust = _robust_statement(results)
     return Finding(
         check="volume.scenarios", engine=ENGINE, title="The same model under different scenario files",
         subject=", ".join(r["scenario"]["name"] for r in results), verdict=Verdict.NOT_TESTABLE,
@@ -298,9 +313,36 @@ def scenarios_finding(results: list[dict[str, Any]]) -> Finding:
                                            "length_of_stay": r["scenario"]["parameters"]["length_of_stay"]["describe"]}
                    for r in results},
         explanation=(f"{text}. Each scenario file encodes one reading of the evidence; the spread between them is "
-                     "the part of the answer that comes from assumptions rather than from the bed figures."),
+                     "the part of the answer that comes from assumptions rather than from the bed figures. "
+                     + robust),
         provenance=_prov(base, {"scenarios": [r["scenario"]["source"] for r in results]}),
     )
+
+
+def _robust_statement(results: list[dict[str, Any]]) -> str:
+    """Which comparison with the official total holds under every scenario shown (spec §7.7)."""
+    year = results[0]["scenario"]["year"]
+    off = [o for o in results[0]["vs_official"] if o["year"] == year and not o["qualifier"]]
+    if not off:
+        return ""
+    o = off[0]
+    above = [r["scenario"]["name"] for r in results if r["p5"] > o["value"]]
+    within = [r["scenario"]["name"] for r in results if r["p5"] <= o["value"] <= r["p95"]]
+    cal = (results[0].get("calibration") or {}).get("calibrated_data_only")
+    parts = []
+    if len(above) == len(results):
+        parts.append(f"Under every scenario shown, the capacity interval (90 %) is above the official {year} "
+                     f"total of {_n(o['value'])} (row {o['record_id']}).")
+    elif within:
+        parts.append(f"The official {year} total of {_n(o['value'])} falls inside the 90 % interval of: "
+                     f"{', '.join(within)}; the comparison is not robust to the assumptions.")
+    if cal:
+        inside = cal["p5"] <= o["value"] <= cal["p95"]
+        parts.append(f"With the share calibrated on the stated hospital volumes (no prior), the 90 % interval "
+                     f"({_n(cal['p5'])}–{_n(cal['p95'])}) {'contains' if inside else 'does not contain'} it. "
+                     "Independently of the official count, the stated hospital volumes and the capacity "
+                     "assumptions disagree with each other (see the calibration finding).")
+    return " ".join(parts)
 
 
 def findings(result: dict[str, Any], others: list[dict[str, Any]] | None = None) -> list[Finding]:

@@ -133,6 +133,11 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
         t = svg.html_table(["row", "hospital", "stated per year", "prior predictive P(≤ stated)",
                             "LOO predictive p5", "LOO predictive p95", "covered"], rows,
                            caption="Calibration diagnostics per stated volume") if rows else None
+        rob = [[x["noise_sd"], x["lower_bounds"], f"{x['data_only_f_median']:.3g}",
+                f"{x['data_only_f_p5']:.3g}–{x['data_only_f_p95']:.3g}"] for x in cal.get("robustness", [])]
+        if rob and t is not None:
+            t = Markup(t + svg.html_table(["reporting noise (log sd)", "\"more than X\" read as", "data-only f median",
+                                           "90 % interval"], rob, caption="Robustness of the data-only reading of f"))
         return chart, t, "Highlighted: per-bed yields implied by stated volumes and published beds."
     if check == "volume.vs_official":
         off = r["vs_official"]
