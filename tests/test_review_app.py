@@ -149,3 +149,24 @@ def test_login_form_needs_its_csrf_cookie(client):
     client.get("/login")
     r = client.post("/login", data={"reviewer": "alice", "login_csrf": "guess"}, follow_redirects=False)
     assert r.status_code == 403
+
+
+def test_serve_cli_refuses_non_loopback_without_tokens_and_folds_wal(tmp_path):
+    import sqlite3
+    import subprocess
+    import sys
+
+    from review_helpers import Server
+
+    project = make_project(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "organwatch", "review", "serve", str(project), "--host", "0.0.0.0",
+                        "--port", "1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "--reviewer" in r.stderr and "Traceback" not in r.stderr
+    srv = Server(project)
+    con = sqlite3.connect(project)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # WAL while served
+    con.close()
+    srv.stop()
+    con = sqlite3.connect(project)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # one file again afterwards
+    con.close()

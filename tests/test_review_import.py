@@ -87,3 +87,25 @@ def test_help_has_examples():
     for cmd in ("new", "serve", "export", "status"):
         r = run(cmd, "--help")
         assert r.returncode == 0 and "Example:" in r.stdout
+
+
+def test_gzip_input_and_bomb_guard(tmp_path, monkeypatch):
+    import gzip
+
+    from organwatch.errors import InputError
+    from organwatch.review import importer
+
+    gz = tmp_path / "r.jsonl.gz"
+    gz.write_bytes(gzip.compress((REVIEW_DATA / "screen_small.jsonl").read_bytes()))
+    s = new_project([gz], tmp_path / "a.owproj")
+    assert (s[0].format, s[0].imported) == ("jsonl.gz", 12)
+    bomb = tmp_path / "b.jsonl.gz"
+    bomb.write_bytes(gzip.compress(b'{"document_id": "x"}\n' + b"\n" * 5_000_000))
+    monkeypatch.setattr(importer, "BOMB_MIN_BYTES", 1_000_000)
+    try:
+        new_project([bomb], tmp_path / "b.owproj")
+    except InputError as e:
+        assert "decompression bomb" in str(e)
+    else:
+        raise AssertionError("bomb accepted")
+    assert not (tmp_path / "b.owproj").exists()

@@ -118,6 +118,10 @@ def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...], worke
     click.echo(f"organwatch: serving {project} on http://{shown_host}:{port}/ (Ctrl-C to stop)", err=True)
     for r, t in tokens.items():
         click.echo(f"organwatch: token for {r}: {t}", err=True)
+    import signal
+
+    # uvicorn re-raises SIGTERM after its graceful shutdown; make that an exception so the WAL fold below runs
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if workers == 1:
             uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)

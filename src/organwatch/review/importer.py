@@ -27,6 +27,9 @@ from organwatch.findings import sha256_file
 from organwatch.review.dedup import dedup_key
 
 MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSONL record; longer lines are isolated as bad records
+# a .jsonl.gz that inflates beyond both limits is refused as a likely decompression bomb
+BOMB_MIN_BYTES = 2 * 1024 ** 3
+BOMB_MAX_RATIO = 200
 BATCH = 5000
 
 
@@ -98,6 +101,8 @@ def iter_records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | R
         fh = opener(path, "rb")
     except OSError as e:
         raise InputError(f"cannot open ({e.strerror or e})", file=path) from None
+    compressed = path.stat().st_size if fmt == "jsonl.gz" else 0
+    inflated = 0
     with fh:
         n = 0
         while True:
@@ -107,6 +112,11 @@ def iter_records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | R
                 raise InputError(f"unreadable compressed file ({e})", file=path, record=n + 1) from None
             if not line:
                 break
+            if compressed:
+                inflated += len(line)
+                if inflated > BOMB_MIN_BYTES and inflated > BOMB_MAX_RATIO * compressed:
+                    raise InputError(f"refused: inflates more than {BOMB_MAX_RATIO} times its size (likely a "
+                                     "decompression bomb)", file=path, record=n + 1)
             if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
                 n += 1
                 while line and not line.endswith(b"\n"):  # skip the rest of the over-long line

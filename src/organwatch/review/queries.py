@@ -153,8 +153,8 @@ def hit(con: sqlite3.Connection, hit_pk: int) -> dict | None:
 
 
 class FacetCache:
-    """LRU cache of hit-field facet counts per hit-field filter combination (hits never change after import;
-    the cache is tied to one project connection and cleared when hits are imported)."""
+    """LRU cache of hit-field facet counts per hit-field filter combination and import generation (hits
+    change only when results are imported)."""
 
     def __init__(self, size: int = 512):
         self.size = size
@@ -179,7 +179,9 @@ class FacetCache:
 def _hit_facets(con: sqlite3.Connection, f: Filters, cache: FacetCache | None) -> dict[str, list]:
     """Counts per hit-field facet under hit-field filters, from facet_counts (no filter) or the cube."""
     where, args = f.hit_clauses()
-    key = ("hit", tuple(where), tuple(args))
+    # hits change only when results are imported (`review new --add`): the newest input id versions the cache
+    generation = con.execute("SELECT MAX(input_pk) FROM inputs").fetchone()[0]
+    key = ("hit", generation, tuple(where), tuple(args))
     if cache is not None and (got := cache.get(key)) is not None:
         return got
     out: dict[str, list] = {}
