@@ -32,8 +32,6 @@ def test_json_contract_and_reproducibility(capsys, tmp_path: Path):
     args = ["volume", "--draws", "2000", "--seed", "11", "--json"]
     code, out1, err = run(capsys, *args)
     assert code == 0, err
-    _, out2, _ = run(capsys, *args)
-    assert out1 == out2
     r = json.loads(out1)
     assert r["seed"] == 11 and r["draws"] == 2000 and r["scenario"]["name"] == "default"
     for k in ("median", "p2_5", "p5", "p25", "p75", "p95", "p97_5", "by_hospital", "sensitivity"):
@@ -41,7 +39,7 @@ def test_json_contract_and_reproducibility(capsys, tmp_path: Path):
     assert r["calibration"]["status"] == "ok"
     assert "read from the registry" in err and "0 failed" in err
     f = tmp_path / "v.json"
-    code, out, _ = run(capsys, *args, "--out", str(f))
+    code, out, _ = run(capsys, *args, "--out", str(f))  # a second run, written to a file: byte-identical
     assert code == 0 and out == "" and f.read_text(encoding="utf-8") == out1
 
 
