@@ -104,6 +104,11 @@ def test_queue_order_filters_facets_and_progress(client):
     assert f["total"] == 8 and ["V1", 1] in f["pattern"] and f["label"] == []
     f = client.get("/facets?format=json&label=duplicate").json()
     assert f["total"] == 1 and f["pattern"] == [["V4", 1]]
+    # facet links keep the other filters and add their own
+    page = client.get("/queue?year=2008").text
+    href = re.search(r'<a href="(/queue\?[^"]*pattern=V2[^"]*)">V2</a>', page).group(1).replace("&amp;", "&")
+    assert "year=2008" in href
+    assert re.findall(r'data-hit-id="([^"]+)"', client.get(href).text) == ["doc-002#p0", "doc-003#p0"]
     q = re.findall(r'data-hit-id="([^"]+)"', client.get("/queue?label=confirmed_violation").text)
     assert q == ["doc-001#p0"]
     todo = re.findall(r'data-hit-id="([^"]+)"', client.get("/queue?todo=1").text)

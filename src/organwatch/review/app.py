@@ -66,7 +66,8 @@ class ReviewApp:
         self.env.globals.update(labels=labels(), version=__version__, label_names={lab.code: lab.name for lab in labels()},
                                 keymap=json.dumps(self._keymap(), ensure_ascii=True),
                                 segments=passage_segments, new_nonce=lambda: secrets.token_urlsafe(12),
-                                urlencode=lambda d: urllib.parse.urlencode(d), label_buttons=self._label_buttons())
+                                urlencode=lambda d: urllib.parse.urlencode(d), label_buttons=self._label_buttons(),
+                                facet_links=queries.facet_links)
 
     def _label_buttons(self) -> Markup:
         """The label buttons are the same in every hit: rendered once (escaped) instead of per hit."""
@@ -209,7 +210,7 @@ class ReviewApp:
         if partial:
             return self.render(request, "_queue.html.j2", **ctx)
         return self.render(request, "queue.html.j2", facets=queries.facets(con, f, s.reviewer, self.cache),
-                           progress=queries.progress(con, s.reviewer), **ctx)
+                           progress=queries.progress(con, s.reviewer, by_label=False), **ctx)
 
     async def facets_page(self, request: Request) -> Response:
         s, redirect = self._need_session(request)
@@ -224,7 +225,7 @@ class ReviewApp:
             return JSONResponse(queries.facets(con, f, s.reviewer, self.cache), headers=SECURITY_HEADERS)
         return self.render(request, "facets.html.j2", session=s, filters=f, query=f.as_query(),
                            facets=queries.facets(con, f, s.reviewer, self.cache),
-                           progress=queries.progress(con, s.reviewer))
+                           progress=queries.progress(con, s.reviewer, by_label=False))
 
     async def hit_page(self, request: Request) -> Response:
         s, redirect = self._need_session(request)
@@ -274,7 +275,7 @@ class ReviewApp:
         if request.headers.get("hx-request") == "true":
             h = queries.hit(con, row["hit_pk"])
             return self.render(request, "_hit.html.j2", session=s, h=h, query={}, just_decided=d,
-                               progress=queries.progress(con, s.reviewer))
+                               progress=queries.progress(con, s.reviewer, by_label=False))
         return RedirectResponse(f"/hit/{row['hit_pk']}", status_code=303, headers=SECURITY_HEADERS)
 
     async def export(self, request: Request) -> Response:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import urllib.parse
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -259,11 +260,34 @@ def facets(con: sqlite3.Connection, f: Filters, me: str | None, cache: FacetCach
     return out
 
 
-def progress(con: sqlite3.Connection, me: str | None) -> dict[str, Any]:
+FACET_TITLES = (("label", "decision label"), ("pattern", "pattern"), ("year", "year"), ("institution", "institution"),
+                ("reviewer", "reviewer"), ("machine_label", "screen label"))
+LINKED = {"label", "pattern", "year", "institution", "reviewer"}
+
+
+def facet_links(query: dict[str, str], fac: dict[str, Any], label_names: dict[str, str]) -> list[tuple]:
+    """[(title, [(display, href or None, n)])] for the facet sidebar: one urlencode per facet, not per value."""
+    out = []
+    for name, title in FACET_TITLES:
+        base = urllib.parse.urlencode({k: v for k, v in query.items() if k not in (name, "page")})
+        prefix = f"/queue?{base}&" if base else "/queue?"
+        rows = []
+        for value, n in fac.get(name, []):
+            if value is None:
+                rows.append(("(none)", None, n))
+                continue
+            display = label_names.get(value, value) if name == "label" else str(value)
+            href = f"{prefix}{name}={urllib.parse.quote_plus(str(value))}" if name in LINKED else None
+            rows.append((display, href, n))
+        out.append((title, rows))
+    return out
+
+
+def progress(con: sqlite3.Connection, me: str | None, by_label: bool = True) -> dict[str, Any]:
     total = con.execute("SELECT COALESCE(SUM(n), 0) FROM facet_counts WHERE facet = 'pattern'").fetchone()[0]
     decided = con.execute("SELECT COUNT(*) FROM decided_hits").fetchone()[0]
     mine = con.execute("SELECT COUNT(*) FROM hit_state WHERE reviewer = ?", (me or "",)).fetchone()[0]
     return {"hits": total, "decided": decided, "mine": mine,
             "decisions": con.execute("SELECT COALESCE(MAX(decision_id), 0) FROM decisions").fetchone()[0],
             "by_label": [(r[0], r[1]) for r in con.execute(
-                "SELECT label, COUNT(DISTINCT hit_pk) FROM hit_state GROUP BY label ORDER BY label")]}
+                "SELECT label, COUNT(DISTINCT hit_pk) FROM hit_state GROUP BY label ORDER BY label")] if by_label else []}
