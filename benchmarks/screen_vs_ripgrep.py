@@ -54,6 +54,35 @@ def main() -> None:
             print(f"ratio organwatch / ripgrep: {t_ow / t_rg:.2f}x")
         else:
             print("ripgrep not installed: apt-get install ripgrep for the baseline")
+        stages(corpus)
+
+
+def stages(corpus: Path, mb: int = 16) -> None:
+    """In-process stage breakdown on the first ~``mb`` MB (one core): where the time goes."""
+    from organwatch.screen.engine import _components, jsonl_ranges, screen_chunk, ScreenOptions
+    from organwatch.screen.readers.tabular import read_jsonl_range
+
+    pack, matcher, _logic = _components("ddr_default", "hyperscan")
+    tasks = list(jsonl_ranges(str(corpus), block=mb << 20))[:1]
+    t = tasks[0]
+    t0 = time.perf_counter()
+    docs = [d for d in read_jsonl_range(t.path, t.start, t.end, t.first_line) if hasattr(d, "text")]
+    t_read = time.perf_counter() - t0
+    texts = [d.text for d in docs]
+    t0 = time.perf_counter()
+    nt = matcher.norm.normalise("\x00".join(texts))
+    t_norm = time.perf_counter() - t0
+    buf = memoryview(nt.codepoints()).cast("B")
+    t0 = time.perf_counter()
+    hits = matcher.scanner.scan(buf)
+    t_scan = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    screen_chunk(docs, ScreenOptions())
+    t_all = time.perf_counter() - t0
+    mbytes = (t.end - t.start) / 1e6
+    print(f"stages on {mbytes:.1f} MB, one process: read+JSON {mbytes / t_read:.0f} MB/s, normalise "
+          f"{mbytes / t_norm:.0f} MB/s, hyperscan scan {mbytes / t_scan:.0f} MB/s ({len(hits[0])} hits), "
+          f"full screen_chunk (normalise+scan+logic+records) {mbytes / t_all:.1f} MB/s")
 
 
 if __name__ == "__main__":

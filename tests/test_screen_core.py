@@ -58,6 +58,25 @@ def test_property_every_span_maps_back_to_original_substring(parts):
             assert matched in norm_of_orig or norm_of_orig in matched or normalise_term(orig) == matched
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("供体腦死亡後氣管插 \n\t　ＡＢａb(gòng)1㎎ﬁİ.，Ｋ") + ["\u00a0", "\ud7ff"]),
+               max_size=40))
+def test_property_normalised_characters_map_to_their_original_character(text):
+    """Each normalised character comes from the original character its map points to (NFKC, t2s, case,
+    pinyin, CJK spaces, whitespace collapse), and the map is monotone and inside the text."""
+    n = get_normaliser()
+    nt = n.normalise(text)
+    last = -1
+    for a, ch in enumerate(nt.text):
+        s, e = nt.orig_span(a, a + 1)
+        assert 0 <= s < e <= len(text) and s >= last
+        last = s
+        assert ch in n.normalise(text[s:e]).text or ch in text[s:e].lower()
+    if nt.text:
+        s, e = nt.orig_span(0, len(nt.text))
+        assert 0 <= s < e <= len(text)
+
+
 # ------------------------------------------------------------------ rule pack as data
 def test_every_rule_matches_its_example_and_not_its_counter_example():
     pack = load_pack()

@@ -87,23 +87,32 @@ class NormText:
 
     original: str
     text: str
-    start_map: np.ndarray | None  # None = identity
+    start_map: np.ndarray | None  # None = identity (or the deletion-only map below)
     cps: np.ndarray | None = None
+    # deletion-only map: sorted normalised positions P[j] = D[j] - j of the deleted original indices D;
+    # original index of normalised a = a + count(P <= a)
+    del_pos: np.ndarray | None = None
+
+    def _map(self, a: np.ndarray) -> np.ndarray:
+        if self.start_map is not None:
+            return self.start_map[a].astype(np.int64)
+        if self.del_pos is not None:
+            return a.astype(np.int64) + np.searchsorted(self.del_pos, a, side="right")
+        return a.astype(np.int64)
 
     @property
-    def end_map(self) -> np.ndarray | None:
-        return None if self.start_map is None else self.start_map + 1
+    def end_map(self) -> np.ndarray:
+        return self._map(np.arange(len(self.text))) + 1
 
     def orig_span(self, a: int, b: int) -> tuple[int, int]:
         """Original ``[start, end)`` of normalised ``[a, b)`` (b > a)."""
-        if self.start_map is None:
-            return a, b
-        return int(self.start_map[a]), int(self.start_map[b - 1]) + 1
+        s, e = self.orig_spans(np.array([a]), np.array([b]))
+        return int(s[0]), int(e[0])
 
     def orig_spans(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.start_map is None:
-            return a.astype(np.int64), b.astype(np.int64)
-        return self.start_map[a].astype(np.int64), self.start_map[b - 1].astype(np.int64) + 1
+        a = np.asarray(a, dtype=np.int64)
+        b = np.asarray(b, dtype=np.int64)
+        return self._map(a), self._map(b - 1) + 1
 
     def codepoints(self) -> np.ndarray:
         if self.cps is None:
@@ -146,7 +155,7 @@ class Normaliser:
         flag = wslut[lut].astype(np.uint8) | (explut.astype(np.uint8) << 2)
         self._flaglut = flag
         mode = c.get("pinyin", "tone")
-        self._py_rx = re.compile(f" ?\\( ?{_SYL}(?: {_SYL}){{0,3}} ?\\)") if mode in ("tone", "lowercase") else None
+        self._py_rx = re.compile(f"\\( ?{_SYL}(?: {_SYL}){{0,3}} ?\\)") if mode in ("tone", "lowercase") else None
 
     def translate(self, original: str) -> str:
         """The length-preserving steps: one vectorised table lookup over code points."""
@@ -171,7 +180,7 @@ class Normaliser:
             t = original.lower() if c["case_fold"] else original
             if c["collapse_whitespace"]:
                 t = t.translate(_ASCII_WS)
-            if "  " not in t and "(" not in t:
+            if "  " not in t:
                 return NormText(original, t, None)
             cps = np.frombuffer(t.encode("ascii"), dtype=np.uint8).astype(np.uint32)
             t_cps = cps
@@ -182,36 +191,55 @@ class Normaliser:
             t = t_cps.tobytes().decode("utf-32-le", "surrogatepass")
             flags = self._flaglut[cps]  # bit 0: whitespace after translation, bit 2: length-changing
             exp_pos = np.flatnonzero(flags & 4) if self._expand else np.zeros(0, dtype=np.int64)
-        delete = np.zeros(n, dtype=bool)
         ws = self._wslut[t_cps] if original.isascii() else (flags & 1).astype(bool)
-        if c["collapse_whitespace"] and n > 1:
-            delete[1:] |= ws[1:] & ws[:-1]
-        if c["collapse_cjk_spaces"] and not original.isascii():
-            wsi = ws.view(np.int8)
-            edge = np.diff(wsi, prepend=np.int8(0), append=np.int8(0))
-            starts = np.flatnonzero(edge == 1)  # first whitespace of each run
-            ends = np.flatnonzero(edge == -1)  # first non-whitespace after each run
-            if len(starts):
+        dels: list[np.ndarray] = []
+        ws_idx = np.flatnonzero(ws)
+        if len(ws_idx):
+            brk = np.flatnonzero(np.diff(ws_idx) != 1)
+            starts = ws_idx[np.concatenate([[0], brk + 1])]  # first whitespace of each run
+            ends = ws_idx[np.concatenate([brk, [len(ws_idx) - 1]])] + 1  # first non-whitespace after it
+            if c["collapse_whitespace"]:
+                first = np.zeros(len(ws_idx), dtype=bool)
+                first[np.concatenate([[0], brk + 1])] = True
+                dels.append(ws_idx[~first])  # all but the first whitespace of each run
+            if c["collapse_cjk_spaces"] and not original.isascii():
                 ok = (starts > 0) & (ends < n)
                 st, en = starts[ok], ends[ok]
                 sel = self._cjklut[t_cps[st - 1]] & self._cjklut[t_cps[en]]
-                for a, b in zip(st[sel], en[sel]) if not c["collapse_whitespace"] else ():
-                    delete[a:b] = True
                 if c["collapse_whitespace"]:
-                    delete[st[sel]] = True  # the rest of each run is deleted by the collapse step
-        if self._py_rx is not None and "(" in t:
+                    dels.append(st[sel])  # the rest of each run is deleted by the collapse step
+                else:
+                    for a, b in zip(st[sel], en[sel]):
+                        dels.append(np.arange(a, b))
+        if self._py_rx is not None and "(" in t and not original.isascii():
             for m in self._py_rx.finditer(t):
                 s, e = m.span()
-                if s > 0 and self._cjklut[t_cps[s - 1]] and self._pinyin_ok(original, s, e):
-                    delete[s:e] = True
-        if not delete.any() and len(exp_pos) == 0:
+                if s > 0 and t[s - 1] == " " and s > 1 and self._cjklut[t_cps[s - 2]]:
+                    s -= 1
+                elif not (s > 0 and self._cjklut[t_cps[s - 1]]):
+                    continue
+                if self._pinyin_ok(original, s, e):
+                    dels.append(np.arange(s, e))
+        if not dels and len(exp_pos) == 0:
             return NormText(original, t, None, t_cps.astype(np.uint32, copy=False))
-        keep = ~delete
+        D = np.unique(np.concatenate(dels)) if dels else np.zeros(0, dtype=np.int64)
         if len(exp_pos) == 0:
-            start_map = np.flatnonzero(keep).astype(np.int32 if n < (1 << 31) else np.int64)
-            out = t_cps[start_map].astype(np.uint32, copy=False)
-            text = out.tobytes().decode("utf-32-le", "surrogatepass")
-            return NormText(original, text, start_map, out)
+            # deletion-only: slice the translated string, keep a compact map
+            pieces = []
+            prev = 0
+            if len(D):
+                brk = np.flatnonzero(np.diff(D) != 1)
+                run_s = D[np.concatenate([[0], brk + 1])].tolist()
+                run_e = (D[np.concatenate([brk, [len(D) - 1]])] + 1).tolist()
+                for a, b in zip(run_s, run_e):
+                    pieces.append(t[prev:a])
+                    prev = b
+            pieces.append(t[prev:])
+            text = "".join(pieces)
+            P = D - np.arange(len(D))
+            return NormText(original, text, None, None, P)
+        keep = np.ones(n, dtype=bool)
+        keep[D] = False
         lens = keep.astype(np.int64)
         reps = {}
         for p in exp_pos:
