@@ -78,6 +78,8 @@ def test_side_by_side_scenarios(capsys, tmp_path: Path):
     (["--hospital", "peking-university-peoples-hospital"], "no published bed figure"),
     (["--los", "uniform:30"], "--los"),
     (["--scenario", "does-not-exist"], "neither a file"),
+    (["--seed", "-1"], "--seed"),
+    (["--draws", "0"], "--draws"),
 ])
 def test_invalid_parameters_exit_2_with_one_line(capsys, args, needle):
     code, out, err = run(capsys, "volume", "--draws", "100", *args)

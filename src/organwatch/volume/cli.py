@@ -34,9 +34,9 @@ def _fmt(x) -> str:
 @click.option("--scenario", "scenarios", multiple=True, metavar="FILE|NAME",
               help="Scenario TOML file, or a packaged scenario (default, critic, advocate). Repeat to compare "
                    "scenarios side by side.")
-@click.option("--seed", type=int, default=None, help="Random seed (default: the scenario's).")
-@click.option("--draws", type=click.IntRange(1, 5_000_000), default=None,
-              help="Monte Carlo draws (default: the scenario's).")
+@click.option("--seed", type=int, default=None, help="Random seed, >= 0 (default: the scenario's).")
+@click.option("--draws", type=int, default=None,
+              help="Monte Carlo draws, 1 to 5,000,000 (default: the scenario's).")
 @click.option("--share", metavar="SPEC", default=None,
               help="Share of ward bed-days used by transplant patients, in (0, 1]: a number or e.g. uniform:0.3:1.")
 @click.option("--los", "los", metavar="SPEC", default=None,
@@ -82,6 +82,11 @@ def volume(scenarios: tuple[str, ...], seed: int | None, draws: int | None, shar
     from organwatch.volume.distributions import parse_spec
     from organwatch.volume.scenario import PARAM_BOUNDS
 
+    # validated here (not with click ranges) so a bad value is one line and exit 2, like every other input error
+    if seed is not None and not 0 <= seed < 2**63:
+        raise UsageError(f"--seed = {seed} is out of range: must be >= 0")
+    if draws is not None and not 1 <= draws <= scen.MAX_DRAWS:
+        raise UsageError(f"--draws = {draws} is out of range: must be between 1 and {scen.MAX_DRAWS:,}")
     specs = {}
     for name, text, bound in (("share", share, "share"), ("length_of_stay", los, "length_of_stay"),
                               ("occupancy", occupancy, "occupancy"), ("beds", beds, "beds")):
