@@ -37,6 +37,7 @@ MIXES = {
                ["I10", "E119", "T8611", "Z940", "Z79621", "N186", "J069", "K7469"]),
 }
 CODES, DX = MIXES["typical"]
+CPU: dict[str, float] = {}  # CPU seconds of this process per run: the machine's capacity when it is shared
 COUNTRIES = ["US", "US", "US", "US", "CN", "HKG", "TW", None]
 
 
@@ -73,11 +74,12 @@ def make_fhir(n_lines: int, items_per_claim: int, path: Path, seed: int = 202401
 def screen(path: Path, fast: bool, jurisdictions: list[str] | None) -> tuple[float, int, int, list]:
     """The CLI's code path (organwatch.claims.batch.screen) plus building the output records."""
     rules = load_rules()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     b = run_batch([path], rules, {}, jurisdictions, None, fast)
     with gc_paused():
         recs = [o.to_record() for o in b.outcomes]
-    dt = time.perf_counter() - t0
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    CPU[f"{path.name}:{fast}"] = cpu
     return dt, b.lines, len(recs), b.outcomes
 
 
@@ -93,8 +95,11 @@ def main() -> None:
     global CODES, DX
     CODES, DX = MIXES[a.mix]
     js = None if a.jurisdictions == "all" else [a.jurisdictions]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; jurisdictions: {a.jurisdictions}; mix: {a.mix}")
+          f"{platform.python_version()}; load average {load:.1f}; jurisdictions: {a.jurisdictions}; mix: {a.mix}")
+    print("rates: wall clock (what a user waits) and, in brackets, per CPU-second of this single-threaded process "
+          "(what the machine does when it is not shared)")
     with tempfile.TemporaryDirectory() as d:
         d = Path(d)
         small, big = d / "small.ndjson", d / "big.ndjson"
@@ -105,12 +110,14 @@ def main() -> None:
         assert [o.to_record() for o in o_model] == [o.to_record() for o in o_fast], "fast path differs from model path"
         base = n_model / t_model * 60
         print(f"baseline  FHIR model path (fhirclient): {n_model:>9,} lines in {t_model:7.2f} s = "
-              f"{base:>12,.0f} lines/min ({r_model:,} records)")
+              f"{base:>12,.0f} lines/min [{n_model / CPU[small.name + ':False'] * 60:>12,.0f}/CPU-min] ({r_model:,} records)")
         t_fast, n_fast, r_fast, _ = screen(big, True, js)
         rate = n_fast / t_fast * 60
+        cpu_rate = n_fast / CPU[big.name + ':True'] * 60
         print(f"FHIR fast path (json + engine):        {n_fast:>9,} lines in {t_fast:7.2f} s = {rate:>12,.0f} lines/min "
-              f"({r_fast:,} records)  ratio vs baseline {rate / base:5.1f}x  [target >= 1,000,000/min: "
-              f"{'met' if rate >= 1_000_000 else 'NOT met'}]")
+              f"[{cpu_rate:>12,.0f}/CPU-min] ({r_fast:,} records)  ratio vs baseline {rate / base:5.1f}x  "
+              f"target >= 1,000,000/min: wall {'met' if rate >= 1_000_000 else 'NOT met'}, "
+              f"CPU {'met' if cpu_rate >= 1_000_000 else 'NOT met'}")
         # X12 via pyx12
         from claims_x12build import build_837
 
@@ -121,14 +128,14 @@ def main() -> None:
                   for i in range(a.x12_claims)]
         x12 = d / "b.837"
         x12.write_text(build_837(claims))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         parsed = [c for c in read_claims(x12) if isinstance(c, Claim)]
         t_parse = time.perf_counter() - t0
         outs = list(Engine(load_rules()).evaluate(parsed, {}, js, None))
-        t_x12 = time.perf_counter() - t0
+        t_x12, c_x12 = time.perf_counter() - t0, time.process_time() - c0
         n_x12 = sum(len(c.lines) for c in parsed)
         print(f"X12 837P via pyx12 (parse {t_parse:.2f} s):   {n_x12:>9,} lines in {t_x12:7.2f} s = "
-              f"{n_x12 / t_x12 * 60:>12,.0f} lines/min ({len(outs):,} records)  ratio vs baseline "
+              f"{n_x12 / t_x12 * 60:>12,.0f} lines/min [{n_x12 / c_x12 * 60:>12,.0f}/CPU-min] ({len(outs):,} records)  ratio vs baseline "
               f"{n_x12 / t_x12 * 60 / base:5.2f}x")
 
 
