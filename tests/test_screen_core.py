@@ -179,3 +179,14 @@ def test_evaluate_scores_dev_and_heldout():
         assert pl["violation"]["precision"] >= 0.8 and pl["violation"]["recall"] >= 0.6
         assert sum(sum(r.values()) for r in res["overall"]["confusion"].values()) == res["overall"]["n"]
     assert dev["overall"]["accuracy"] >= 0.85
+
+
+def test_institution_from_metadata_or_affiliation_line():
+    zh = Document("a", "f", 1, "供心获取体会\n\n张三（某某大学附属第一医院心脏外科，北京 100000）\n\n供者确认脑死亡后立即气管插管。")
+    en = Document("b", "f", 2, "Donor hearts\n\nDepartment of Cardiac Surgery, Example University Hospital, Somecity\n\n"
+                               "After brain death the donor was intubated.")
+    meta = Document("c", "f", 3, "供者确认脑死亡后立即气管插管。", institution="  某医院\n移植科 ")
+    recs = screen_chunk([zh, en, meta], ScreenOptions())
+    assert recs[0]["institution"] == "某某大学附属第一医院"
+    assert recs[1]["institution"].startswith("Department of Cardiac Surgery, Example University Hospital")
+    assert recs[2]["institution"] == "某医院 移植科"

@@ -82,6 +82,15 @@ def test_truncated_gzip_binary_junk_broken_pdf(tmp_path):
     assert "t.jsonl.gz" in msgs and "broken.pdf" in msgs and "junk.bin" in msgs
 
 
+def test_gzip_bomb_refused(tmp_path, monkeypatch):
+    import organwatch.screen.readers as readers
+
+    monkeypatch.setattr(readers, "MAX_GUNZIP", 1 << 20)
+    (tmp_path / "bomb.jsonl.gz").write_bytes(gzip.compress(b" " * (8 << 20)))
+    docs, errs = _split(list(iter_documents([tmp_path / "bomb.jsonl.gz"])))
+    assert not docs and "zip bomb" in str(errs[0])
+
+
 def test_gb18030_and_big5_text(tmp_path):
     (tmp_path / "a.txt").write_bytes("供者确认脑死亡后，立即行气管插管。".encode("gb18030"))
     (tmp_path / "b.txt").write_bytes("供者確認腦死亡後，立即行氣管插管。".encode("big5"))
@@ -111,6 +120,14 @@ def test_real_pdf_per_page(tmp_path):
     docs, errs = _split(list(iter_documents([tmp_path / "p.pdf"])))
     assert len(docs) == 1 and "brain dead" in docs[0].text and "intubated" in docs[0].text
     assert "\f" in docs[0].text
+    d = docs[0]
+    assert len(d.page_offsets) == 2 and d.text[d.page_offsets[1]:].startswith("then")
+    from organwatch.screen.engine import ScreenOptions, screen_chunk
+
+    d.text = d.text.replace("The donor", "After brain death the donor", 1)
+    d.page_offsets = [0, d.page_offsets[1] + len("After brain death the donor") - len("The donor")]
+    rec = screen_chunk([d], ScreenOptions())[0]
+    assert rec["source"]["pages"] == d.page_offsets and rec["passages"][0]["page"] == 1
 
 
 def test_endnote_and_cnki(tmp_path):

@@ -17,6 +17,7 @@ class Document:
     language: str | None = None  # from metadata, when the source states it
     errors: list[str] = field(default_factory=list)
     line: int | None = None
+    page_offsets: list[int] | None = None  # PDF: start offset of each page in ``text``
 
 
 @dataclass

@@ -7,6 +7,8 @@ pack, scanner and normaliser (compiled on first use, never on import).
 
 from __future__ import annotations
 
+import bisect
+import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -39,9 +41,19 @@ def _components(rules: str, backend: str):
     return pack, matcher, PassageLogic(pack)
 
 
-def _institution(doc: Document, norm: str, lang: str) -> str | None:
+_INST_ZH = re.compile(r"[（(]([\u4e00-\u9fff]{2,40}(?:医院|大学|医学院|研究所|研究院|医学中心|移植中心))")
+_INST_EN = re.compile(r"(?:Department|Dept\.|Division)[^.;\n]{0,120}?(?:Hospital|University|Institute|Medical Cent(?:er|re))"
+                      r"[^.;\n()]{0,60}")
+
+
+def _institution(doc: Document, lang: str) -> str | None:
+    """Institution from metadata, else an affiliation line in the first 1,500 characters of the text."""
     if doc.institution:
         return " ".join(doc.institution.split())[:300]
+    head = doc.text[:1500]
+    m = (_INST_ZH if lang == "zh" else _INST_EN).search(head)
+    if m:
+        return " ".join((m.group(1) if lang == "zh" else m.group(0)).split())[:300]
     return None
 
 
@@ -62,18 +74,20 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
             b = min(len(doc.text), max(e.oend for e in p.events) + ctx)
             spans = [[e.ostart, e.oend] for e in p.events if e.type in ("BD", "INT", "VENT", "MASK", "OPEN",
                                                                          "ARREST", "DET", "DCD")]
+            pages = getattr(doc, "page_offsets", None)
+            page = bisect.bisect_right(pages, min(e.ostart for e in p.events)) if pages else None
             recs.append({"label": p.label, "pattern": p.pattern, "events": ev_json, "spans": spans,
                          "confidence": p.confidence, "reason": p.reason, "signals": p.signals, "also": p.also,
-                         "start": a, "end": b, "text": doc.text[a:b]})
+                         "start": a, "end": b, "text": doc.text[a:b], "page": page})
         label = worst_label(passages)
         patterns = sorted({p.pattern for p in passages if p.label == "violation" and p.pattern})
         rec = {
             "document_id": doc.document_id,
-            "source": {"file": doc.file, "record": doc.record},
+            "source": {"file": doc.file, "record": doc.record, "pages": getattr(doc, "page_offsets", None)},
             "title": doc.title,
             "year": doc.year,
             "language": doc.language or lang,
-            "institution": _institution(doc, m.norm, lang),
+            "institution": _institution(doc, lang),
             "document_label": label,
             "patterns": patterns,
             "passages": recs,
@@ -88,7 +102,7 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
 
 def error_record(err: RecordError) -> dict[str, Any]:
     return {"document_id": f"{err.file}#{err.record if err.record is not None else 'file'}",
-            "source": {"file": err.file, "record": err.record}, "title": "", "year": None, "language": None,
+            "source": {"file": err.file, "record": err.record, "pages": None}, "title": "", "year": None, "language": None,
             "institution": None, "document_label": "not_applicable", "patterns": [], "passages": [],
             "ethics": None, "errors": [str(err)]}
 

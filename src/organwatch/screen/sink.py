@@ -21,7 +21,7 @@ _EVENT = pa.struct([("type", pa.string()), ("tag", pa.string()), ("rule", pa.str
 _PASSAGE = pa.struct([("label", pa.string()), ("pattern", pa.string()), ("events", pa.list_(_EVENT)),
                       ("spans", pa.list_(pa.list_(pa.int64()))), ("confidence", pa.float64()),
                       ("reason", pa.string()), ("signals", pa.list_(pa.string())), ("also", pa.list_(pa.string())),
-                      ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string())])
+                      ("start", pa.int64()), ("end", pa.int64()), ("text", pa.string()), ("page", pa.int64())])
 _DATE = pa.struct([("status", pa.string()), ("transplant_years", pa.list_(pa.int64())),
                    ("publication_year", pa.int64()), ("voluntary_claim", pa.bool_()), ("note", pa.string())])
 _ETHICS = pa.struct([("donor_source", pa.list_(pa.string())), ("no_prisoner_statement", pa.bool_()),
@@ -30,7 +30,8 @@ _ETHICS = pa.struct([("donor_source", pa.list_(pa.string())), ("no_prisoner_stat
                      ("date_plausibility", _DATE), ("missing", pa.list_(pa.string())), ("fails_standard", pa.bool_()),
                      ("evidence", pa.list_(pa.struct([("field", pa.string()), ("start", pa.int64()),
                                                       ("end", pa.int64())])))])
-SCHEMA_FIELDS = [("document_id", pa.string()), ("source", pa.struct([("file", pa.string()), ("record", pa.int64())])),
+SCHEMA_FIELDS = [("document_id", pa.string()), ("source", pa.struct([("file", pa.string()), ("record", pa.int64()),
+                                       ("pages", pa.list_(pa.int64()))])),
                  ("title", pa.string()), ("year", pa.int64()), ("language", pa.string()),
                  ("institution", pa.string()), ("document_label", pa.string()), ("patterns", pa.list_(pa.string())),
                  ("passages", pa.list_(_PASSAGE)), ("ethics", _ETHICS), ("errors", pa.list_(pa.string()))]

@@ -68,8 +68,8 @@ def read_pdfs(paths: list[Path], workers: int = 1) -> Iterator[Document | Record
                 yield RecordError(str(p), 1, "PDF has no extractable text (scanned images need OCR first)")
                 continue
             first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-            doc = Document(document_id=p.name, file=str(p), record=1, text=text, title=first[:300], errors=errs)
-            doc.page_offsets = offsets  # type: ignore[attr-defined]
+            doc = Document(document_id=p.name, file=str(p), record=1, text=text, title=first[:300], errors=errs,
+                           page_offsets=offsets)
             yield doc
     finally:
         if ex is not None:
