@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import logsumexp, ndtr, log_ndtr
+from scipy.special import log_ndtr, logsumexp
 
 from organwatch.volume import registry
 from organwatch.volume.model import DAYS_PER_YEAR, _bed_groups, _own_occupancy, excluded_publisher, stream
@@ -287,4 +287,4 @@ def conflict_level(cal: dict[str, Any]) -> str:
     return "none"
 
 
-__all__ = ["calibrate", "observations", "sample_posterior", "conflict_level", "ndtr"]
+__all__ = ["calibrate", "observations", "robustness", "sample_posterior", "conflict_level"]

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from organwatch import datasets
-from organwatch.volume.model import QUANTILES, quantiles, stream
+from organwatch.volume.model import quantiles, stream
 from organwatch.volume.scenario import Scenario
 
 NATIONAL_PER_YEAR = ("transplants per year",)  # published_estimates quantities that are national annual volumes
@@ -131,4 +131,5 @@ def implied_donors(s: Scenario, total: np.ndarray) -> dict[str, Any]:
     }
 
 
-__all__ = ["official_totals", "published_estimates", "vs_official", "vs_published", "implied_donors", "QUANTILES"]
+__all__ = ["official_totals", "official_deceased_donors", "published_estimates", "hospital_estimates", "vs_official",
+           "vs_published", "implied_donors"]

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import numpy as np
-
 from organwatch import __version__, datasets
 from organwatch.volume import calibration, compare, model, registry, sensitivity
 from organwatch.volume.scenario import Scenario
@@ -74,16 +72,6 @@ def evidence_mix(by_hospital: list[dict[str, Any]]) -> dict[str, Any]:
     occ_rows = sorted({r for h in by_hospital for r in h["occupancy_rows"]})
     return {"bed_rows": count(bed_rows), "occupancy_rows": count(occ_rows), "n_bed_rows": len(bed_rows),
             "n_occupancy_rows": len(occ_rows)}
-
-
-def _round(x: Any, nd: int = 6) -> Any:
-    if isinstance(x, float):
-        return float(f"{x:.{nd}g}") if x == x else None
-    if isinstance(x, dict):
-        return {k: _round(v, nd) for k, v in x.items()}
-    if isinstance(x, list):
-        return [_round(v, nd) for v in x]
-    return x
 
 
 def run(s: Scenario, with_calibration: bool = True, keep_draws: bool = False) -> dict[str, Any]:
@@ -183,4 +171,4 @@ def scenario_table(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-__all__ = ["run", "to_json", "worked_example", "scenario_table", "np"]
+__all__ = ["run", "to_json", "worked_example", "scenario_table", "evidence_mix"]
