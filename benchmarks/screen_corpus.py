@@ -46,15 +46,17 @@ PROC_EN = ["After brain death was confirmed, the donor was immediately intubated
            "After brain death, ventilation was maintained with an anesthesia machine and the donor was moved to theatre."]
 
 
-def generate(path: Path, n_docs: int, avg_chars: int, seed: int = 20261122) -> int:
-    """Write ``n_docs`` JSONL records averaging ``avg_chars`` characters of text; returns bytes written."""
+def generate(path: Path, n_docs: int, avg_chars: int, seed: int = 20261122, avg_bytes: int | None = None) -> int:
+    """Write ``n_docs`` JSONL records averaging ``avg_chars`` characters of text (or, with ``avg_bytes``,
+    that many UTF-8 bytes of text: a third as many characters for Chinese); returns bytes written."""
     rng = random.Random(seed)
     total = 0
     with open(path, "w", encoding="utf-8") as fh:
         for i in range(n_docs):
             zh = rng.random() < 0.5
             fill, cue, proc = (FILL_ZH, CUE_ZH, PROC_ZH) if zh else (FILL_EN, CUE_EN, PROC_EN)
-            target = int(avg_chars * (0.5 + rng.random()))
+            base = avg_chars if avg_bytes is None else (avg_bytes // 3 if zh else avg_bytes)
+            target = int(base * (0.5 + rng.random()))
             parts: list[str] = []
             n = 0
             while n < target:
