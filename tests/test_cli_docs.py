@@ -48,3 +48,14 @@ def test_quickstart_has_exactly_two_commands():
     cmds = [ln for ln in block.splitlines()[1:] if ln.strip() and not ln.strip().startswith("#")]
     assert len(cmds) == 2, cmds
     assert "organwatch report" in cmds[0] and "pytest" in cmds[1]
+
+
+@pytest.mark.parametrize("args", [["nope"], ["stats", "--seed", "abc"], ["stats", "--bogus"], ["data", "show"]])
+def test_usage_errors_are_one_line_exit_2(args):
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "organwatch", *args], capture_output=True, text=True)
+    assert p.returncode == 2
+    lines = [ln for ln in p.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("organwatch: error:") and "Traceback" not in p.stderr

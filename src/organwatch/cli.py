@@ -66,9 +66,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Abort:
         click.echo("organwatch: aborted", err=True)
         sys.exit(130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(2 if e.exit_code in (1, 2) else e.exit_code)
+    except click.ClickException as e:  # click's own usage errors: one line too
+        ctx = getattr(e, "ctx", None)
+        where = f"{ctx.command_path}: " if ctx is not None else ""
+        msg = " ".join(e.format_message().split())
+        click.echo(f"organwatch: error: {where}{msg} (see --help)", err=True)
+        sys.exit(2)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except BrokenPipeError:  # e.g. `organwatch data show x | head`
