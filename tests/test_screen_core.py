@@ -80,7 +80,8 @@ def test_property_normalised_characters_map_to_their_original_character(text):
 # ------------------------------------------------------------------ rule pack as data
 def test_every_rule_matches_its_example_and_not_its_counter_example():
     pack = load_pack()
-    _, matcher, _ = _components("ddr_default", "hyperscan")
+    _, m0, _ = _components("ddr_default", "hyperscan")
+    matcher = Matcher(pack, m0.scanner, m0.norm, keep_all=True)  # no pruning of cues far from anchors
     docs = []
     for r in pack.rules:
         assert r.example and r.counter_example, f"rule {r.id} needs an example and a counter-example"
@@ -90,6 +91,15 @@ def test_every_rule_matches_its_example_and_not_its_counter_example():
         ex, cex = res[2 * k], res[2 * k + 1]
         assert any(e.rule == r.id for e in ex.events), f"{r.id} does not match its example"
         assert not any(e.rule == r.id for e in cex.events), f"{r.id} matches its counter-example"
+
+
+def test_cues_far_from_any_anchor_are_pruned_but_ethics_cues_kept():
+    _, matcher, _ = _components("ddr_default", "hyperscan")
+    filler = "。".join(["本组资料完整"] * 300)
+    text = "受者术后恢复良好。" + filler + "供者确认脑死亡后立即气管插管。" + filler + "本研究经伦理委员会批准。"
+    m = matcher.match([text])[0]
+    types = [e.type for e in m.events]
+    assert "RECIPIENT" not in types and {"DONOR", "BD", "INT", "URGENT", "IRB"} <= set(types)
 
 
 def test_fragments_expand_and_bad_pack_is_one_line_error(tmp_path):

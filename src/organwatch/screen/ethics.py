@@ -12,16 +12,16 @@ from typing import Any
 
 from organwatch.screen.matching import Event
 
-_YEAR_RX = re.compile(r"(?<![0-9])(19[6-9][0-9]|20[0-4][0-9])(?:年|\s*[-–~至到]|\s*(?:to|and)\s)")
-_RANGE_RX = re.compile(r"(?<![0-9])(19[6-9][0-9]|20[0-4][0-9])\s*年?[^。.;；\n]{0,12}?(?:[-–~至到]|to|and|until)\s*"
+_YEAR_RX = re.compile(r"(19[6-9][0-9]|20[0-4][0-9])(?:年|\s*[-–~至到]|\s*(?:to|and)\s)")
+_RANGE_RX = re.compile(r"(19[6-9][0-9]|20[0-4][0-9])\s*年?[^。.;；\n]{0,12}?(?:[-–~至到]|to|and|until)\s*"
                        r"(19[6-9][0-9]|20[0-4][0-9])")
 
 
 def transplant_years(norm: str, events: list[Event]) -> list[int]:
-    """Years of the transplants reported: year ranges (else single years) within 300 characters of a
-    voluntary-donation claim (the first 50 claims)."""
+    """Years of the transplants reported: year ranges (else single years) within 200 characters of a
+    voluntary-donation claim (the first 50 claims); 200 characters each side."""
     years: set[int] = set()
-    spans = sorted((max(0, e.start - 300), e.end + 300) for e in events if e.type == "VOLUNTARY")[:50]
+    spans = sorted((max(0, e.start - 200), e.end + 200) for e in events if e.type == "VOLUNTARY")[:50]
     merged: list[list[int]] = []
     for a, b in spans:
         if merged and a <= merged[-1][1]:
@@ -30,11 +30,15 @@ def transplant_years(norm: str, events: list[Event]) -> list[int]:
             merged.append([a, b])
     norm = "\n".join(norm[a:b] for a, b in merged) if merged else norm[:2000]
     for m in _RANGE_RX.finditer(norm):
+        if m.start() and norm[m.start() - 1].isdigit():
+            continue
         a, b = int(m.group(1)), int(m.group(2))
         if a <= b and b - a <= 30:
             years.update((a, b))
     if not years:
         for m in _YEAR_RX.finditer(norm):
+            if m.start() and norm[m.start() - 1].isdigit():
+                continue
             years.add(int(m.group(1)))
     return sorted(years)
 

@@ -38,9 +38,22 @@ class DocMatch:
     events: list[Event]
 
 
+ANCHOR_TYPES = {"BD", "INT", "VENT", "MASK", "OPEN", "ARREST", "DET", "DCD"}
+# passage-level cues: only those within ``near_window`` characters of an anchor can affect a passage
+NEAR_ONLY_TYPES = {"DONOR", "RECIPIENT", "URGENT", "SEQ", "SIMULT", "PRE", "BREATH_STOPPED", "ACTOR", "PROC", "NORM",
+                   "SUPPORT", "NEG_INT", "CANNULA", "WEAN", "COVID", "ANIMAL"}
+
+
 class Matcher:
-    def __init__(self, pack: RulePack, scanner, normaliser: Normaliser):
+    def __init__(self, pack: RulePack, scanner, normaliser: Normaliser, keep_all: bool = False):
         self.pack = pack
+        # the largest distance at which the passage logic looks at a cue (gate, cue window, sentence look-back)
+        sets = pack.settings
+        w = 0
+        for key in ("cluster_gap", "donor_window", "cue_window", "passage_context"):
+            v = sets.get(key, 0)
+            w = max(w, *(v.values() if isinstance(v, dict) else [v]))
+        self.near_window = 0 if keep_all else max(w, 400) + 1000
         self.scanner = scanner
         self.norm = normaliser
         self.left = np.array([lit.left_boundary for lit in pack.literals], dtype=bool)
@@ -92,6 +105,8 @@ class Matcher:
         self._rule_tagged = np.array([bool(r.tag) for r in self.pack.rules], dtype=np.int64)
         self._supp = [(tix[k], np.array([tix[x] for x in v if x in tix], dtype=np.int64))
                       for k, v in self.pack.suppress.items() if k in tix]
+        self._anchor_type = np.array([t in ANCHOR_TYPES for t in types], dtype=bool)
+        self._near_type = np.array([t in NEAR_ONLY_TYPES for t in types], dtype=bool)
 
     def match_arrays(self, texts: list[str]):
         """Vectorised hits of a chunk after owner expansion and suppression.
@@ -140,6 +155,22 @@ class Matcher:
                 cont[ok] = send[j[ok]] >= doc[k_idx][ok] * big + ce[k_idx][ok]
                 keep[k_idx[cont]] = False
         rule, typ, cs, ce, doc = rule[keep], typ[keep], cs[keep], ce[keep], doc[keep]
+        if len(rule) and self.near_window:
+            # passage cues matter only near an anchor event: drop the others (ethics cues are always kept)
+            anchor = self._anchor_type[typ]
+            near_only = self._near_type[typ]
+            if near_only.any():
+                akey = np.sort(doc[anchor] * big + cs[anchor])
+                qkey = doc[near_only] * big + cs[near_only]
+                j = np.searchsorted(akey, qkey)
+                dist = np.full(len(qkey), big, dtype=np.int64)
+                has_r = j < len(akey)
+                dist[has_r] = akey[j[has_r]] - qkey[has_r]
+                has_l = j > 0
+                dist[has_l] = np.minimum(dist[has_l], qkey[has_l] - akey[j[has_l] - 1])
+                keep2 = np.ones(len(rule), dtype=bool)
+                keep2[np.flatnonzero(near_only)[dist > self.near_window]] = False
+                rule, typ, cs, ce, doc = rule[keep2], typ[keep2], cs[keep2], ce[keep2], doc[keep2]
         if len(rule):
             os_, oe_ = nt.orig_spans(cs, ce)
         else:
