@@ -14,7 +14,7 @@ SEVERITY = {o: i for i, o in enumerate(OUTCOMES)}
 UNKNOWN = "UNKNOWN"
 
 
-@dataclass
+@dataclass(slots=True)
 class Line:
     """One service line with everything the rules look at, and where each value came from."""
 
@@ -30,7 +30,7 @@ class Line:
     country_source: str = ""  # evidence kind: claim_line_facility | claim_service_facility | billing_provider | ...
 
 
-@dataclass
+@dataclass(slots=True)
 class Claim:
     claim_id: str
     source: str  # file name
@@ -60,7 +60,7 @@ class ClaimError:
         return {"source": self.source, "record": self.record, "where": self.where, "message": self.message}
 
 
-@dataclass
+@dataclass(slots=True)
 class IndexTransplant:
     """E in compliance-rules.md 2.1."""
 
@@ -88,7 +88,7 @@ class Member:
     enrollment: list[Enrollment] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     claim_id: str
     line: int
