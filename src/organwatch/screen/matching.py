@@ -14,6 +14,7 @@ import numpy as np
 
 from organwatch.screen.normalise import NormText, Normaliser
 from organwatch.screen.rulepack import RulePack
+from organwatch.screen.scanner import buffer_of
 
 SEP = "\x00"
 _ALNUM = np.zeros(0x110000, dtype=bool)
@@ -67,7 +68,8 @@ class Matcher:
         nt = self.norm.normalise(joined)
         norm = nt.text
         cps = nt.codepoints()
-        ids, cs, ce = self.scanner.scan(memoryview(np.ascontiguousarray(cps, dtype=np.uint32)).cast("B"))
+        buf, width = buffer_of(cps)
+        ids, cs, ce = self.scanner.scan(buf, width)
         # word boundaries (ASCII letters/digits)
         if len(ids):
             n = len(cps)

@@ -1,8 +1,9 @@
 """Compiled multi-literal scanners over UTF-32-LE buffers: hyperscan (default) and google-re2 (fallback).
 
-Text is scanned as UTF-32-LE code units (the code-point array the normaliser already holds), so a byte
-offset divided by 4 is the character offset: no UTF-8 encoding and no offset conversion. Hits at byte
-offsets that are not multiples of 4 (possible in principle across code-unit boundaries) are dropped.
+Text is scanned as fixed-width code units, so a byte offset divided by the width is the character offset
+(no UTF-8 encoding, no offset conversion): UTF-16-LE (width 2) when every character of the chunk is in the
+Basic Multilingual Plane, else UTF-32-LE (width 4). Hits at byte offsets that are not multiples of the width
+(possible in principle across code-unit boundaries) are dropped.
 Both backends return the same hits for the same buffer: every occurrence (overlapping ones included) of
 every literal of the pack, as sorted arrays ``(literal id, char start, char end)``. The hyperscan backend is
 one database scan per buffer; the RE2 backend uses an ``re2.Set`` to find which literals occur and then
@@ -27,19 +28,27 @@ class Scanner(Protocol):  # pragma: no cover - typing only
     def scan(self, buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
-def _sorted(ids: list[int], starts: list[int], ends: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sorted(ids: list[int], starts: list[int], ends: list[int], width: int
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     i = np.asarray(ids, dtype=np.int32)
     s = np.asarray(starts, dtype=np.int64)
     e = np.asarray(ends, dtype=np.int64)
-    aligned = (s % 4 == 0) & (e % 4 == 0)
-    i, s, e = i[aligned], s[aligned] // 4, e[aligned] // 4
+    aligned = (s % width == 0) & (e % width == 0)
+    i, s, e = i[aligned], s[aligned] // width, e[aligned] // width
     order = np.lexsort((i, e, s))
     return i[order], s[order], e[order]
 
 
-def encode(text: str) -> bytes:
-    """The buffer format both scanners read."""
-    return text.encode("utf-32-le", "surrogatepass")
+def encode(text: str, width: int = 4) -> bytes:
+    """The buffer format both scanners read (width 2 only for text without astral characters)."""
+    return text.encode("utf-32-le" if width == 4 else "utf-16-le", "surrogatepass")
+
+
+def buffer_of(cps: np.ndarray) -> tuple[memoryview, int]:
+    """(buffer, width) for a code-point array: UTF-16-LE when all code points are below U+10000."""
+    if len(cps) == 0 or int(cps.max()) <= 0xFFFF:
+        return memoryview(cps.astype(np.uint16)).cast("B"), 2
+    return memoryview(np.ascontiguousarray(cps, dtype=np.uint32)).cast("B"), 4
 
 
 class HyperscanScanner:
@@ -49,26 +58,36 @@ class HyperscanScanner:
         import hyperscan
 
         self._hs = hyperscan
-        self.db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-        exprs = [b"".join(b"\\x%02x" % b for b in encode(lit)) for lit in literals]
-        self.db.compile(expressions=exprs, ids=list(range(len(literals))),
-                        flags=[hyperscan.HS_FLAG_SOM_LEFTMOST] * len(literals))
-        self.scratch = hyperscan.Scratch(self.db)
+        self.literals = literals
+        self._dbs: dict[int, tuple] = {}
 
-    def scan(self, buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _db(self, width: int):
+        got = self._dbs.get(width)
+        if got is None:
+            hs = self._hs
+            db = hs.Database(mode=hs.HS_MODE_BLOCK)
+            exprs = [b"".join(b"\\x%02x" % b for b in encode(lit, width)) for lit in self.literals]
+            # literals have a fixed length: start = end - length, so no start-of-match tracking is needed
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
+            got = self._dbs[width] = (db, hs.Scratch(db), np.array([len(encode(lit, width)) for lit in self.literals]))
+        return got
+
+    def scan(self, buf, width: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ids: list[int] = []
-        starts: list[int] = []
         ends: list[int] = []
-        ai, as_, ae = ids.append, starts.append, ends.append
+        ai, ae = ids.append, ends.append
 
         def on_match(idx: int, frm: int, to: int, flags: int, ctx: object) -> None:
             ai(idx)
-            as_(frm)
             ae(to)
 
+        db, scratch, blen = self._db(width)
         if len(buf):
-            self.db.scan(buf, match_event_handler=on_match, scratch=self.scratch)
-        return _sorted(ids, starts, ends)
+            db.scan(buf, match_event_handler=on_match, scratch=scratch)
+        e = np.asarray(ends, dtype=np.int64)
+        i = np.asarray(ids, dtype=np.int64)
+        s = e - blen[i] if len(i) else e
+        return _sorted(i, s, e, width)
 
 
 class RE2Scanner:
@@ -82,28 +101,36 @@ class RE2Scanner:
         opts.encoding = re2.Options.Encoding.LATIN1
         opts.max_mem = 1 << 30
         self.opts = opts
-        self.lits = [encode(lit) for lit in literals]
-        self.set = re2.Set.SearchSet(opts)
-        for b in self.lits:
-            self.set.Add(re2.escape(b))
-        self.set.Compile()
-        self._compiled: dict[int, object] = {}
+        self.literals = literals
+        self._sets: dict[int, object] = {}
+        self._compiled: dict[tuple[int, int], object] = {}
 
-    def _pattern(self, i: int):
-        p = self._compiled.get(i)
+    def _set(self, width: int):
+        st = self._sets.get(width)
+        if st is None:
+            st = self._re2.Set.SearchSet(self.opts)
+            for lit in self.literals:
+                st.Add(self._re2.escape(encode(lit, width)))
+            st.Compile()
+            self._sets[width] = st
+        return st
+
+    def _pattern(self, i: int, width: int):
+        p = self._compiled.get((i, width))
         if p is None:
-            p = self._compiled[i] = self._re2.compile(self._re2.escape(self.lits[i]), self.opts)
+            p = self._compiled[(i, width)] = self._re2.compile(self._re2.escape(encode(self.literals[i], width)),
+                                                               self.opts)
         return p
 
-    def scan(self, buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def scan(self, buf, width: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ids: list[int] = []
         starts: list[int] = []
         ends: list[int] = []
         if not isinstance(buf, bytes):
             buf = bytes(buf)
         if buf:
-            for i in sorted(self.set.Match(buf) or []):
-                p = self._pattern(i)
+            for i in sorted(self._set(width).Match(buf) or []):
+                p = self._pattern(i, width)
                 pos = 0
                 while True:
                     m = p.search(buf, pos)
@@ -114,7 +141,7 @@ class RE2Scanner:
                     starts.append(s)
                     ends.append(e)
                     pos = s + 1
-        return _sorted(ids, starts, ends)
+        return _sorted(ids, starts, ends, width)
 
 
 @lru_cache(maxsize=8)
