@@ -77,9 +77,11 @@ def stages(corpus: Path, mb: int = 16) -> None:
     t0 = time.perf_counter()
     nt = matcher.norm.normalise("\x00".join(texts))
     t_norm = time.perf_counter() - t0
-    buf = memoryview(nt.codepoints()).cast("B")
+    from organwatch.screen.scanner import buffer_of
+
+    buf, width = buffer_of(nt.codepoints())
     t0 = time.perf_counter()
-    hits = matcher.scanner.scan(buf)
+    hits = matcher.scanner.scan(buf, width)
     t_scan = time.perf_counter() - t0
     t0 = time.perf_counter()
     screen_chunk(docs, ScreenOptions())
