@@ -183,3 +183,18 @@ def test_fixture_fhir_fast_equals_model():
         model, fast = list(read_claims(f)), list(read_claims(f, fast=True))
         assert model == fast and len(model) == 1 and model[0].lines[0].country == "HK"
         assert model[0].lines[0].country_field == "Claim.facility->Location.address.country"
+
+
+def test_x12_map_cache_gives_identical_claims(shared_formats, tmp_path):
+    """Parsed pyx12 maps are reused across files; reading in any order gives the same claims."""
+    files = sorted((shared_formats / "x12").glob("*.837"))[:6]
+    first = [list(read_claims(f)) for f in files]
+    again = [list(read_claims(f)) for f in reversed(files)][::-1]
+    assert first == again
+    import pyx12.params
+    import pyx12.x12context
+
+    # another pyx12 user with its own parameters still gets a fresh map from pyx12
+    m1 = pyx12.x12context.map_if.load_map_file("837.5010.X222.A1.xml", pyx12.params.params())
+    m2 = pyx12.x12context.map_if.load_map_file("837.5010.X222.A1.xml", pyx12.params.params())
+    assert m1 is not m2

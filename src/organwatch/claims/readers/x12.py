@@ -122,6 +122,43 @@ def _seg_error(seg_id: str, loop: str, line: int | None, what: str) -> str:
     return f"segment {seg_id} (line {line}, loop {loop or 'header'}): {what}"
 
 
+class _MapCache:
+    """Stands in for the ``pyx12.map_if`` module inside ``pyx12.x12context``: every attribute is the real module's,
+    except that ``load_map_file`` returns an already parsed map when it is called with organwatch's own
+    parameters. Parsing an implementation-guide map takes ~0.25 s; parsed maps hold no per-file state (loop and
+    segment counters live in each reader's walker), so one parse serves every file of a batch. Calls with other
+    parameters (other users of pyx12 in the same process) go straight to pyx12."""
+
+    def __init__(self, real: Any, param: Any):
+        self._real = real
+        self._param = param
+        self._maps: dict[tuple[str, str | None], Any] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def load_map_file(self, map_file: str, param: Any, map_path: str | None = None) -> Any:
+        if param is not self._param:
+            return self._real.load_map_file(map_file, param, map_path)
+        key = (map_file, map_path)
+        if key not in self._maps:
+            self._maps[key] = self._real.load_map_file(map_file, param, map_path)
+        return self._maps[key]
+
+
+@functools.cache
+def _pyx12_param() -> Any:
+    """One pyx12 parameter object for all organwatch reads (the key of the map cache)."""
+    import pyx12.params
+    import pyx12.x12context
+
+    param = pyx12.params.params()
+    current = pyx12.x12context.map_if
+    if not isinstance(current, _MapCache):
+        pyx12.x12context.map_if = _MapCache(current, param)  # type: ignore[assignment]
+    return param
+
+
 @functools.cache
 def _quiet_pyx12() -> None:
     """pyx12 logs parse problems with segment contents (possible PHI): never let them reach stderr."""
@@ -136,11 +173,10 @@ def read_x12(path: Path) -> Iterator[Claim | ClaimError]:
     _quiet_pyx12()
     import pyx12.error_handler
     import pyx12.errors
-    import pyx12.params
     import pyx12.x12context
 
     source = str(path)
-    param = pyx12.params.params()
+    param = _pyx12_param()
     errh = pyx12.error_handler.errh_null()
     record = 0
     cur: _ClaimBuf | None = None
