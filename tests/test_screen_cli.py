@@ -41,6 +41,10 @@ def test_screen_cli_formats_summary_and_report_section(tmp_path):
     assert f"{n} documents read, 1 records failed" in r.stderr
     rows = pq.read_table(tmp_path / "r.parquet").to_pylist()
     assert len(rows) == n + 1
+    meta = json.loads(pq.read_schema(tmp_path / "r.parquet").metadata[b"organwatch"])["provenance"]
+    from organwatch.findings import sha256_file
+
+    assert meta["inputs"] == [{"name": str(f), "sha256": sha256_file(f)}] and meta["parameters"]["rules_sha256"]
     flagged = [x for x in rows if x["document_label"] == "violation"]
     assert flagged and all(x["patterns"] for x in flagged)
     p = flagged[0]["passages"][0]
@@ -54,6 +58,8 @@ def test_screen_cli_formats_summary_and_report_section(tmp_path):
         assert report_section.accepts(path)
         sec = report_section.build_section(ReportContext(), [path])
         assert sec.items[0].finding.statistics["violation"] == len(flagged)
+        if path.suffix == ".parquet":
+            assert sec.items[0].finding.provenance.parameters["screen_runs"][str(path)]["inputs"] == meta["inputs"]
         assert "<svg" in str(sec.items[0].chart_svg)
 
 

@@ -74,7 +74,12 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
     t0 = time.perf_counter()
     from organwatch.screen.sink import RecordSink
 
-    with RecordSink(out, fmt, include_text) as sink, Progress(
+    input_refs = [{"name": str(p), "sha256": sha256_file(p)} for p in inputs if p.is_file()]
+    provenance = {"inputs": input_refs, "parameters": {"rules": rules, "rules_sha256": pack.sha256,
+                                                       "rules_version": pack.version, "backend": backend,
+                                                       "input_format": input_format},
+                  "version": __version__, "seed": None}
+    with RecordSink(out, fmt, include_text, metadata={"provenance": provenance}) as sink, Progress(
             TextColumn("[bold]screen[/bold]"), BarColumn(), TextColumn("{task.completed} documents"),
             TimeElapsedColumn(), console=con, transient=not con.is_terminal, disable=not con.is_terminal) as progress:
         task = progress.add_task("screen", total=None)
@@ -105,7 +110,7 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
         "engine": engine,
         "seconds": round(elapsed, 3),
         "organwatch_version": __version__,
-        "inputs": [{"name": str(p), "sha256": sha256_file(p)} for p in inputs if p.is_file()],
+        "inputs": input_refs,
     }
     for e in errors[:20]:
         con.print(f"skipped: {e}", highlight=False, markup=False)

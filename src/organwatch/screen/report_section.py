@@ -74,7 +74,19 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
     recs: list[dict[str, Any]] = []
     for p in inputs:
         recs.extend(_load(Path(p)))
-    prov = Provenance(inputs=[InputRef(str(p), sha256_file(p)) for p in inputs], parameters={}, seed=None)
+    params: dict[str, Any] = {}
+    for p in inputs:
+        if Path(p).suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            meta = pq.read_schema(p).metadata or {}
+            if b"organwatch" in meta:
+                try:
+                    params[str(p)] = json.loads(meta[b"organwatch"])["provenance"]
+                except (ValueError, KeyError):
+                    pass
+    prov = Provenance(inputs=[InputRef(str(p), sha256_file(p)) for p in inputs],
+                      parameters={"screen_runs": params} if params else {}, seed=None)
     labels = Counter(r.get("document_label") for r in recs)
     failed = sum(1 for r in recs if r.get("errors") and not r.get("passages") and r.get("ethics") in (None, ""))
     patterns = Counter(code for r in recs for code in (r.get("patterns") or []))

@@ -75,10 +75,15 @@ def _csv_row(r: dict[str, Any], cols: list[str]) -> list[Any]:
 
 
 class RecordSink:
-    def __init__(self, path: Path, fmt: str, include_text: bool = False):
+    """``metadata`` (e.g. provenance) is stored as Parquet key-value metadata under the key ``organwatch``."""
+
+    def __init__(self, path: Path, fmt: str, include_text: bool = False, metadata: dict[str, Any] | None = None):
         self.path = Path(path)
         self.fmt = fmt
         self.schema = schema(include_text)
+        if metadata:
+            self.schema = self.schema.with_metadata({"organwatch": json.dumps(_jsonable(metadata), ensure_ascii=False,
+                                                                              sort_keys=True)})
         self.columns = self.schema.names
         self.count = 0
         self._pq: pq.ParquetWriter | None = None
@@ -114,7 +119,7 @@ class RecordSink:
         self.count += n
         if self._pq is not None:
             with pa.ipc.open_stream(payload) as r:
-                self._pq.write_table(r.read_all())
+                self._pq.write_table(r.read_all().replace_schema_metadata(self.schema.metadata))
         else:
             self._fh.write(payload)
 
