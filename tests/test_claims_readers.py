@@ -198,3 +198,22 @@ def test_x12_map_cache_gives_identical_claims(shared_formats, tmp_path):
     m1 = pyx12.x12context.map_if.load_map_file("837.5010.X222.A1.xml", pyx12.params.params())
     m2 = pyx12.x12context.map_if.load_map_file("837.5010.X222.A1.xml", pyx12.params.params())
     assert m1 is not m2
+
+
+def test_pyx12_validation_still_reported_to_real_error_handlers(tmp_path):
+    """organwatch skips element validation only for pyx12's null handler; a real handler still gets the errors."""
+    import io
+
+    import pyx12.error_handler
+    import pyx12.params
+    import pyx12.x12context
+
+    p = tmp_path / "ok.837"
+    p.write_text(build_837([{"claim_id": "V", "lines": [{"code": "50360", "date": "2024-01-10"}]}]))
+    list(read_claims(p))  # installs organwatch's pyx12 set-up
+    bad = p.read_text().replace("N4*TESTCITY*TX*752010001~", "N4*TESTCITY*TX*75~")
+    errh = pyx12.error_handler.err_handler()
+    reader = pyx12.x12context.X12ContextReader(pyx12.params.params(), errh, io.StringIO(bad))
+    for _ in reader.iter_segments():
+        pass
+    assert errh.get_error_count() > 0

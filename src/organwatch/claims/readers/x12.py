@@ -149,6 +149,7 @@ class _MapCache:
 @functools.cache
 def _pyx12_param() -> Any:
     """One pyx12 parameter object for all organwatch reads (the key of the map cache)."""
+    import pyx12.error_handler
     import pyx12.params
     import pyx12.x12context
 
@@ -156,6 +157,17 @@ def _pyx12_param() -> Any:
     current = pyx12.x12context.map_if
     if not isinstance(current, _MapCache):
         pyx12.x12context.map_if = _MapCache(current, param)  # type: ignore[assignment]
+        # Element validation whose results go to the null error handler is discarded work (about 40 % of parse
+        # time): skip it for errh_null only; readers with a real error handler still get every error.
+        real_apply = pyx12.x12context.apply_segment_errors
+        null_handler = pyx12.error_handler.errh_null
+
+        def apply_segment_errors(node: Any, seg_data: Any, errh: Any) -> bool:
+            if type(errh) is null_handler:
+                return True
+            return real_apply(node, seg_data, errh)
+
+        pyx12.x12context.apply_segment_errors = apply_segment_errors  # type: ignore[assignment]
     return param
 
 
