@@ -11,7 +11,7 @@ from organwatch.errors import InputError
 from organwatch.review.app import create_app
 from review_helpers import make_project
 
-warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+warnings.filterwarnings("ignore", message=".*httpx.*")  # Starlette's note about its test client's transport
 from starlette.testclient import TestClient  # noqa: E402
 
 BASE = "http://127.0.0.1:8765"

@@ -65,3 +65,22 @@ def test_confirmed_decisions_feed_the_report(tmp_path):
 def test_project_without_decisions_is_not_testable(tmp_path):
     s = report_section.build_section(ReportContext(), [make_project(tmp_path)])
     assert [i.finding.verdict.value for i in s.items] == ["not_testable", "not_testable"]
+
+
+def test_organwatch_report_command_takes_a_project(tmp_path):
+    import subprocess
+    import sys
+
+    p = make_project(tmp_path)
+    con = connect(p)
+    append(con, "doc-005#p0", "alice", "confirmed_violation", rationale="mask oxygen after BD")
+    con.close()
+    out, fj = tmp_path / "r.html", tmp_path / "f.json"
+    r = subprocess.run([sys.executable, "-m", "organwatch", "report", str(p), "--out", str(out), "--findings", str(fj),
+                        "--date", "2026-01-01"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    found = [f for f in json.loads(fj.read_text("utf-8"))["findings"] if f["engine"] == "review"]
+    assert [f["check"] for f in found] == ["review.decisions", "review.confirmed_pattern", "review.agreement"]
+    assert found[1]["subject"].startswith("pattern V4")
+    html = out.read_text("utf-8")
+    assert 'id="review"' in html and "mask oxygen after BD" in html
