@@ -175,3 +175,20 @@ def test_serve_cli_refuses_non_loopback_without_tokens_and_folds_wal(tmp_path):
     con = sqlite3.connect(project)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # one file again afterwards
     con.close()
+
+
+def test_mark_group_duplicates(client):
+    csrf = login(client)
+    page = client.get("/hit/5").text  # doc-005: same title as doc-006 in traditional characters
+    assert "grouped with" in page and "doc-006" in page
+    assert client.post("/mark-duplicates", data={"hit_id": "doc-005#p0"}).status_code == 403  # CSRF
+    r = client.post("/mark-duplicates", data={"hit_id": "doc-005#p0"},
+                    headers={"X-CSRF-Token": csrf, "Accept": "application/json"})
+    assert r.json() == {"kept": "doc-005#p0", "marked": ["doc-006#p0"]}
+    again = client.post("/mark-duplicates", data={"hit_id": "doc-005#p0"},
+                        headers={"X-CSRF-Token": csrf, "Accept": "application/json"})
+    assert again.json()["marked"] == []  # already marked: nothing appended twice
+    rows = client.get("/export.jsonl").text.splitlines()
+    assert len(rows) == 1 and '"duplicate of doc-005#p0' in rows[0]
+    r = client.post("/mark-duplicates", data={"hit_id": "doc-001#p0"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 400 and "not in a duplicate group" in r.text

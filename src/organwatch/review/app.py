@@ -2,6 +2,7 @@
 
 Routes: ``/login`` ``/logout`` ``/queue`` (filters, facets, progress; keyboard labelling) ``/hit/{n}`` (one hit,
 its events and decision history) ``/agreement`` (kappa, disagreements) ``/decide`` (POST: append a decision)
+``/mark-duplicates`` (POST: label the rest of a duplicate group)
 ``/export.{csv,jsonl}`` ``/api/progress`` ``/healthz`` ``/static/{name}`` (a fixed set of packaged files).
 Nothing in a request names a file: the project path is fixed when the app is made.
 """
@@ -278,6 +279,24 @@ class ReviewApp:
                                progress=queries.progress(con, s.reviewer, by_label=False))
         return RedirectResponse(f"/hit/{row['hit_pk']}", status_code=303, headers=SECURITY_HEADERS)
 
+    async def mark_duplicates(self, request: Request) -> Response:
+        s = self.session(request)
+        if s is None:
+            return PlainTextResponse("not signed in", 401, headers=SECURITY_HEADERS)
+        form = await self.form(request)
+        if not self.origin_ok(request) or not csrf_ok(s, request.headers.get("x-csrf-token") or form.get("csrf_token")):
+            return PlainTextResponse("CSRF check failed", 403, headers=SECURITY_HEADERS)
+        return await self._run(self._mark_duplicates_sync, request, s, form)
+
+    def _mark_duplicates_sync(self, request: Request, s, form: dict[str, str]) -> Response:
+        con = self.con()
+        keep = form.get("hit_id", "")
+        done = ledger.mark_group_duplicates(con, keep, s.reviewer)
+        if "application/json" in request.headers.get("accept", ""):
+            return JSONResponse({"kept": keep, "marked": [d.hit_id for d in done]}, headers=SECURITY_HEADERS)
+        row = con.execute("SELECT hit_pk FROM hits WHERE hit_id = ?", (keep,)).fetchone()
+        return RedirectResponse(f"/hit/{row['hit_pk']}", status_code=303, headers=SECURITY_HEADERS)
+
     async def export(self, request: Request) -> Response:
         fmt = request.path_params["fmt"]
         if fmt not in ("csv", "jsonl"):
@@ -336,6 +355,7 @@ class ReviewApp:
             Route("/login", self.login, methods=["GET", "POST"]), Route("/logout", self.logout, methods=["POST"]),
             Route("/queue", self.queue), Route("/facets", self.facets_page), Route("/hit/{hit_pk:int}", self.hit_page),
             Route("/agreement", self.agreement_page), Route("/decide", self.decide, methods=["POST"]),
+            Route("/mark-duplicates", self.mark_duplicates, methods=["POST"]),
             Route("/export.{fmt:str}", self.export), Route("/api/progress", self.api_progress),
             Route("/api/session", self.api_session),
             Route("/static/{name:str}", self.static_file),

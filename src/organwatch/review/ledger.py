@@ -85,6 +85,24 @@ def append(con: sqlite3.Connection, hit_id: str, reviewer: str, label: str, patt
     return Decision(cur.lastrowid, hit_id, reviewer, ts, label, pattern, rationale)
 
 
+def mark_group_duplicates(con: sqlite3.Connection, keep_hit_id: str, reviewer: str) -> list[Decision]:
+    """Label ``duplicate`` every hit of the other records in the de-duplication group of ``keep_hit_id``'s record
+    (one appended decision per hit, rationale naming the kept hit); hits this reviewer already labelled
+    ``duplicate`` are left alone. The kept hit itself is not labelled."""
+    row = con.execute("SELECT d.dup_group, d.doc_pk FROM hits h JOIN documents d ON d.doc_pk = h.doc_pk "
+                      "WHERE h.hit_id = ?", (keep_hit_id,)).fetchone()
+    if row is None:
+        raise InputError("no such hit", record=keep_hit_id)
+    if row["dup_group"] is None:
+        raise InputError("this hit's record is not in a duplicate group", record=keep_hit_id)
+    others = [r[0] for r in con.execute(
+        "SELECT h.hit_id FROM hits h JOIN documents d ON d.doc_pk = h.doc_pk WHERE d.dup_group = ? AND d.doc_pk != ? "
+        "AND NOT EXISTS (SELECT 1 FROM hit_state s WHERE s.hit_pk = h.hit_pk AND s.reviewer = ? "
+        "AND s.label = 'duplicate') ORDER BY h.hit_pk", (row["dup_group"], row["doc_pk"], reviewer))]
+    return [append(con, h, reviewer, "duplicate", rationale=f"duplicate of {keep_hit_id} (same de-duplication key)")
+            for h in others]
+
+
 def _decision(r: sqlite3.Row) -> Decision:
     return Decision(r["decision_id"], r["hit_id"], r["reviewer"], r["timestamp"], r["label"], r["pattern"],
                     r["rationale"])
