@@ -167,6 +167,14 @@ def test_serve_cli_refuses_non_loopback_without_tokens_and_folds_wal(tmp_path):
     r = subprocess.run([sys.executable, "-m", "organwatch", "review", "serve", str(project), "--host", "0.0.0.0",
                         "--port", "1"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "--reviewer" in r.stderr and "Traceback" not in r.stderr
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        r = subprocess.run([sys.executable, "-m", "organwatch", "review", "serve", str(project), "--port",
+                            str(busy.getsockname()[1])], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "cannot listen" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     srv = Server(project)
     con = sqlite3.connect(project)
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # WAL while served

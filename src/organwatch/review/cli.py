@@ -113,6 +113,7 @@ def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...], worke
         tokens[validate_reviewer(r)] = new_token()
     if not is_loopback(host) and not tokens:
         raise UsageError(f"--host {host} is not loopback: give --reviewer NAME for every reviewer (each gets a token)")
+    _check_bind(host, port)
     app, ra = create_app(project, host=host, port=port, tokens=tokens or None)
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(f"organwatch: serving {project} on http://{shown_host}:{port}/ (Ctrl-C to stop)", err=True)
@@ -144,6 +145,23 @@ def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...], worke
             con.close()
         except Exception:  # another server still has it open: leave WAL mode on
             pass
+
+
+def _check_bind(host: str, port: int) -> None:
+    """Fail early, as one line, when the address cannot be bound (port in use, unknown address)."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as e:
+        raise UsageError(f"--host {host}: {e.strerror}") from None
+    family, _, _, _, addr = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(addr)
+        except OSError as e:
+            raise UsageError(f"cannot listen on {host}:{port}: {e.strerror}") from None
 
 
 @review.command()
