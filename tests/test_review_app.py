@@ -77,6 +77,9 @@ def test_document_text_is_escaped_and_csp_forbids_inline_script(client):
 
 def test_host_header_and_static_files(client):
     assert client.get("/healthz", headers={"host": "attacker.example"}).status_code == 400
+    assert client.get("/healthz", headers={"host": "127.0.0.1.attacker.example:8765"}).status_code == 400
+    for ok in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765", "localhost"):
+        assert client.get("/healthz", headers={"host": ok}).status_code == 200, ok
     r = client.get("/static/htmx.min.js")
     assert r.status_code == 200 and b"htmx" in r.content[:2000]
     for bad in ("/static/..%2Fschema.py", "/static/review.toml", "/static/%2e%2e%2f%2e%2e%2fpyproject.toml",

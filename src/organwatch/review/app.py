@@ -22,7 +22,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -349,7 +348,7 @@ class ReviewApp:
             return PlainTextResponse(f"bad request: {e}", 400, headers=SECURITY_HEADERS)
 
     def asgi(self) -> Starlette:
-        hosts = [self.host, "localhost", "127.0.0.1", "[::1]"] if self.loopback else ["*"]
+        hosts = {self.host.strip("[]"), "localhost", "127.0.0.1", "::1"} if self.loopback else None
         routes = [
             Route("/", self.home), Route("/healthz", self.healthz),
             Route("/login", self.login, methods=["GET", "POST"]), Route("/logout", self.logout, methods=["POST"]),
@@ -360,9 +359,30 @@ class ReviewApp:
             Route("/api/session", self.api_session),
             Route("/static/{name:str}", self.static_file),
         ]
-        app = Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+        app = Starlette(routes=routes, middleware=[Middleware(HostCheck, allowed=hosts)],
                         exception_handlers={InputError: _input_error, 404: _not_found})
         return app
+
+
+class HostCheck:
+    """Refuse requests whose Host header is not one of ``allowed`` (DNS-rebinding defence on loopback); IPv6
+    literals in brackets are understood. ``allowed=None`` accepts any host (tokens protect non-loopback binds)."""
+
+    def __init__(self, app, allowed: set[str] | None):
+        self.app, self.allowed = app, allowed
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and self.allowed is not None:
+            host = ""
+            for k, v in scope.get("headers", []):
+                if k == b"host":
+                    host = v.decode("latin-1")
+                    break
+            name = host[1:host.index("]")] if host.startswith("[") and "]" in host else host.rsplit(":", 1)[0]
+            if name.lower() not in self.allowed:
+                await PlainTextResponse("invalid host header", 400, headers=SECURITY_HEADERS)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 async def _input_error(request: Request, exc: Exception) -> Response:
