@@ -63,6 +63,14 @@ def test_keyboard_labelling_persists_and_xss_is_inert(chromium, tmp_path):
         page.goto(srv.url + "/hit/4")
         assert "onerror" in page.inner_text("main")
         assert page.evaluate("typeof window.__xss") == "undefined"
+        # filters (htmx, no full reload): pattern V2 -> only V2 hits, facets follow, URL pushed
+        page.goto(srv.url + "/queue")
+        page.fill("form.filters input[name=pattern]", "V2")
+        page.press("form.filters input[name=pattern]", "Enter")
+        page.wait_for_function("location.search.includes('pattern=V2')")
+        page.wait_for_function("[...document.querySelectorAll('article.hit .pat')].every(e => e.textContent === 'V2')")
+        assert page.locator("article.hit").count() == 3
+        assert page.inner_text("#facets").startswith("3 hits match")
         # on a hit's own page the same keys work and the hit's ledger shows the appended decision
         page.goto(srv.url + "/hit/3")
         assert page.evaluate("document.activeElement.dataset.hitId") == "doc-003#p0"

@@ -46,7 +46,8 @@
     }
   });
 
-  document.body.addEventListener("htmx:afterSwap", function () {
+  document.body.addEventListener("htmx:afterSwap", function (ev) {
+    if (ev.detail && ev.detail.target && ev.detail.target.id === "main") { focusHit(hits()[0]); return; }
     if (!pendingNext) { return; }
     var el = document.getElementById(pendingNext);
     pendingNext = null;
