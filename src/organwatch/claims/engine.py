@@ -192,8 +192,7 @@ class Engine:
                     for j in ctx.jurisdictions:
                         outs.append(self.evaluate_line(claim, line, facts, j, ctx))
                 else:
-                    for j in ctx.jurisdictions:
-                        outs.append(self._unrelated(claim, line, j, ctx.plan_type))
+                    self._unrelated(claim, line, ctx, outs)
             worst: dict[str, str] = {}
             for o in outs:
                 if o.jurisdiction not in worst or SEVERITY[o.outcome] < SEVERITY[worst[o.jurisdiction]]:
@@ -202,24 +201,35 @@ class Engine:
                 o.claim_outcome = worst[o.jurisdiction]
                 yield o
 
-    def _unrelated(self, claim: Claim, line: Line, j: str, plan: str) -> Outcome:
-        """Same outcomes as :meth:`evaluate_line` for a line with no transplant-related code, with less work."""
-        rule = self.rules.rules.get(j)
+    def _unrelated(self, claim: Claim, line: Line, ctx: Context, outs: list[Outcome]) -> None:
+        """Same outcomes as :meth:`evaluate_line` for a line with no transplant-related code, with less work:
+        the date, fields and explanation texts are built once per line, not once per jurisdiction."""
+        plan = ctx.plan_type
         d = line.date
-        if rule is None or plan == "self_funded_erisa" and self.cfg.self_funded_policy == "not_in_scope" or (
-                plan != "self_funded_erisa" and plan not in rule.plan_types):
-            return self.evaluate_line(claim, line, LineFacts(), j, Context([j], plan, None))
         d_iso = d.isoformat() if d is not None else None
         fields: dict[str, Any] = {line.date_field: d_iso, "plan_type": plan} if line.date_field else {"plan_type": plan}
-        if d is not None and d < rule.effective:
-            outcome, reasons, expl = "not_effective", ["BEFORE_EFFECTIVE_DATE"], \
-                f"date of service {d_iso} is before the effective date."
-        else:
-            outcome, reasons, expl = "not_transplant_related", ["NO_TRANSPLANT_CODE"], \
-                "no transplant, procurement or post-transplant code on the line."
-        return Outcome(claim_id=claim.claim_id, line=line.line, jurisdiction=j, outcome=outcome, reasons=reasons,
-                       statute=rule.law_id, fields=fields, explanation=f"{self.head(j)}: {expl}",
-                       date_of_service=d_iso, source=claim.source, form=claim.form)
+        ne_text = f"date of service {d_iso} is before the effective date."
+        for j in ctx.jurisdictions:
+            rule = self.rules.rules.get(j)
+            if rule is None or plan == "self_funded_erisa" and self.cfg.self_funded_policy == "not_in_scope" or (
+                    plan != "self_funded_erisa" and plan not in rule.plan_types):
+                outs.append(self.evaluate_line(claim, line, LineFacts(), j, Context([j], plan, None)))
+                continue
+            if d is not None and d < rule.effective:
+                outcome, reasons, expl = "not_effective", ["BEFORE_EFFECTIVE_DATE"], f"{self.head(j)}: {ne_text}"
+            else:
+                outcome, reasons, expl = "not_transplant_related", ["NO_TRANSPLANT_CODE"], self._ntr_text(j)
+            outs.append(Outcome(claim_id=claim.claim_id, line=line.line, jurisdiction=j, outcome=outcome,
+                                reasons=reasons, statute=rule.law_id, fields=fields, explanation=expl,
+                                date_of_service=d_iso, source=claim.source, form=claim.form))
+
+    def _ntr_text(self, j: str) -> str:
+        key = "\0ntr" + j
+        t = self._heads.get(key)
+        if t is None:
+            t = f"{self.head(j)}: no transplant, procurement or post-transplant code on the line."
+            self._heads[key] = t
+        return t
 
     def evaluate_line(self, claim: Claim, line: Line, facts: LineFacts, j: str, ctx: Context) -> Outcome:
         rule = self.rules.rules.get(j)
