@@ -203,3 +203,11 @@ def test_mark_group_duplicates(client):
     assert len(rows) == 1 and '"duplicate of doc-005#p0' in rows[0]
     r = client.post("/mark-duplicates", data={"hit_id": "doc-001#p0"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 400 and "not in a duplicate group" in r.text
+
+
+def test_logout_needs_csrf_and_ends_the_session(client):
+    csrf = login(client)
+    assert client.post("/logout", data={}, follow_redirects=False).status_code == 403
+    r = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert client.get("/queue", follow_redirects=False).headers["location"] == "/login"
