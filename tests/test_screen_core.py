@@ -210,3 +210,9 @@ def test_institution_from_metadata_or_affiliation_line():
     assert recs[0]["institution"] == "某某大学附属第一医院"
     assert recs[1]["institution"].startswith("Department of Cardiac Surgery, Example University Hospital")
     assert recs[2]["institution"] == "某医院 移植科"
+
+
+def test_dcd_category_label_makes_arrest_compliant():
+    t = "本组均为DCD供者，供心经主动脉根部灌注冷停跳液后切取。"
+    rec = screen_chunk([Document("d", "f", 1, t)], ScreenOptions())[0]
+    assert rec["document_label"] == "compliant" and "DCD" in rec["ethics"]["donor_source"]

@@ -155,7 +155,7 @@ class PassageLogic:
         bd0 = bds[0] if bds else None
         pre = first("PRE")
         det = "DET" in types
-        dcd = "DCD" in types or any(e.type == "CAT" and "dcd" in e.rule for e in seq)
+        dcd = "DCD" in types or any(e.type == "CAT" and e.tag == "dcd" for e in seq)
         # ventilated before the declaration: an airway/ventilation event or a "before/already" cue precedes BD
         vent_before_bd = bd0 is not None and any(e.start < bd0.start for e in ints + vents) or (
             pre is not None and (bd0 is None or pre.start < (bd0.start + 1)))
