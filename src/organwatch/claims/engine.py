@@ -14,7 +14,7 @@ from typing import Any, Iterable, Iterator
 
 from organwatch.claims.codes import CodeLists, norm_code, norm_revenue
 from organwatch.claims.model import SEVERITY, UNKNOWN, Claim, IndexTransplant, Line, Member, Outcome
-from organwatch.claims.rules import Rule, RuleSet
+from organwatch.claims.rules import RuleSet
 
 HK_MO = frozenset({"HK", "MO"})
 ORGAN_COMPAT = {"heart_lung": {"heart", "lung", "heart_lung"}, "heart": {"heart", "heart_lung"},
@@ -432,8 +432,8 @@ class Engine:
             pre = [e for e in post_tainted if e.date is not None and e.date < rule.effective]
             if not tx_tainted and pre and len(pre) == len(post_tainted) and self.cfg.pre_effective_index == "review":
                 return out("review_required", ["PRE_EFFECTIVE_INDEX"] + tainted,
-                           "; ".join(notes) + f"; the index transplant predates the effective date "
-                           f"(engine.pre_effective_index = review).")
+                           "; ".join(notes) + "; the index transplant predates the effective date "
+                           "(engine.pre_effective_index = review).")
             if rule.knowledge_required and not confirmed:
                 return out("review_required", ["KNOWLEDGE_TN"] + tainted,
                            "; ".join(notes) + "; the statute bars only knowing coverage and the evidence is "

@@ -99,7 +99,6 @@ def _finish(buf: _ClaimBuf, source: str, st_errors: list[str]) -> Claim | ClaimE
                           message="; ".join(errs[:5]) + (f" (+{len(errs) - 5} more)" if len(errs) > 5 else ""))
     claim = Claim(claim_id=buf.claim_id or "", source=source, record=buf.record, form=buf.form,
                   member_id=buf.member_id)
-    facility_loop = "2310E" if buf.form == "837I" else "2310C"
     for i, lb in enumerate(buf.lines, 1):
         if lb.pointers and buf.form == "837P":
             dx = []
@@ -114,7 +113,6 @@ def _finish(buf: _ClaimBuf, source: str, st_errors: list[str]) -> Claim | ClaimE
             line=lb.lx or i, date=lb.date or buf.date, date_field=lb.date_field if lb.date else buf.date_field,
             procedures=lb.procedures + list(buf.pcs), revenue=lb.revenue, diagnoses=dx, country=country,
             country_field=cfield, country_raw=raw, country_source=kind))
-    del facility_loop
     return claim
 
 
