@@ -113,3 +113,15 @@ def test_cli_dask_engine_identical_output(tmp_path):
     assert (tmp_path / "dask.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     one = _ow("screen", f, f2, f, "--out", tmp_path / "one.jsonl", "--workers", "1")
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
+
+
+def test_report_section_escapes_html_from_documents(tmp_path):
+    f = tmp_path / "h.jsonl"
+    f.write_text(json.dumps({"id": "x<1>", "title": "<script>alert(1)</script>供心获取",
+                             "text": "供者确认脑死亡后，立即行气管插管<img src=x onerror=alert(1)>，随后正中切口开胸。",
+                             "year": 2004}, ensure_ascii=False) + "\n", encoding="utf-8")
+    r = _ow("screen", f, "--out", tmp_path / "h.parquet", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    sec = report_section.build_section(ReportContext(), [tmp_path / "h.parquet"])
+    html = str(sec.items[0].table_html)
+    assert "&lt;script&gt;" in html and "<script>" not in html and "<img" not in html and ">2004<" in html

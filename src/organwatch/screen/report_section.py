@@ -14,9 +14,9 @@ from organwatch.report.svg import bar_chart, html_table
 ORDER = 20
 REQUIRED = {"document_id", "document_label", "patterns", "passages", "ethics"}
 LABELS = ["violation", "suspicious", "compliant", "not_applicable"]
-PATTERN_NAMES = {"V1": "intubation after brain-death statement", "V2": "intubation at procurement",
-                 "V3": "intubation during/after sternotomy", "V4": "mask ventilation",
-                 "V5": "airway created after breathing stopped", "V6": "arrest without determination"}
+PATTERN_NAMES = {"V1": "intubation after BD", "V2": "intubation at procurement",
+                 "V3": "intubation at/after opening", "V4": "mask ventilation",
+                 "V5": "airway after breathing stopped", "V6": "arrest, no determination"}
 
 
 def _columns(path: Path) -> set[str]:
@@ -115,7 +115,7 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
             continue
         for p in r.get("passages") or []:
             if p.get("label") in ("violation", "suspicious"):
-                rows.append([r["document_id"], r.get("year") or "", p.get("label"), p.get("pattern") or "",
+                rows.append([r["document_id"], str(r.get("year") or ""), p.get("label"), p.get("pattern") or "",
                              f"{p.get('confidence', 0):.2f}", (p.get("text") or "")[:300]])
                 break
         if len(rows) >= 100:
@@ -142,8 +142,19 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
         explanation="Shares of documents reporting each ethics item, detected from explicit statements in the text.",
         provenance=prov, title="Ethics reporting in the screened documents", engine="screen",
         not_tested=["statements outside the supplied text (e.g. supplementary files)"])
+    eth_rows = []
+    for key, label in (("donor_source", "donor source stated"), ("no_prisoner_statement", "explicit no-prisoner statement"),
+                       ("donor_consent", "donor or family consent reported"), ("ethics_approval", "ethics approval reported"),
+                       ("death_determination", "manner of death determination stated"),
+                       ("fails_standard", "fails the reporting standard (§6)")):
+        k = sum(1 for e in eth if e.get(key))
+        eth_rows.append([label, str(k), f"{(k / m * 100) if m else 0:.1f} %"])
+    red = sum(1 for e in eth if (e.get("date_plausibility") or {}).get("status") == "red_flag")
+    eth_rows.append(["voluntary-donation claim for transplants before 2010", str(red),
+                     f"{(red / m * 100) if m else 0:.1f} %"])
+    eth_table = html_table(["item", "documents", "share"], eth_rows, caption=f"Ethics reporting in {m} documents")
     return Section(id="screening", title="Literature screening", order=ORDER,
                    intro="Machine screening of the supplied literature against the dead-donor-rule criteria. "
                          "Every flag is a pointer for human review with its evidence span.",
-                   items=[ReportItem(f1, chart_svg=chart, table_html=table), ReportItem(f2)],
+                   items=[ReportItem(f1, chart_svg=chart, table_html=table), ReportItem(f2, table_html=eth_table)],
                    not_tested=["recall on paraphrases not covered by the rule pack"])
