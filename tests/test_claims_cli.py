@@ -198,3 +198,19 @@ def test_fixture_directory_expected_outcomes(tmp_path):
     assert got == want
     wl = list(csv.DictReader((tmp_path / "wl.csv").open()))
     assert [w["member_id"] for w in wl] == ["SYN-0004", "SYN-0007", "SYN-0008"]
+
+
+def test_fast_jsonl_writer_matches_shared_writer(tmp_path):
+    from organwatch.claims.model import RECORD_COLUMNS
+    from organwatch.claims.records_out import write_outcomes
+    from organwatch.output import write_records
+
+    d = ROOT / "tests" / "data" / "claims"
+    out = tmp_path / "o.jsonl"
+    assert ow("claims", str(d), "--out", str(out)).returncode == 0  # the whole fixture dir, 5 jurisdictions
+    recs = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    recs.append({**recs[0], "explanation": "中华人民共和国 \u2028 \"quoted\"", "fields": {"a": [1, None, True]}})
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    write_outcomes(recs, a, "jsonl", RECORD_COLUMNS)
+    write_records(recs, b, "jsonl", RECORD_COLUMNS)
+    assert a.read_bytes() == b.read_bytes() and len(recs) > 50

@@ -110,6 +110,7 @@ def claims(inputs: tuple[Path, ...], jurisdictions: tuple[str, ...], plan_type: 
     """
     from organwatch.claims.batch import gc_paused, screen
     from organwatch.claims.model import RECORD_COLUMNS
+    from organwatch.claims.records_out import write_outcomes
     from organwatch.claims.readers import expand
     from organwatch.claims.readers.members import read_enrollment, read_members
     from organwatch.claims.rules import load_rules, plan_types, read_config, resolve_jurisdiction
@@ -159,7 +160,7 @@ def claims(inputs: tuple[Path, ...], jurisdictions: tuple[str, ...], plan_type: 
             sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
     else:
         assert out is not None
-        write_records(records, out, fmt_out, RECORD_COLUMNS)
+        write_outcomes(records, out, fmt_out, RECORD_COLUMNS)
         Path(str(out) + ".provenance.json").write_text(
             json.dumps(provenance, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if errors_path is not None:
