@@ -158,7 +158,7 @@ def test_report_section_default_and_with_outcomes(tmp_path, batch):
     f = s.items[2].finding
     assert f.statistics["deny_statutory"] == 1 and f.statistics["records"] == 3
     assert f.verdict.value == "highly_unusual" and any(i.name.endswith("claims.837") for i in f.provenance.inputs)
-    json.dumps(f.to_dict())
+    assert "TX1" not in json.dumps(f.to_dict()) and SECRET not in json.dumps(f.to_dict())  # no claim/member ids
     csv_out = tmp_path / "o.csv"
     assert ow("claims", str(batch["x12"]), "-j", "TX", "--out", str(csv_out)).returncode == 0
     assert accepts(csv_out) and build_section(ReportContext(), [csv_out]).items[2].finding.statistics["records"] == 3

@@ -183,10 +183,14 @@ def _outcomes_item(path: Path) -> ReportItem:
                      f"{total['review_required']} need review (missing or unresolved facts such as organ origin), "
                      f"{total['limit_permitted']} fall under a permissive statute. Outcomes describe how claim fields "
                      "compare with the statutes' conditions; they are not findings about patients or providers."),
-        evidence=[r for r in rows if r.get("outcome") in ("deny_statutory", "review_required", "limit_permitted")][:50],
+        # claim identifiers (patient account numbers) stay in the outcome file, not in a report that travels
+        evidence=[{k: r.get(k) for k in ("line", "jurisdiction", "outcome", "reasons", "statute", "fields",
+                                         "date_of_service", "form")}
+                  for r in rows if r.get("outcome") in ("deny_statutory", "review_required", "limit_permitted")][:50],
         provenance=Provenance(inputs=inputs, parameters=params), title="Claim outcomes under the transplant-coverage laws",
         engine="claims",
-        not_tested=["Organ origin never appears on a claim; it comes only from member records or attestations."])
+        not_tested=["Organ origin never appears on a claim; it comes only from member records or attestations.",
+                    "Claim identifiers are left out of the report; they are in the outcome file."])
     chart = svg.bar_chart(list(OUTCOMES), [total[o] for o in OUTCOMES], "Claim-line outcomes",
                           value_label="line outcomes")
     return ReportItem(finding=f, chart_svg=Markup(chart), table_html=table)
