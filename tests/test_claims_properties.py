@@ -121,3 +121,12 @@ def test_fhir_errors_on_stderr_carry_no_phi(tmp_path):
     assert secret not in r.stderr and secret not in (tmp_path / "e.jsonl").read_text()
     assert "Claim.item[0].sequence" in r.stderr and "1 unreadable" in r.stderr
     assert json.loads(out.read_text().splitlines()[0])["claim_id"] == "C2"
+
+
+@pytest.mark.parametrize("cfg", [{"jurisdiction": {"US-TX": {"designated": "KP"}}},
+                                 {"jurisdiction": {"US-TX": {"effective": 5}}},
+                                 {"jurisdiction": {"US-TX": {"prongs": ["SOMETHING"]}}},
+                                 {"jurisdiction": "TX"}])
+def test_bad_jurisdiction_config_is_usage_error(cfg):
+    with pytest.raises(UsageError):
+        load_rules(cfg)

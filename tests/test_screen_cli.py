@@ -112,6 +112,7 @@ def test_cli_dask_engine_identical_output(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "dask.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
     one = _ow("screen", f, f2, f, "--out", tmp_path / "one.jsonl", "--workers", "1")
+    assert one.returncode == 0, one.stderr
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "local.jsonl").read_bytes()
 
 

@@ -8,7 +8,6 @@ pack, scanner and normaliser (compiled on first use, never on import).
 from __future__ import annotations
 
 import bisect
-import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
@@ -16,7 +15,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from organwatch.screen.documents import Document, RecordError
 from organwatch.screen.ethics import ethics_fields
-from organwatch.screen.logic import PassageLogic, detect_language, worst_label
+from organwatch.screen.logic import PassageLogic, worst_label
 from organwatch.screen.matching import Matcher
 from organwatch.screen.normalise import get_normaliser
 from organwatch.screen.rulepack import load_pack
@@ -41,20 +40,52 @@ def _components(rules: str, backend: str):
     return pack, matcher, PassageLogic(pack)
 
 
-_INST_ZH = re.compile(r"[（(]([\u4e00-\u9fff]{2,40}(?:医院|大学|医学院|研究所|研究院|医学中心|移植中心))")
-_INST_EN = re.compile(r"(?:Department|Dept\.|Division)[^.;\n]{0,120}?(?:Hospital|University|Institute|Medical Cent(?:er|re))"
-                      r"[^.;\n()]{0,60}")
+_CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 
 
-def _institution(doc: Document, lang: str) -> str | None:
-    """Institution from metadata, else an affiliation line in the first 1,500 characters of the text."""
+def _is_cjk(ch: str) -> bool:
+    o = ord(ch)
+    return any(lo <= o < hi for lo, hi in _CJK_RANGES)
+
+
+def _institution(doc: Document, m, lang: str) -> str | None:
+    """Institution from metadata, else from institution cues (``INST``) in the first characters of the text:
+    zh: the CJK run ending with the first institution suffix (医院, 大学, ...), at most 40 characters;
+    en: from "Department of" to the end of the first institution word that follows it, plus the rest of that
+    comma-separated item. No regular expressions: the scanner already found the cues."""
     if doc.institution:
         return " ".join(doc.institution.split())[:300]
-    head = doc.text[:1500]
-    m = (_INST_ZH if lang == "zh" else _INST_EN).search(head)
-    if m:
-        return " ".join((m.group(1) if lang == "zh" else m.group(0)).split())[:300]
-    return None
+    inst = [e for e in m.events if e.type == "INST"]
+    if not inst:
+        return None
+    if lang == "zh":
+        for k, e in enumerate(inst):
+            j = e.start
+            while j > 0 and e.start - j < 40 and _is_cjk(m.norm[j - 1]):
+                j -= 1
+            end = e
+            for f in inst[k + 1:]:  # extend to the last suffix in the same CJK run (大学 ... 附属第一医院)
+                if f.end - j > 40 or not all(_is_cjk(ch) for ch in m.norm[end.end:f.start]):
+                    break
+                end = f
+            if end.end - j >= 4:
+                a = m.orig_offset(j)
+                return " ".join(doc.text[a:end.oend].split())[:300]
+        return None
+    starts = [e for e in m.events if e.type == "INST_START"]
+    for s0 in starts:
+        nxt = [e for e in inst if 0 < e.start - s0.start <= 200]
+        if nxt:
+            a, b = s0.ostart, nxt[0].oend
+            stop = len(doc.text)
+            for ch in (",", ";", "\n", "(", "."):
+                k = doc.text.find(ch, b, b + 80)
+                if k >= 0:
+                    stop = min(stop, k)
+            b = stop if stop != len(doc.text) else min(len(doc.text), b + 80)
+            return " ".join(doc.text[a:b].split())[:300]
+    e = inst[0]
+    return " ".join(doc.text[e.ostart:e.oend].split())
 
 
 def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, Any]]:
@@ -62,7 +93,7 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
     matches = matcher.match([d.text for d in docs])
     out = []
     for doc, m in zip(docs, matches):
-        lang = detect_language(m.norm)
+        lang = m.language
         doc_types = {e.type for e in m.events}
         passages = logic.passages(m.norm, m.events, lang, doc.year, doc_types)
         ctx = pack.setting("passage_context", lang)
@@ -87,7 +118,7 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
             "title": doc.title,
             "year": doc.year,
             "language": doc.language or lang,
-            "institution": _institution(doc, lang),
+            "institution": _institution(doc, m, lang),
             "document_label": label,
             "patterns": patterns,
             "passages": recs,

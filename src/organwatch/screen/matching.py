@@ -37,12 +37,25 @@ class DocMatch:
     text: str  # original text
     norm: str  # normalised text
     events: list[Event]
+    language: str = "und"  # "zh" when >= 20 % of the characters are CJK, else "en"
+    _nt: NormText | None = None  # the chunk's normalised text (for orig_offset)
+    _ns: int = 0
+    _os: int = 0
+
+    def orig_offset(self, a: int) -> int:
+        """Original offset (in ``text``) of normalised position ``a`` (0 <= a < len(norm))."""
+        if self._nt is None:
+            return a
+        return int(self._nt._map(np.array([self._ns + a]))[0]) - self._os
 
 
 ANCHOR_TYPES = {"BD", "INT", "VENT", "MASK", "OPEN", "ARREST", "DET", "DCD"}
 # passage-level cues: only those within ``near_window`` characters of an anchor can affect a passage
 NEAR_ONLY_TYPES = {"DONOR", "RECIPIENT", "URGENT", "SEQ", "SIMULT", "PRE", "BREATH_STOPPED", "ACTOR", "PROC", "NORM",
                    "SUPPORT", "NEG_INT", "CANNULA", "WEAN", "COVID", "ANIMAL"}
+
+
+HEAD_ONLY_TYPES = {"INST", "INST_START"}
 
 
 class Matcher:
@@ -109,6 +122,8 @@ class Matcher:
                       for k, v in self.pack.suppress.items() if k in tix]
         self._anchor_type = np.array([t in ANCHOR_TYPES for t in types], dtype=bool)
         self._near_type = np.array([t in NEAR_ONLY_TYPES for t in types], dtype=bool)
+        self._head_type = np.array([t in HEAD_ONLY_TYPES for t in types], dtype=bool)
+        self.head_chars = int(self.pack.settings.get("institution_head", 1500))
 
     def match_arrays(self, texts: list[str]):
         """Vectorised hits of a chunk after owner expansion and suppression.
@@ -173,6 +188,11 @@ class Matcher:
                 keep2 = np.ones(len(rule), dtype=bool)
                 keep2[np.flatnonzero(near_only)[dist > self.near_window]] = False
                 rule, typ, cs, ce, doc = rule[keep2], typ[keep2], cs[keep2], ce[keep2], doc[keep2]
+        if len(rule) and self._head_type.any():
+            # institution cues count only near the start of a document (affiliation lines)
+            head = self._head_type[typ] & ((cs - dns[doc]) >= self.head_chars)
+            if head.any():
+                rule, typ, cs, ce, doc = rule[~head], typ[~head], cs[~head], ce[~head], doc[~head]
         if len(rule):
             os_, oe_ = nt.orig_spans(cs, ce)
         else:
@@ -189,12 +209,19 @@ class Matcher:
         rules = self.pack.rules
         rt = [(r.type, r.tag, r.id) for r in rules]
         cols = [arr[k].tolist() for k in ("start", "end", "rule", "ostart", "oend")]
+        # language per document, vectorised: share of CJK code points
+        cps = nt.codepoints()
+        cjk = ((cps >= 0x3400) & (cps < 0xA000)) | ((cps >= 0xF900) & (cps < 0xFB00))
+        lens = (dne - dns).astype(np.int64)
+        csum = np.concatenate([[0], np.cumsum(cjk, dtype=np.int64)])
+        share = (csum[dne] - csum[dns]) / np.maximum(lens, 1)
         out: list[DocMatch] = []
         for d, text in enumerate(texts):
             a, b = int(bounds[d]), int(bounds[d + 1])
             evs = [Event(s, e, *rt[r], o1, o2) for s, e, r, o1, o2 in
                    zip(cols[0][a:b], cols[1][a:b], cols[2][a:b], cols[3][a:b], cols[4][a:b])]
-            out.append(DocMatch(text, nt.text[int(dns[d]):int(dne[d])], evs))
+            lang = "und" if lens[d] == 0 else ("zh" if share[d] >= 0.2 else "en")
+            out.append(DocMatch(text, nt.text[int(dns[d]):int(dne[d])], evs, lang, nt, int(dns[d]), int(dos[d])))
         return out
 
 

@@ -87,16 +87,19 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
                     pass
     prov = Provenance(inputs=[InputRef(str(p), sha256_file(p)) for p in inputs],
                       parameters={"screen_runs": params} if params else {}, seed=None)
-    labels = Counter(r.get("document_label") for r in recs)
-    failed = sum(1 for r in recs if r.get("errors") and not r.get("passages") and r.get("ethics") in (None, ""))
+    def _failed(r: dict[str, Any]) -> bool:  # a record a reader could not read: no ethics fields
+        return r.get("ethics") in (None, "") and bool(r.get("errors"))
+
+    failed = sum(1 for r in recs if _failed(r))
+    labels = Counter(r.get("document_label") for r in recs if not _failed(r))
     patterns = Counter(code for r in recs for code in (r.get("patterns") or []))
-    n = len(recs)
+    n = len(recs) - failed
     flagged = labels.get("violation", 0) + labels.get("suspicious", 0)
     f1 = Finding(
         check="screen.documents.labels", subject=f"{n} screened documents", verdict=(
             "unusual" if labels.get("violation", 0) else "consistent"),
         statistics={"documents": n, "records_failed": failed, **{k: labels.get(k, 0) for k in LABELS},
-                    "patterns": dict(sorted(patterns.items()))},
+                    "flagged_for_review": flagged, "patterns": dict(sorted(patterns.items()))},
         reference={"criteria": "screening-criteria.md §4-§5 (dead donor rule; V1-V6)"},
         explanation=(f"{labels.get('violation', 0)} documents contain at least one passage whose described order of "
                      f"events matches a violation pattern, and {labels.get('suspicious', 0)} an ambiguous one. These "

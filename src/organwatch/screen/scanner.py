@@ -155,9 +155,7 @@ def _cached(backend: str, key: str, literals: tuple[str, ...]):
 
 def get_scanner(backend: str, literals: list[str], key: str = "") -> HyperscanScanner | RE2Scanner:
     if backend == "auto":
-        try:
-            import hyperscan  # noqa: F401
-            backend = "hyperscan"
-        except ImportError:  # pragma: no cover - depends on platform wheels
-            backend = "re2"
+        import importlib.util
+
+        backend = "hyperscan" if importlib.util.find_spec("hyperscan") else "re2"
     return _cached(backend, key, tuple(literals))
