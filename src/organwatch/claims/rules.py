@@ -155,6 +155,17 @@ def load_rules(config: dict[str, Any] | None = None, as_of: dt.date | None = Non
     eng = EngineConfig(**{**eng_raw, "confirmed_evidence": frozenset(eng_raw.get("confirmed_evidence", [])),
                           "index_match_days": int(eng_raw.get("index_match_days", 30))})
     overrides = config.get("jurisdiction", {})
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise UsageError("config [jurisdiction.US-XX] sections must be tables")
+    try:
+        return _build(config, eng, overrides, as_of)
+    except (TypeError, KeyError, AttributeError, ValueError) as e:
+        if isinstance(e, UsageError):
+            raise
+        raise UsageError(f"config: invalid jurisdiction parameter ({type(e).__name__}: {e})") from None
+
+
+def _build(config: dict[str, Any], eng: EngineConfig, overrides: dict[str, Any], as_of: dt.date | None) -> RuleSet:
     registry = registry_rows()
     chosen: dict[str, Rule] = {}
     for raw in _data("jurisdictions.toml")["rule"]:
