@@ -126,7 +126,8 @@ def test_fhir_errors_on_stderr_carry_no_phi(tmp_path):
 @pytest.mark.parametrize("cfg", [{"jurisdiction": {"US-TX": {"designated": "KP"}}},
                                  {"jurisdiction": {"US-TX": {"effective": 5}}},
                                  {"jurisdiction": {"US-TX": {"prongs": ["SOMETHING"]}}},
-                                 {"jurisdiction": "TX"}])
+                                 {"jurisdiction": "TX"}, {"engine": {"index_match_days": "soon"}},
+                                 {"engine": "x"}])
 def test_bad_jurisdiction_config_is_usage_error(cfg):
     with pytest.raises(UsageError):
         load_rules(cfg)

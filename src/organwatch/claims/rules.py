@@ -142,6 +142,8 @@ def registry_rows() -> dict[str, dict[str, Any]]:
 
 def load_rules(config: dict[str, Any] | None = None, as_of: dt.date | None = None) -> RuleSet:
     config = config or {}
+    if not isinstance(config.get("engine", {}), dict):
+        raise UsageError("config [engine] must be a table")
     eng_raw = _merge(_data("engine.toml")["engine"], config.get("engine", {}))
     for k, choices in ENGINE_CHOICES.items():
         if eng_raw.get(k) not in choices:
@@ -152,8 +154,11 @@ def load_rules(config: dict[str, Any] | None = None, as_of: dt.date | None = Non
     unknown = set(eng_raw) - set(EngineConfig.__dataclass_fields__)
     if unknown:
         raise UsageError(f"unknown config engine keys: {', '.join(sorted(unknown))}")
-    eng = EngineConfig(**{**eng_raw, "confirmed_evidence": frozenset(eng_raw.get("confirmed_evidence", [])),
-                          "index_match_days": int(eng_raw.get("index_match_days", 30))})
+    try:
+        eng = EngineConfig(**{**eng_raw, "confirmed_evidence": frozenset(eng_raw.get("confirmed_evidence", [])),
+                              "index_match_days": int(eng_raw.get("index_match_days", 30))})
+    except (TypeError, ValueError) as e:
+        raise UsageError(f"config [engine]: invalid value ({type(e).__name__})") from None
     overrides = config.get("jurisdiction", {})
     if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
         raise UsageError("config [jurisdiction.US-XX] sections must be tables")
