@@ -35,6 +35,8 @@ def test_normalisation_steps_and_offsets():
     assert src[a:b] == "氣管 插\n管"
     j = nt.text.index("mg")
     assert src[slice(*nt.orig_span(j, j + 2))] == "㎎"
+    ocr = get_normaliser().normalise("供者脳死亡後立即揷管")  # OCR / variant substitutions from the TOML
+    assert ocr.text == "供者脑死亡后立即插管" and ocr.start_map is None
 
 
 VARIANTS = ["脑死亡", "腦死亡", "气管插管", "氣管 插管", "气 管\n插 管", "面罩", "麵罩", "ｉｎｔｕｂａｔｉｏｎ", "INTUBATION",

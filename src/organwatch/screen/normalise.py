@@ -30,7 +30,10 @@ _WS = " \t\n\r\f\v\u00a0\u3000"
 
 def default_config() -> dict[str, Any]:
     text = resources.files("organwatch.screen").joinpath("rules/normalisation.toml").read_text("utf-8")
-    return tomllib.loads(text)["normalisation"]
+    doc = tomllib.loads(text)
+    cfg = dict(doc["normalisation"])
+    cfg["ocr"] = tuple(sorted((k, v) for k, v in doc.get("ocr", {}).items() if len(k) == 1 and len(v) == 1))
+    return cfg
 
 
 @lru_cache(maxsize=1)
@@ -51,9 +54,14 @@ def _t2s_chars() -> dict[int, str]:
 
 
 @lru_cache(maxsize=8)
-def _tables(nfkc: bool, t2s: bool, fold: bool, ws: bool) -> tuple[dict[int, str], dict[str, str]]:
+def _tables(nfkc: bool, t2s: bool, fold: bool, ws: bool, ocr: tuple = ()) -> tuple[dict[int, str], dict[str, str]]:
     """(1:1 translate table, length-changing replacements) for the BMP."""
-    t2s_map = _t2s_chars() if t2s else {}
+    t2s_map = dict(_t2s_chars()) if t2s else {}
+    for a, b in ocr:  # OCR / variant substitutions, applied after t2s
+        t2s_map[ord(a)] = b
+        for k, v in list(t2s_map.items()):
+            if v == a:
+                t2s_map[k] = b
     table: dict[int, str] = {}
     expand: dict[str, str] = {}
     for cp in range(0x10000):
@@ -134,7 +142,8 @@ class Normaliser:
             return
         c = self.config
         self._table, self._expand = _tables(bool(c["nfkc"]), bool(c["traditional_to_simplified"]),
-                                            bool(c["case_fold"]), bool(c["collapse_whitespace"]))
+                                            bool(c["case_fold"]), bool(c["collapse_whitespace"]),
+                                            tuple(c.get("ocr", ())))
         lut = np.arange(0x110000, dtype=np.uint32)
         for cp, ch in self._table.items():
             lut[cp] = ord(ch)
