@@ -217,3 +217,15 @@ def test_pyx12_validation_still_reported_to_real_error_handlers(tmp_path):
     for _ in reader.iter_segments():
         pass
     assert errh.get_error_count() > 0
+
+
+def test_csv_jurisdiction_and_plan_type_columns(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text("claim_id,line,date_of_service,procedure_codes,service_country,jurisdiction,plan_type\n"
+                 "A,1,2024-09-01,50360,CN,id,chip\n"
+                 "B,1,2024-09-01,50360,CN,TX,platinum\n")
+    out = list(read_claims(p))
+    assert out[0].jurisdiction == "US-ID" and out[0].plan_type == "chip"
+    assert isinstance(out[1], ClaimError) and "plan_type" in str(out[1])
+    o = list(Engine(load_rules()).evaluate([out[0]]))
+    assert [(x.jurisdiction, x.outcome) for x in o] == [("US-ID", "deny_statutory")]

@@ -18,6 +18,7 @@ from typing import Iterator
 
 from organwatch.claims.countries import is_us_subdivision, normalise
 from organwatch.claims.model import UNKNOWN, Claim, ClaimError, Line
+from organwatch.claims.rules import plan_types
 
 REQUIRED = ("claim_id", "line")
 
@@ -52,9 +53,15 @@ def read_csv_claims(path: Path) -> Iterator[Claim | ClaimError]:
                 continue
             if cid not in claims and cid not in bad:
                 order.append(cid)
+                j = (row.get("jurisdiction") or "").upper() or None
+                if j and len(j) == 2 and j.isalpha() and j != "US":
+                    j = f"US-{j}"  # TX -> US-TX
+                plan = row.get("plan_type") or None
                 claims[cid] = Claim(claim_id=cid, source=source, record=len(order), form="CSV",
-                                    member_id=row.get("member_id") or None,
-                                    jurisdiction=row.get("jurisdiction") or None, plan_type=row.get("plan_type") or None)
+                                    member_id=row.get("member_id") or None, jurisdiction=j, plan_type=plan)
+                if plan is not None and plan not in plan_types():
+                    bad[cid] = ClaimError(source, len(order), f"row {rowno}, column 'plan_type'",
+                                          "unknown plan type (see claims/data/plan_types.toml)")
             if cid in bad:
                 continue
             claim = claims[cid]
