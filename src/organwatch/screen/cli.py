@@ -74,12 +74,12 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
     t0 = time.perf_counter()
     from organwatch.screen.sink import RecordSink
 
-    input_refs = [{"name": str(p), "sha256": sha256_file(p)} for p in inputs if p.is_file()]
-    provenance = {"inputs": input_refs, "parameters": {"rules": rules, "rules_sha256": pack.sha256,
-                                                       "rules_version": pack.version, "backend": backend,
-                                                       "input_format": input_format},
-                  "version": __version__, "seed": None}
-    with RecordSink(out, fmt, include_text, metadata={"provenance": provenance}) as sink, Progress(
+    # input hashes are computed in a thread while the screening runs (hashlib releases the GIL)
+    from concurrent.futures import ThreadPoolExecutor
+
+    hasher = ThreadPoolExecutor(max_workers=1)
+    hash_futures = [(p, hasher.submit(sha256_file, p)) for p in inputs if p.is_file()]
+    with RecordSink(out, fmt, include_text) as sink, Progress(
             TextColumn("[bold]screen[/bold]"), BarColumn(), TextColumn("{task.completed} documents"),
             TimeElapsedColumn(), console=con, transient=not con.is_terminal, disable=not con.is_terminal) as progress:
         task = progress.add_task("screen", total=None)
@@ -97,6 +97,13 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
             run_dask(chunks, opts, scheduler, on_chunk, fn=run_task_serialised, extra=(fmt,))
         else:
             run_local(chunks, opts, n_workers, on_chunk, fn=run_task_serialised, extra=(fmt,))
+        input_refs = [{"name": str(p), "sha256": f.result()} for p, f in hash_futures]
+        hasher.shutdown()
+        provenance = {"inputs": input_refs, "parameters": {"rules": rules, "rules_sha256": pack.sha256,
+                                                           "rules_version": pack.version, "backend": backend,
+                                                           "input_format": input_format},
+                      "version": __version__, "seed": None}
+        sink.set_metadata({"provenance": provenance})
     elapsed = time.perf_counter() - t0
     n_docs = sum(counts.values())
     summary = {

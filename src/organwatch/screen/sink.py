@@ -90,7 +90,7 @@ class RecordSink:
         self._fh = None
         self._csv = None
         if fmt == "parquet":
-            self._pq = pq.ParquetWriter(self.path, self.schema)
+            self._pq = pq.ParquetWriter(self.path, self.schema, store_schema=False)
         else:
             self._fh = open(self.path, "w", encoding="utf-8", newline="" if fmt == "csv" else "\n")
             if fmt == "csv":
@@ -122,6 +122,12 @@ class RecordSink:
                 self._pq.write_table(r.read_all().replace_schema_metadata(self.schema.metadata))
         else:
             self._fh.write(payload)
+
+    def set_metadata(self, metadata: dict[str, Any]) -> None:
+        """Attach metadata known only at the end of the run (Parquet key-value metadata ``organwatch``)."""
+        if self._pq is not None:
+            self._pq.add_key_value_metadata({"organwatch": json.dumps(_jsonable(metadata), ensure_ascii=False,
+                                                                      sort_keys=True)})
 
     def close(self) -> None:
         if self._pq is not None:
