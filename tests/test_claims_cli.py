@@ -214,3 +214,12 @@ def test_fast_jsonl_writer_matches_shared_writer(tmp_path):
     write_outcomes(recs, a, "jsonl", RECORD_COLUMNS)
     write_records(recs, b, "jsonl", RECORD_COLUMNS)
     assert a.read_bytes() == b.read_bytes() and len(recs) > 50
+
+
+def test_worklist_related_instruments():
+    from organwatch.claims.worklist import duty_instruments
+
+    assert duty_instruments(["GB"]) == ["uk-si-2024-262"]
+    assert duty_instruments(["US-TX"]) == ["us-tx-scr3-2021"]  # adopted resolution: travel warning
+    assert duty_instruments(["US-DE"]) == []  # HCR 143: adoption not verified (status introduced)
+    assert duty_instruments([]) == []

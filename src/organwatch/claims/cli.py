@@ -167,7 +167,7 @@ def claims(inputs: tuple[Path, ...], jurisdictions: tuple[str, ...], plan_type: 
         write_records([e.to_dict() for e in errors], errors_path, infer_format(errors_path, None, "jsonl"),
                       ["source", "record", "where", "message"])
     if worklist_path is not None:
-        wl = build_worklist(engine, batch, members)
+        wl = build_worklist(engine, batch, members, js)
         write_records(wl, worklist_path, infer_format(worklist_path, None, "csv"), WORKLIST_COLUMNS)
         err.print(f"organwatch claims: worklist of {len(wl)} members -> {worklist_path}")
     for e in errors[:20]:

@@ -16,11 +16,26 @@ from organwatch.claims.engine import Engine, classify
 from organwatch.claims.model import UNKNOWN, Claim, Member
 
 WORKLIST_COLUMNS = ["member_id", "reasons", "first_signal_date", "last_signal_date", "signal_lines", "signal_codes",
-                    "organs", "index_transplants", "claims"]
+                    "organs", "index_transplants", "claims", "jurisdictions", "related_instruments"]
+# statuses of registry instruments that may bear on counselling or reporting (not bills that failed or are pending)
+DUTY_STATUSES = ("enacted", "in_force", "adopted")
 
 
-def build_worklist(engine: Engine, claims: list[Claim], members: dict[str, Member]) -> list[dict[str, Any]]:
-    """``members`` must already include index transplants derived from the batch (Engine.evaluate does that)."""
+def duty_instruments(jurisdictions: list[str]) -> list[str]:
+    """laws.csv ids with a reporting duty or a travel warning in these jurisdictions (e.g. GB: uk-si-2024-262)."""
+    from organwatch.claims.registry import query_laws
+
+    if not jurisdictions:
+        return []
+    rows, _ = query_laws(jurisdictions, ["reporting", "travel_warning"], list(DUTY_STATUSES))
+    return [r["id"] for r in rows if r["jurisdiction"] in jurisdictions]
+
+
+def build_worklist(engine: Engine, claims: list[Claim], members: dict[str, Member],
+                   jurisdictions: list[str] | None = None) -> list[dict[str, Any]]:
+    """``members`` must already include index transplants derived from the batch (Engine.evaluate does that).
+    ``jurisdictions`` (the --jurisdiction option) applies to members without an enrollment record."""
+    duty_cache: dict[tuple[str, ...], list[str]] = {}
     sig: dict[str, dict[str, Any]] = defaultdict(lambda: {"dates": [], "codes": set(), "organs": set(), "lines": 0,
                                                           "claims": set(), "foreign_claims": set()})
     for c in claims:
@@ -71,4 +86,9 @@ def build_worklist(engine: Engine, claims: list[Claim], members: dict[str, Membe
                                    "evidence": e.evidence} for e in tx],
             "claims": sorted(s["claims"]),
         })
+        js = tuple(sorted({en.jurisdiction for en in (m.enrollment if m else [])} or set(jurisdictions or [])))
+        if js not in duty_cache:
+            duty_cache[js] = duty_instruments(list(js))
+        rows[-1]["jurisdictions"] = list(js)
+        rows[-1]["related_instruments"] = duty_cache[js]
     return rows
