@@ -223,3 +223,14 @@ def test_worklist_related_instruments():
     assert duty_instruments(["US-TX"]) == ["us-tx-scr3-2021"]  # adopted resolution: travel warning
     assert duty_instruments(["US-DE"]) == []  # HCR 143: adoption not verified (status introduced)
     assert duty_instruments([]) == []
+
+
+def test_laws_rules_view():
+    r = ow("laws", "--rules", "--json")
+    assert r.returncode == 0
+    rows = {x["jurisdiction"]: x for x in json.loads(r.stdout)}
+    assert rows["US-AZ"]["mode"] == "permissive" and rows["US-AZ"]["countries"] == ["CN", "HK"]
+    assert rows["US-TN"]["knowledge_required"] is True and rows["US-TX"]["effective"] == "2023-09-01"
+    assert all(v is not False for x in rows.values() for v in x["registry_checks"].values())
+    r = ow("laws", "--rules", "--as-of", "2024-06-01", "--json")
+    assert sorted(x["jurisdiction"] for x in json.loads(r.stdout)) == ["US-ID", "US-TX", "US-UT"]

@@ -35,11 +35,14 @@ def _as_of(value: str | None) -> dt.date | None:
 @click.option("--status", "statuses", multiple=True, help="enacted, in_force, vetoed, introduced, adopted, ... (repeatable).")
 @click.option("--as-of", "as_of", help="Only instruments whose status date is on or before DATE; shows whether "
                                        "insurer rules are in effect on DATE.")
+@click.option("--rules", "show_rules", is_flag=True,
+              help="Show the insurer rule parameters used by `organwatch claims` (versioned data) and their check "
+                   "against the registry, instead of the instruments.")
 @click.option("--json", "as_json", is_flag=True, help="Records as JSON on stdout (or to --out).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the records to a file.")
 @click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), help="jsonl, csv or parquet (default from --out).")
 def laws(jurisdictions: tuple[str, ...], provisions: tuple[str, ...], statuses: tuple[str, ...], as_of: str | None,
-         as_json: bool, out: Path | None, fmt: str | None) -> None:
+         show_rules: bool, as_json: bool, out: Path | None, fmt: str | None) -> None:
     """Query the embedded legislation registry (laws.csv) by jurisdiction, provision, status and date.
 
     \b
@@ -51,6 +54,9 @@ def laws(jurisdictions: tuple[str, ...], provisions: tuple[str, ...], statuses: 
     from organwatch.claims.registry import LAW_COLUMNS, query_laws
 
     day = _as_of(as_of)
+    if show_rules:
+        _show_rules(day, list(jurisdictions), as_json, out, fmt)
+        return
     rows, undated = query_laws(list(jurisdictions), list(provisions), list(statuses), day)
     err = Console(stderr=True)
     if out is not None:
@@ -70,6 +76,36 @@ def laws(jurisdictions: tuple[str, ...], provisions: tuple[str, ...], statuses: 
             con.print(f"{r['id']}: {' '.join(r['source_urls'])}", markup=False, highlight=False, soft_wrap=True)
     err.print(f"organwatch laws: {len(rows)} instruments matched" + (f" -> {out}" if out else "")
               + (f"; {undated} without a status date left out by --as-of" if undated else ""))
+
+
+def _show_rules(day, jurisdictions: list[str], as_json: bool, out: Path | None, fmt: str | None) -> None:
+    from organwatch.claims.registry import match_jurisdiction
+    from organwatch.claims.report_section import rule_consistency
+    from organwatch.claims.rules import load_rules
+
+    rules = load_rules(as_of=day)
+    checks = {r["jurisdiction"]: r["checks"] for r in rule_consistency()[0]}
+    rows = []
+    for j, r in rules.rules.items():
+        if jurisdictions and not any(match_jurisdiction(q, j) for q in jurisdictions):
+            continue
+        rows.append({**r.parameters(), "citation": r.citation, "designation_hook": r.designation_hook,
+                     "pending_counsel": sorted(r.pending_counsel), "registry_checks": checks.get(j, {}),
+                     "source_urls": list(r.source_urls)})
+    if out is not None:
+        write_records(rows, out, infer_format(out, fmt, "csv"))
+    elif as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        t = Table(title=f"{len(rows)} insurer rules" + (f" as of {day}" if day else ""))
+        for c in ("jurisdiction", "statute", "mode", "effective", "countries", "prongs", "registry"):
+            t.add_column(c)
+        for r in rows:
+            ok = all(v is not False for v in r["registry_checks"].values())
+            t.add_row(r["jurisdiction"], r["law_id"], r["mode"],
+                      r["effective"] + ("" if r["effective_verified"] else " (configured)"), ", ".join(r["countries"]),
+                      ", ".join(r["prongs"]), "consistent" if ok else "MISMATCH")
+        Console().print(t)
 
 
 @click.command()
