@@ -91,12 +91,13 @@ def _institution(doc: Document, m, lang: str) -> str | None:
 def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, Any]]:
     pack, matcher, logic = _components(opts.rules, opts.backend)
     matches = matcher.match([d.text for d in docs])
+    ctx_by_lang = {lang: pack.setting("passage_context", lang) for lang in ("zh", "en")}
     out = []
     for doc, m in zip(docs, matches):
         lang = m.language
         doc_types = {e.type for e in m.events}
         passages = logic.passages(m.norm, m.events, lang, doc.year, doc_types)
-        ctx = pack.setting("passage_context", lang)
+        ctx = ctx_by_lang.get(lang) or ctx_by_lang["en"]
         recs = []
         for p in passages:
             ev_json = [{"type": e.type, "tag": e.tag or None, "rule": e.rule, "start": e.ostart, "end": e.oend,

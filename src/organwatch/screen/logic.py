@@ -75,11 +75,15 @@ def _recipient_side(ev: Event, norm: str, subj_starts: list[int], subjects: list
 class PassageLogic:
     def __init__(self, pack: RulePack):
         self.pack = pack
+        keys = ("cluster_gap", "donor_window", "cue_window", "near_after")
+        self._st = {lang: {k: pack.setting(k, lang) for k in keys} for lang in ("zh", "en", "und")}
+
+    def _s(self, key: str, lang: str) -> int:
+        return self._st.get(lang, self._st["en"])[key]
 
     def passages(self, norm: str, events: list[Event], lang: str, year: int | None,
                  doc_types: set[str]) -> list[Passage]:
-        st = self.pack.setting
-        gap, donor_w, cue_w = st("cluster_gap", lang), st("donor_window", lang), st("cue_window", lang)
+        gap, donor_w, cue_w = self._s("cluster_gap", lang), self._s("donor_window", lang), self._s("cue_window", lang)
         subjects = [e for e in events if e.type in ("DONOR", "RECIPIENT")]
         subj_starts = [e.start for e in subjects]
         anchors = []
@@ -199,7 +203,7 @@ class PassageLogic:
             v2 = bool(steps_after or actor or "SUPPORT" in types) and not earlier_vent
         # V1: brain death stated, then intubation as a consequence
         if bd0 is not None and ints and not vent_before_bd:
-            near = self.pack.setting("near_after", lang)
+            near = self._s("near_after", lang)
             for b in bds:
                 later = [i for i in ints if i.start > b.start]
                 if not later:

@@ -211,10 +211,9 @@ class Matcher:
         cols = [arr[k].tolist() for k in ("start", "end", "rule", "ostart", "oend")]
         # language per document, vectorised: share of CJK code points
         cps = nt.codepoints()
-        cjk = ((cps >= 0x3400) & (cps < 0xA000)) | ((cps >= 0xF900) & (cps < 0xFB00))
+        cjk_pos = np.flatnonzero(((cps >= 0x3400) & (cps < 0xA000)) | ((cps >= 0xF900) & (cps < 0xFB00)))
         lens = (dne - dns).astype(np.int64)
-        csum = np.concatenate([[0], np.cumsum(cjk, dtype=np.int64)])
-        share = (csum[dne] - csum[dns]) / np.maximum(lens, 1)
+        share = (np.searchsorted(cjk_pos, dne) - np.searchsorted(cjk_pos, dns)) / np.maximum(lens, 1)
         out: list[DocMatch] = []
         for d, text in enumerate(texts):
             a, b = int(bounds[d]), int(bounds[d + 1])
