@@ -292,7 +292,17 @@ def test_procurement_revenue_code_abroad(tmp_path):
     text = build_837([{"claim_id": "I2", "member_id": "M6", "dx": [("ABK", "N186")], "facility": {"country": "CN"},
                        "lines": [{"date": "2024-06-01", "revenue": "0812"}]}], form="I")
     o = one(run(tmp_path, {"i.837": text}, ["TX"]))
-    assert o.outcome == "deny_statutory" and "PROCUREMENT_IN_DESIGNATED_COUNTRY" in o.reasons
+    # procurement codes corroborate but do not prove origin (compliance-rules.md 4.6): review, not denial
+    assert o.outcome == "review_required" and "PROCUREMENT_IN_DESIGNATED_COUNTRY" in o.reasons
+
+
+def test_foreign_procurement_line_makes_us_transplant_reviewable(tmp_path):
+    text = build_837([{"claim_id": "FP", "member_id": "M8", "dx": [("ABK", "N186")], "facility": None,
+                       "lines": [{"code": "50360", "date": "2024-03-01", "n4": {"state": "TX"}},
+                                 {"code": "50300", "date": "2024-02-28", "n4": {"country": "IN"}}]}])
+    outs = run(tmp_path, {"c.837": text}, ["TX"])
+    assert one(outs, 1).outcome == "review_required" and "FOREIGN_PROCUREMENT_ON_CLAIM" in one(outs, 1).reasons
+    assert one(outs, 2).outcome == "review_required" and "ORIGIN_UNKNOWN_FOREIGN" in one(outs, 2).reasons
 
 
 def test_designation_versioned_config(tmp_path):

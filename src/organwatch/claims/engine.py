@@ -110,6 +110,7 @@ class Context:
     jurisdictions: list[str]
     plan_type: str
     member: Member | None
+    foreign_procurement: bool = False  # the claim bills organ procurement from outside the US (OriginRisk)
 
 
 def _organ_match(e_organ: str, signal_organs: set[str]) -> bool:
@@ -185,9 +186,12 @@ class Engine:
         self.derive_index_transplants(claims, members)
         for claim in claims:
             outs: list[Outcome] = []
-            for line in claim.lines:
-                facts = classify(line, self.codes, self.cfg.status_code_only)
+            all_facts = [classify(line, self.codes, self.cfg.status_code_only) for line in claim.lines]
+            foreign_proc = any(f.procurement and ln.country not in ("US", UNKNOWN)
+                               for f, ln in zip(all_facts, claim.lines))
+            for line, facts in zip(claim.lines, all_facts):
                 ctx = self.context(claim, line, members, jurisdictions, plan_type)
+                ctx.foreign_procurement = foreign_proc
                 if facts.related:
                     for j in ctx.jurisdictions:
                         outs.append(self.evaluate_line(claim, line, facts, j, ctx))
@@ -339,12 +343,11 @@ class Engine:
                     tainted.append("PERFORMED_IN_DESIGNATED_COUNTRY")
                     confirmed &= src in self.cfg.confirmed_evidence
                     notes.append(f"{kind} located in {c_loc} ({loc_field}): operation performed in a named country")
-                elif facts.procurement and "ORIGIN_SALE_OR_DONATION" in rule.prongs:
-                    tainted.append("PROCUREMENT_IN_DESIGNATED_COUNTRY")
-                    confirmed &= src in self.cfg.confirmed_evidence
-                    notes.append(f"organ procurement billed from {c_loc}: organ originating in a named country")
                 else:
-                    unknown.append("FOH_UNKNOWN")
+                    # compliance-rules.md 4.6: procurement codes corroborate, they do not prove where an organ
+                    # came from on their own -> review, never denial
+                    unknown.append("PROCUREMENT_IN_DESIGNATED_COUNTRY")
+                    notes.append(f"organ procurement billed from {c_loc} ({loc_field})")
             if (e_line is not None and facts.transplant and "PERFORMED_IN" in rule.prongs
                     and "PERFORMED_IN_DESIGNATED_COUNTRY" not in tainted and e_line.performed_country != UNKNOWN
                     and in_D(e_line.performed_country)):
@@ -363,7 +366,9 @@ class Engine:
                 confirmed &= (e_line.evidence if e_line else "") in self.cfg.confirmed_evidence
                 notes.append("members file attests the organ was procured through forced organ harvesting")
             if not tainted:
-                origin_risk = c_loc != "US" or (c_orig not in (UNKNOWN, "US"))
+                origin_risk = c_loc != "US" or (c_orig not in (UNKNOWN, "US")) or ctx.foreign_procurement
+                if ctx.foreign_procurement and c_orig == UNKNOWN and facts.transplant:
+                    unknown.append("FOREIGN_PROCUREMENT_ON_CLAIM")
                 if c_loc == UNKNOWN:
                     unknown.append("LOCATION_UNKNOWN")
                 elif hk_review(c_loc):
@@ -372,7 +377,7 @@ class Engine:
                     unknown.append("ORIGIN_UNKNOWN_FOREIGN")
                 if c_orig != UNKNOWN and hk_review(c_orig):
                     unknown.append("HK_MO_SCOPE")
-                if c_orig == UNKNOWN and origin_risk and not unknown:
+                if c_orig == UNKNOWN and origin_risk and not (set(unknown) - {"FOREIGN_PROCUREMENT_ON_CLAIM"}):
                     unknown.append("ORIGIN_UNKNOWN")
                 if "PROCURED_THROUGH_FOH" in rule.prongs and foh is None and origin_risk:
                     unknown.append("FOH_UNKNOWN")
