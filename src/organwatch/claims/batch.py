@@ -10,7 +10,7 @@ import contextlib
 import gc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from organwatch.claims.engine import Engine
 from organwatch.claims.model import Claim, ClaimError, Member, Outcome
@@ -44,10 +44,13 @@ class Batch:
 
 
 def screen(files: list[Path], rules: RuleSet, members: dict[str, Member] | None = None,
-           jurisdictions: list[str] | None = None, plan_type: str | None = None, fast: bool = False) -> Batch:
+           jurisdictions: list[str] | None = None, plan_type: str | None = None, fast: bool = False,
+           on_file: Callable[[Path], None] | None = None) -> Batch:
     b = Batch(engine=Engine(rules), members={} if members is None else members)
     with gc_paused():
         for f in files:
+            if on_file is not None:
+                on_file(f)
             try:
                 for item in read_claims(f, fast=fast):
                     if isinstance(item, ClaimError):

@@ -172,7 +172,15 @@ def claims(inputs: tuple[Path, ...], jurisdictions: tuple[str, ...], plan_type: 
     files = expand(list(inputs))
     if not files:
         raise InputError("no input files found", file=inputs[0])
-    b = screen(files, rules, members, js, plan_type, fast)
+    if err.is_terminal and len(files) > 1:
+        from rich.progress import Progress
+
+        with Progress(console=err, transient=True) as progress:
+            task = progress.add_task("reading claims", total=len(files))
+            b = screen(files, rules, members, js, plan_type, fast,
+                       on_file=lambda _f: progress.advance(task))
+    else:
+        b = screen(files, rules, members, js, plan_type, fast)
     batch, errors, outcomes, engine = b.claims, b.errors, b.outcomes, b.engine
     with gc_paused():
         records = [o.to_record() for o in outcomes]
