@@ -126,3 +126,23 @@ def test_report_section_escapes_html_from_documents(tmp_path):
     sec = report_section.build_section(ReportContext(), [tmp_path / "h.parquet"])
     html = str(sec.items[0].table_html)
     assert "&lt;script&gt;" in html and "<script>" not in html and "<img" not in html and ">2004<" in html
+
+
+def test_a_record_that_breaks_screening_is_isolated(monkeypatch):
+    from organwatch.screen import engine
+    from organwatch.screen.engine import DocChunk, run_task
+
+    real = engine.ethics_fields
+
+    def boom(norm, events, year):
+        if "TRIGGER" in norm.upper():
+            raise ValueError("synthetic failure")
+        return real(norm, events, year)
+
+    monkeypatch.setattr(engine, "ethics_fields", boom)
+    docs = [Document("a", "f", 1, "供者确认脑死亡后立即气管插管。"), Document("b", "f", 2, "trigger"),
+            Document("c", "f", 3, "The donor was intubated after brain death.")]
+    recs = run_task(DocChunk(docs), ScreenOptions())
+    assert [r["document_id"] for r in recs] == ["a", "f#2", "c"]
+    assert recs[1]["ethics"] is None and "synthetic failure" in recs[1]["errors"][0]
+    assert recs[0]["document_label"] == "violation" and recs[2]["document_label"] == "violation"

@@ -163,6 +163,8 @@ CASES = [
     ("受者术后气管插管，24小时后拔管。", "not_applicable", None),
     ("Donor pigs were intubated and a sternotomy was performed.", "not_applicable", None),
     ("受者全身麻醉，双腔气管插管，开胸植入供肺。", "not_applicable", None),
+    ("The donor was intubated after brain death and the chest was opened.", "violation", "V1"),
+    ("The donor was intubated before brain death was declared; an apnea test confirmed it.", "compliant", None),
 ]
 
 

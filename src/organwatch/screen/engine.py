@@ -132,6 +132,22 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
     return out
 
 
+def screen_isolated(docs: list[Document], opts: ScreenOptions) -> list[dict[str, Any]]:
+    """:func:`screen_chunk`, but a document that makes screening fail becomes one error record and the
+    other documents of the chunk are still screened (one at a time, only after a failure)."""
+    try:
+        return screen_chunk(docs, opts)
+    except Exception:
+        out: list[dict[str, Any]] = []
+        for d in docs:
+            try:
+                out.extend(screen_chunk([d], opts))
+            except Exception as e:  # a bug triggered by this record: report it, keep the batch going
+                msg = f"screening failed: {type(e).__name__}: {e}"[:300]
+                out.append(error_record(RecordError(d.file, d.record, msg, d.line)))
+        return out
+
+
 def error_record(err: RecordError) -> dict[str, Any]:
     return {"document_id": f"{err.file}#{err.record if err.record is not None else 'file'}",
             "source": {"file": err.file, "record": err.record, "pages": None}, "title": "", "year": None, "language": None,
@@ -174,11 +190,11 @@ def run_task(task, opts: ScreenOptions) -> list[dict[str, Any]]:
                 errs.append(error_record(it))
             else:
                 docs.append(it)
-        out = (screen_chunk(docs, opts) if docs else []) + errs
+        out = (screen_isolated(docs, opts) if docs else []) + errs
         out.sort(key=lambda r: r["source"]["record"] or 0)  # line order within the range
         return pre + out
     if isinstance(task, DocChunk):
-        return pre + (screen_chunk(task.docs, opts) if task.docs else [])
+        return pre + (screen_isolated(task.docs, opts) if task.docs else [])
     return screen_chunk(task, opts)
 
 

@@ -61,6 +61,12 @@ def _sentence_start(norm: str, pos: int) -> int:
     return (j + 2) if j >= 0 else best + 1
 
 
+def _has_break(norm: str, a: int, b: int) -> bool:
+    """True when a sentence or clause boundary lies between normalised positions a and b."""
+    seg = norm[a:b]
+    return any(ch in seg for ch in SENTENCE_END) or ". " in seg
+
+
 def _recipient_side(ev: Event, norm: str, subj_starts: list[int], subjects: list[Event]) -> bool:
     """True when the nearest preceding subject term in the same sentence is a recipient term."""
     k = bisect.bisect_right(subj_starts, ev.start) - 1
@@ -124,11 +130,11 @@ class PassageLogic:
             i1 = bisect.bisect_right(cue_starts, hi)
             cues = [e for e in cues_all[i0:i1] if e.end <= hi]
             seq = sorted(cl + cues, key=lambda e: (e.start, e.end))
-            out.append(self.classify(seq, cl, lang, year, doc_types, c0, c1))
+            out.append(self.classify(seq, cl, lang, year, doc_types, c0, c1, norm))
         return out
 
     def classify(self, seq: list[Event], anchors: list[Event], lang: str, year: int | None,
-                 doc_types: set[str], c0: int, c1: int) -> Passage:
+                 doc_types: set[str], c0: int, c1: int, norm_text: str = "") -> Passage:
         types = {e.type for e in seq}
 
         def first(t: str, tag: str | None = None) -> Event | None:
@@ -160,8 +166,13 @@ class PassageLogic:
         pre = first("PRE")
         det = "DET" in types
         dcd = "DCD" in types or any(e.type == "CAT" and e.tag == "dcd" for e in seq)
+        # "intubated after brain death": an INT mentioned just before a BD stated with "after/following"
+        # happens after it (the temporal marker inverts the order of mention)
+        near = self._s("near_after", lang)
+        retro = [i for i in ints if any(b.tag == "after" and 0 <= b.start - i.end <= near and
+                                        not _has_break(norm_text, i.end, b.start) for b in bds)]
         # ventilated before the declaration: an airway/ventilation event or a "before/already" cue precedes BD
-        vent_before_bd = bd0 is not None and any(e.start < bd0.start for e in ints + vents) or (
+        vent_before_bd = bd0 is not None and any(e.start < bd0.start for e in ints + vents if e not in retro) or (
             pre is not None and (bd0 is None or pre.start < (bd0.start + 1)))
         if bd0 is not None and pre is not None:
             vent_before_bd = True
@@ -202,8 +213,9 @@ class PassageLogic:
             earlier_vent = any(v.start < i0.start and v.tag != "establish" for v in vents)
             v2 = bool(steps_after or actor or "SUPPORT" in types) and not earlier_vent
         # V1: brain death stated, then intubation as a consequence
-        if bd0 is not None and ints and not vent_before_bd:
-            near = self._s("near_after", lang)
+        if retro and not vent_before_bd:
+            found.append(("V1", BASE_CONFIDENCE["V1"], "intubation stated as following brain death", []))
+        elif bd0 is not None and ints and not vent_before_bd:
             for b in bds:
                 later = [i for i in ints if i.start > b.start]
                 if not later:
