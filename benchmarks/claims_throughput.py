@@ -119,7 +119,7 @@ def main() -> None:
               f"target >= 1,000,000/min: wall {'met' if rate >= 1_000_000 else 'NOT met'}, "
               f"CPU {'met' if cpu_rate >= 1_000_000 else 'NOT met'}")
         # X12 via pyx12
-        from claims_x12build import build_837
+        from test_claims_x12build import build_837
 
         rnd = random.Random(7)
         claims = [{"claim_id": f"X{i}", "member_id": f"M{i % 500}", "dx": [("ABK", rnd.choice(DX).replace(".", ""))],

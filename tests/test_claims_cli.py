@@ -11,7 +11,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from claims_x12build import build_837
+from test_claims_x12build import build_837
 from organwatch.claims.registry import query_laws
 from organwatch.claims.report_section import accepts, build_section, rule_consistency
 from organwatch.report.sections import ReportContext

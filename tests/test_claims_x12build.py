@@ -1,4 +1,5 @@
-"""Builder for synthetic X12 837P / 837I interchanges used by the claims tests (no real PHI).
+"""Builder for synthetic X12 837P / 837I interchanges used by the claims tests (no real PHI), and a check that
+pyx12's own validator accepts what it builds.
 
 Each claim is a dict: claim_id, member_id, lines [{code, date, n4 (optional 2420C country), revenue, pointers}],
 dx [(qualifier, code)], pcs [(qualifier, code, date)], facility (None | dict(state=, country=)),
@@ -68,3 +69,23 @@ def build_837(claims: list[dict], form: str = "P", billing: dict | None = None, 
     head = ("ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *240101*1200*^*00501*000000001*0*T*:~"
             f"GS*HC*SUBMITTER*RECEIVER*20240101*1200*1*X*{vr}~")
     return head + "\n" + "\n".join(segs) + "\nGE*1*1~\nIEA*1*000000001~\n"
+
+
+def test_built_interchanges_pass_pyx12_validation(tmp_path):
+    import pyx12.params
+    import pyx12.x12n_document
+
+    p = build_837([{"claim_id": "V1", "member_id": "SYN", "facility": {"country": "CN"}, "dx": [("ABK", "N186")],
+                    "lines": [{"code": "50360", "date": "2024-01-10"}]}])
+    i = build_837([{"claim_id": "V2", "member_id": "SYN", "dx": [("ABK", "K7469")], "pcs": [("BBR", "0FY00Z0", "2024-06-01")],
+                    "facility": {"state": "UT"}, "lines": [{"date": "2024-06-01", "revenue": "0360"}]}], form="I")
+    for name, text in (("p.837", p), ("i.837", i)):
+        f = tmp_path / name
+        f.write_text(text)
+        with open(f) as fh:
+            ok = pyx12.x12n_document.x12n_document(pyx12.params.params(), fh, fd_997=None, fd_html=None)
+        assert ok, name
+    bad = tmp_path / "bad.837"
+    bad.write_text(p.replace("N4*TESTCITY*TX*752010001~", "N4*TESTCITY*TX*75~"))
+    with open(bad) as fh:
+        assert not pyx12.x12n_document.x12n_document(pyx12.params.params(), fh, fd_997=None, fd_html=None)
