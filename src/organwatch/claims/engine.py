@@ -188,8 +188,8 @@ class Engine:
             outs: list[Outcome] = []
             all_facts = [classify(line, self.codes, self.cfg.status_code_only) for line in claim.lines]
             foreign_proc = any(f.procurement and ln.country not in ("US", UNKNOWN)
-                               for f, ln in zip(all_facts, claim.lines))
-            for line, facts in zip(claim.lines, all_facts):
+                               for f, ln in zip(all_facts, claim.lines, strict=True))
+            for line, facts in zip(claim.lines, all_facts, strict=True):
                 ctx = self.context(claim, line, members, jurisdictions, plan_type)
                 ctx.foreign_procurement = foreign_proc
                 if facts.related:
