@@ -202,24 +202,28 @@ class Normaliser:
             exp_pos = np.flatnonzero(flags & 4) if self._expand else np.zeros(0, dtype=np.int64)
         ws = self._wslut[t_cps] if original.isascii() else (flags & 1).astype(bool)
         dels: list[np.ndarray] = []
-        ws_idx = np.flatnonzero(ws)
-        if len(ws_idx):
-            brk = np.flatnonzero(np.diff(ws_idx) != 1)
-            starts = ws_idx[np.concatenate([[0], brk + 1])]  # first whitespace of each run
-            ends = ws_idx[np.concatenate([brk, [len(ws_idx) - 1]])] + 1  # first non-whitespace after it
-            if c["collapse_whitespace"]:
-                first = np.zeros(len(ws_idx), dtype=bool)
-                first[np.concatenate([[0], brk + 1])] = True
-                dels.append(ws_idx[~first])  # all but the first whitespace of each run
+        if n > 1:
+            # only O(n) boolean ops here; index arrays are built for the (few) positions that change
+            dbl = ws[1:] & ws[:-1]  # whitespace preceded by whitespace
+            if c["collapse_whitespace"] and dbl.any():
+                dels.append(np.flatnonzero(dbl) + 1)  # all but the first whitespace of each run
             if c["collapse_cjk_spaces"] and not original.isascii():
-                ok = (starts > 0) & (ends < n)
-                st, en = starts[ok], ends[ok]
-                sel = self._cjklut[t_cps[st - 1]] & self._cjklut[t_cps[en]]
-                if c["collapse_whitespace"]:
-                    dels.append(st[sel])  # the rest of each run is deleted by the collapse step
-                else:
-                    for a, b in zip(st[sel], en[sel]):
-                        dels.append(np.arange(a, b))
+                cjk = self._cjklut[t_cps]
+                first_after_cjk = np.flatnonzero(ws[1:] & cjk[:-1]) + 1  # run starts preceded by CJK
+                if len(first_after_cjk):
+                    nxt = first_after_cjk + 1
+                    single = nxt < n
+                    single[single] = ~ws[nxt[single]]
+                    st = first_after_cjk[single]
+                    sel = self._cjklut[t_cps[st + 1]]
+                    cand = [st[sel]]
+                    for a in first_after_cjk[~single].tolist():  # runs of 2+ whitespace: rare, walk them
+                        b = a
+                        while b < n and ws[b]:
+                            b += 1
+                        if b < n and cjk[b]:
+                            cand.append(np.arange(a, a + 1 if c["collapse_whitespace"] else b))
+                    dels.extend(cand)
         if self._py_rx is not None and "(" in t and not original.isascii():
             for m in self._py_rx.finditer(t):
                 s, e = m.span()
@@ -235,6 +239,7 @@ class Normaliser:
         if len(exp_pos) == 0:
             # deletion-only: slice the translated string, keep a compact map
             pieces = []
+            cp_pieces = []
             prev = 0
             if len(D):
                 brk = np.flatnonzero(np.diff(D) != 1)
@@ -242,11 +247,13 @@ class Normaliser:
                 run_e = (D[np.concatenate([brk, [len(D) - 1]])] + 1).tolist()
                 for a, b in zip(run_s, run_e):
                     pieces.append(t[prev:a])
+                    cp_pieces.append(t_cps[prev:a])
                     prev = b
             pieces.append(t[prev:])
+            cp_pieces.append(t_cps[prev:])
             text = "".join(pieces)
             P = D - np.arange(len(D))
-            return NormText(original, text, None, None, P)
+            return NormText(original, text, None, np.concatenate(cp_pieces).astype(np.uint32, copy=False), P)
         keep = np.ones(n, dtype=bool)
         keep[D] = False
         lens = keep.astype(np.int64)
