@@ -35,43 +35,60 @@ def _text(el) -> str:
     return " ".join("".join(el.itertext()).split())
 
 
+_TAGS = ("PMID", "ArticleTitle", "VernacularTitle", "AbstractText", "OtherAbstract", "Year", "MedlineDate",
+         "Affiliation", "Language", "BookTitle")
+
+
 def _article(el, file: str, rec: int) -> Document:
-    cit = el.find("MedlineCitation")
-    if cit is None:
-        cit = el.find("BookDocument")
-    if cit is None:
-        raise ValueError("no MedlineCitation element")
-    pmid = cit.findtext("PMID")
-    if not pmid:
+    """Fields of one PubmedArticle / PubmedBookArticle in a single C-level filtered traversal."""
+    pmid = title = vernacular = lang = aff = None
+    parts: list[str] = []
+    pub_year = other_year = None
+    in_other = None
+    for node in el.iter(_TAGS):
+        tag = node.tag
+        parent = node.getparent()
+        ptag = parent.tag if parent is not None else ""
+        if tag == "PMID":
+            if pmid is None and ptag in ("MedlineCitation", "BookDocument"):
+                pmid = node.text
+        elif tag == "ArticleTitle" or (tag == "BookTitle" and title is None):
+            if title is None:
+                title = _text(node)
+        elif tag == "VernacularTitle":
+            vernacular = _text(node)
+        elif tag == "AbstractText":
+            if in_other is not None and parent is in_other:
+                continue  # included with its OtherAbstract
+            t = _text(node)
+            if t:
+                label = node.get("Label")
+                parts.append(f"{label}: {t}" if label else t)
+        elif tag == "OtherAbstract":
+            in_other = node
+            t = _text(node)
+            if t:
+                parts.append(t)
+        elif tag in ("Year", "MedlineDate"):
+            if ptag == "PubDate":
+                pub_year = pub_year or parse_year(node.text)
+            elif ptag in ("ArticleDate", "DateCompleted"):
+                other_year = other_year or parse_year(node.text)
+        elif tag == "Affiliation":
+            if aff is None:
+                aff = _text(node)
+        elif tag == "Language":
+            if lang is None:
+                lang = node.text
+    if pmid is None or not pmid.strip():
+        if el.find("MedlineCitation") is None and el.find("BookDocument") is None:
+            raise ValueError("no MedlineCitation element")
         raise ValueError("record has no PMID")
-    art = cit.find("Article")
-    title = _text(art.find("ArticleTitle")) if art is not None else _text(cit.find("ArticleTitle"))
-    vernacular = _text(art.find("VernacularTitle")) if art is not None else ""
-    parts = []
-    abstract = art.find("Abstract") if art is not None else None
-    for ab in (abstract.iterchildren("AbstractText") if abstract is not None else el.iter("AbstractText")):
-        label = ab.get("Label")
-        t = _text(ab)
-        if t:
-            parts.append(f"{label}: {t}" if label else t)
-    for ab in cit.iterchildren("OtherAbstract"):
-        t = _text(ab)
-        if t:
-            parts.append(t)
-    year = None
-    pd = art.find("Journal/JournalIssue/PubDate") if art is not None else None
-    if pd is not None:
-        year = parse_year(pd.findtext("Year") or pd.findtext("MedlineDate"))
-    if year is None:
-        year = parse_year(el.findtext(".//ArticleDate/Year") or el.findtext(".//DateCompleted/Year"))
-    aff = art.find("AuthorList/Author/AffiliationInfo/Affiliation") if art is not None else None
-    if aff is None:
-        aff = el.find(".//Affiliation")
-    lang = art.findtext("Language") if art is not None else None
+    title = title or ""
     body = [vernacular] if vernacular else []
     return Document(document_id=f"PMID:{pmid.strip()}", file=file, record=rec,
-                    text=compose_text(title, *body, *parts), title=title, year=year,
-                    institution=_text(aff) or None, language=lang, line=el.sourceline)
+                    text=compose_text(title, *body, *parts), title=title, year=pub_year or other_year,
+                    institution=aff or None, language=lang, line=el.sourceline)
 
 
 def read_medline(path: Path) -> Iterator[Document | RecordError]:
