@@ -172,3 +172,21 @@ def test_cli_bad_input_exit_2_one_line(tmp_path):
                         str(tmp_path / "o.jsonl")], capture_output=True, text=True)
     assert r.returncode == 2 and "missing.ris" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_medline_fields_other_abstract_and_affiliation(tmp_path):
+    x = tmp_path / "m2.xml"
+    x.write_text("<?xml version='1.0'?><PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>7</PMID>"
+                 "<DateCompleted><Year>1999</Year></DateCompleted><Article><Journal><JournalIssue><PubDate>"
+                 "<MedlineDate>1998 Jan-Feb</MedlineDate></PubDate></JournalIssue></Journal>"
+                 "<ArticleTitle>Donor <i>heart</i> procurement</ArticleTitle><Abstract>"
+                 "<AbstractText Label='METHODS'>The donor was intubated after brain death.</AbstractText></Abstract>"
+                 "<AuthorList><Author><AffiliationInfo><Affiliation>Example Hospital</Affiliation></AffiliationInfo>"
+                 "</Author></AuthorList><Language>eng</Language><VernacularTitle>供心获取</VernacularTitle></Article>"
+                 "<OtherAbstract Language='chi'><AbstractText>供者脑死亡后气管插管。</AbstractText></OtherAbstract>"
+                 "<CommentsCorrectionsList><CommentsCorrections><PMID>99</PMID></CommentsCorrections>"
+                 "</CommentsCorrectionsList></MedlineCitation></PubmedArticle></PubmedArticleSet>", encoding="utf-8")
+    (d,) = list(iter_documents([x]))
+    assert d.document_id == "PMID:7" and d.year == 1998 and d.institution == "Example Hospital"
+    assert d.text == ("Donor heart procurement\n\n供心获取\n\nMETHODS: The donor was intubated after brain death."
+                      "\n\n供者脑死亡后气管插管。")
