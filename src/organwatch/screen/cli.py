@@ -25,12 +25,14 @@ from organwatch.screen.readers import FORMATS
 @click.option("--format", "fmt", type=click.Choice(["parquet", "jsonl", "csv"]), default=None,
               help="Table format (default from --out suffix, else parquet).")
 @click.option("--rules", default="ddr_default", show_default=True, help="Rule pack name or path to a TOML pack.")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True)
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local = process pool on this machine; dask = the same tasks on a Dask cluster.")
 @click.option("--scheduler", default=None, help="Dask scheduler address (with --engine dask).")
 @click.option("--workers", type=int, default=None, help="Local worker processes (default: CPU count).")
 @click.option("--backend", type=click.Choice(["hyperscan", "re2"]), default="hyperscan", show_default=True,
               help="Matching backend (identical hits; re2 is the fallback).")
-@click.option("--input-format", "input_format", type=click.Choice(FORMATS), default="auto", show_default=True)
+@click.option("--input-format", "input_format", type=click.Choice(FORMATS), default="auto", show_default=True,
+              help="Reader for every input (auto = detected from content and extension).")
 @click.option("--include-text", is_flag=True, help="Store each document's full screened text in the record.")
 @click.option("--chunk-docs", type=int, default=2000, show_default=True, help="Documents per work chunk.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON on stdout.")
