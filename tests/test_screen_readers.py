@@ -141,6 +141,13 @@ def test_endnote_and_cnki(tmp_path):
                                    "{Author Address}: 某医科大学\n{Abstract}: 灌注停跳液。\n", encoding="utf-8")
     docs, errs = _split(list(iter_documents([tmp_path / "c.txt"])))
     assert [(d.year, d.institution) for d in docs] == [(2003, "某某医院"), (2002, "某医科大学")]
+    (tmp_path / "rw.txt").write_text("RT Journal Article\nSR 1\nA1 张三;李四\nAD 某某大学附属医院\nT1 供肺获取体会\n"
+                                    "YR 2006\nAB 供者确认脑死亡后立即气管插管。\n\nRT Journal Article\nT1 第二篇\nYR 2007\n",
+                                    encoding="utf-8")
+    docs, errs = _split(list(iter_documents([tmp_path / "rw.txt"])))
+    assert [(d.title, d.year, d.institution) for d in docs] == [("供肺获取体会", 2006, "某某大学附属医院"),
+                                                                ("第二篇", 2007, None)]
+    assert "气管插管" in docs[0].text and not errs
 
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,

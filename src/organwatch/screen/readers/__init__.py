@@ -35,7 +35,7 @@ def detect_format(path: Path, head: bytes) -> str:
     if text.startswith("TY  -") or "\nTY  - " in text or text.startswith("PMID-") or "\nER  -" in text:
         return "ris"
     if text.startswith("{Reference Type}") or text.startswith("{") and "}:" in text[:200] or \
-            text.startswith("RT ") or "\nSrcDatabase-" in text or text.startswith("SrcDatabase-") or \
+            (text.startswith("RT ") and ("\nT1 " in text or "\nAB " in text)) or "\nSrcDatabase-" in text or text.startswith("SrcDatabase-") or \
             text.startswith("DataType") or text.startswith("Title-题名"):
         return "cnki"
     suffixes = "".join(path.suffixes[-2:]).lower()

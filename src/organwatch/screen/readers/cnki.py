@@ -4,7 +4,9 @@ Two shapes are recognised:
 * CNKI "field" export: ``Title-题名: ...``, ``Author-作者: ...``, ``Organ-单位: ...``, ``Summary-摘要: ...``,
   ``Year-年: ...``, ``PubTime-发表时间: ...``, records separated by a blank line or ``SrcDatabase-来源库:``;
 * NoteExpress / E-Study: ``{Reference Type}: Journal Article``, ``{Title}: ...``, ``{Abstract}: ...``,
-  ``{Year}: ...``, ``{Author Address}: ...``, records starting at ``{Reference Type}``.
+  ``{Year}: ...``, ``{Author Address}: ...``, records starting at ``{Reference Type}``;
+* RefWorks-style tagged export (CNKI "E-Study"/RefWorks option): ``RT Journal Article``, ``T1 ...``, ``AB ...``,
+  ``YR ...``, ``AD ...``, records starting at ``RT``.
 Keys are matched on their English or Chinese part. Unknown keys are ignored.
 """
 
@@ -19,6 +21,9 @@ from organwatch.screen.readers.decode import decode_bytes
 
 _NE = re.compile(r"^\{([^}]{1,60})\}\s*[:：]\s?(.*)$")
 _CNKI = re.compile(r"^([A-Za-z]{1,30})-([^:：]{0,20})\s*[:：]\s?(.*)$")
+_RW = re.compile(r"^([A-Z][A-Z0-9]) (.*)$")
+_RW_KEYS = {"RT": "reference type", "T1": "title", "AB": "abstract", "YR": "year", "AD": "address", "LA": "language",
+            "DO": "doi", "UL": "url", "FD": "date"}
 _START_KEYS = {"reference type", "srcdatabase", "datatype"}
 TITLE = {"title", "题名", "篇名", "标题"}
 ABSTRACT = {"abstract", "summary", "摘要"}
@@ -40,8 +45,11 @@ def _fields(text: str) -> Iterator[tuple[int, list[tuple[str, str]]]]:
             continue
         m = _NE.match(line)
         keys: tuple[str, ...]
+        rw = _RW.match(line) if m is None else None
         if m:
             keys, val = (m.group(1).strip().lower(),), m.group(2)
+        elif rw and rw.group(1) in _RW_KEYS or (rw and rec and rec[0][0] == "reference type"):
+            keys, val = (_RW_KEYS.get(rw.group(1), rw.group(1).lower()),), rw.group(2)
         else:
             m2 = _CNKI.match(line)
             if m2:
