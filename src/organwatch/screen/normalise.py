@@ -160,8 +160,9 @@ class Normaliser:
         for ch in self._expand:
             explut[ord(ch)] = True
         self._explut = explut
-        # per original code point: bit 0 = whitespace after translation, bit 2 = length-changing expansion
-        flag = wslut[lut].astype(np.uint8) | (explut.astype(np.uint8) << 2)
+        # per original code point: bit 0 = whitespace after translation, bit 1 = CJK after translation,
+        # bit 2 = length-changing expansion
+        flag = wslut[lut].astype(np.uint8) | (cjklut[lut].astype(np.uint8) << 1) | (explut.astype(np.uint8) << 2)
         self._flaglut = flag
         mode = c.get("pinyin", "tone")
         self._py_rx = re.compile(f"\\( ?{_SYL}(?: {_SYL}){{0,3}} ?\\)") if mode in ("tone", "lowercase") else None
@@ -208,7 +209,7 @@ class Normaliser:
             if c["collapse_whitespace"] and dbl.any():
                 dels.append(np.flatnonzero(dbl) + 1)  # all but the first whitespace of each run
             if c["collapse_cjk_spaces"] and not original.isascii():
-                cjk = self._cjklut[t_cps]
+                cjk = (flags & 2).astype(bool)
                 first_after_cjk = np.flatnonzero(ws[1:] & cjk[:-1]) + 1  # run starts preceded by CJK
                 if len(first_after_cjk):
                     nxt = first_after_cjk + 1
