@@ -54,7 +54,13 @@ def test_medline_deletecitation_and_bad_record(tmp_path):
     docs, errs = _split(list(iter_documents([x])))
     assert [d.document_id for d in docs] == ["PMID:1"] and docs[0].year == 2001
     assert any("record 2" in str(e) and "PMID" in str(e) for e in errs)
-    assert any("2 DeleteCitation" in str(e) for e in errs)
+    from organwatch.screen.documents import ReaderNote
+
+    assert any("2 DeleteCitation" in str(e) and isinstance(e, ReaderNote) for e in errs)
+    r = subprocess.run([sys.executable, "-m", "organwatch", "screen", str(x), "--out", str(tmp_path / "o.jsonl"),
+                        "--json", "--workers", "1"], capture_output=True, text=True)
+    summary = json.loads(r.stdout)
+    assert summary["documents_read"] == 1 and summary["records_failed"] == 1 and "DeleteCitation" in summary["notes"][0]
 
 
 @pytest.mark.parametrize("payload", [

@@ -94,7 +94,8 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
             progress.advance(task, res.n)
 
         docs = iter_documents(inputs, input_format, pdf_workers=max(1, n_workers), jsonl_ranges=True)
-        chunks = chunked(docs, chunk_docs, 16 << 20)
+        notes: list[str] = []
+        chunks = chunked(docs, chunk_docs, 16 << 20, on_note=lambda n: notes.append(str(n)))
         if engine == "dask":
             run_dask(chunks, opts, scheduler, on_chunk, fn=run_task_serialised, extra=(fmt,))
         else:
@@ -111,6 +112,7 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
     summary = {
         "documents_read": n_docs,
         "records_failed": len(errors),
+        "notes": notes,
         "labels": counts,
         "out": str(out),
         "format": fmt,
@@ -121,6 +123,8 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
         "organwatch_version": __version__,
         "inputs": input_refs,
     }
+    for note in notes[:20]:
+        con.print(f"note: {note}", highlight=False, markup=False)
     for e in errors[:20]:
         con.print(f"skipped: {e}", highlight=False, markup=False)
     if len(errors) > 20:

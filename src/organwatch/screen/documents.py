@@ -54,3 +54,9 @@ def parse_year(value: object) -> int | None:
             if 1900 <= y <= 2100:
                 return y
     return None
+
+
+@dataclass
+class ReaderNote(RecordError):
+    """Information about a file that is not a failure (e.g. MEDLINE DeleteCitation PMIDs): reported in the
+    summary, not counted as a failed record, not written as a record."""

@@ -246,13 +246,20 @@ def jsonl_ranges(path: str, block: int = 4 << 20) -> Iterator[RangeTask]:
             yield RangeTask(path, pos, pos + len(carry), line)
 
 
-def chunked(items: Iterable[Document | RecordError | RangeTask], max_docs: int, max_chars: int
-            ) -> Iterator[DocChunk | RangeTask]:
-    """Group reader output into tasks; reader failures ride with the next task so output keeps input order."""
+def chunked(items: Iterable[Document | RecordError | RangeTask], max_docs: int, max_chars: int,
+            on_note: Callable[[RecordError], None] | None = None) -> Iterator[DocChunk | RangeTask]:
+    """Group reader output into tasks; reader failures ride with the next task so output keeps input order.
+    Reader notes (not failures) go to ``on_note``."""
+    from organwatch.screen.documents import ReaderNote
+
     chunk: list[Document] = []
     errs: list[RecordError] = []
     size = 0
     for it in items:
+        if isinstance(it, ReaderNote):
+            if on_note is not None:
+                on_note(it)
+            continue
         if isinstance(it, RangeTask):
             if chunk:
                 yield DocChunk(chunk, tuple(errs))

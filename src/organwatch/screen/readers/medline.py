@@ -15,7 +15,7 @@ from typing import Iterator
 
 from lxml import etree
 
-from organwatch.screen.documents import Document, RecordError, compose_text, parse_year
+from organwatch.screen.documents import Document, ReaderNote, RecordError, compose_text, parse_year
 
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
@@ -127,4 +127,4 @@ def read_medline(path: Path) -> Iterator[Document | RecordError]:
     except (EOFError, OSError, gzip.BadGzipFile) as e:
         yield RecordError(file, rec + 1, f"truncated or unreadable input: {e}")
     if deleted:
-        yield RecordError(file, None, f"{deleted} DeleteCitation PMIDs listed (deletions, not documents)")
+        yield ReaderNote(file, None, f"{deleted} DeleteCitation PMIDs listed (deletions, not documents)")
