@@ -50,14 +50,23 @@ def test_property_every_span_maps_back_to_original_substring(parts):
     normalisation is the matched literal."""
     text = "".join(parts).replace("\x00", "")
     pack, matcher, _ = _components("ddr_default", "hyperscan")
+    n = get_normaliser()
     dm = matcher.match([text, "x" + text])
     for doc_text, m in zip([text, "x" + text], dm):
         for e in m.events:
             assert 0 <= e.ostart < e.oend <= len(doc_text)
-            orig = doc_text[e.ostart:e.oend]
-            norm_of_orig = get_normaliser().normalise(orig).text
-            matched = m.norm[e.start:e.end]
-            assert matched in norm_of_orig or norm_of_orig in matched or normalise_term(orig) == matched
+            # the span's ends are exactly the original characters of the first and last matched characters
+            assert m.orig_offset(e.start) == e.ostart and m.orig_offset(e.end - 1) + 1 == e.oend
+            # every matched character comes from the original character it maps to (NFKC, t2s, case, ...)
+            for a in range(e.start, e.end):
+                o = m.orig_offset(a)
+                assert e.ostart <= o < e.oend
+                assert m.norm[a] in n.normalise(doc_text[o]).text or m.norm[a] == doc_text[o].lower()
+            # and whatever lies between them in the original was removed by normalisation (spaces, pinyin)
+            kept = {m.orig_offset(a) for a in range(e.start, e.end)}
+            for o in range(e.ostart, e.oend):
+                if o not in kept:
+                    assert doc_text[o].isspace() or doc_text[o] in "()（）" or doc_text[o].isalnum()
 
 
 @settings(max_examples=300, deadline=None)
