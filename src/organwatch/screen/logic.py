@@ -81,6 +81,8 @@ def _recipient_side(ev: Event, norm: str, subj_starts: list[int], subjects: list
 class PassageLogic:
     def __init__(self, pack: RulePack):
         self.pack = pack
+        # donor gate: the spec's donor terms (DONOR); criteria texts; procurement verbs (PROCURE) [verify]
+        self.gate_types = frozenset(pack.settings.get("gate_types", ["DONOR", "CRITERIA"]))
         keys = ("cluster_gap", "donor_window", "cue_window", "near_after")
         self._st = {lang: {k: pack.setting(k, lang) for k in keys} for lang in ("zh", "en", "und")}
 
@@ -107,7 +109,8 @@ class PassageLogic:
                 clusters[-1].append(e)
             else:
                 clusters.append([e])
-        gates = [e for e in events if e.type == "DONOR" or e.type == "CRITERIA"]
+        gate_types = self.gate_types
+        gates = [e for e in events if e.type in gate_types]
         gate_starts = [e.start for e in gates]
         cues_all = [e for e in events if e.type not in ANCHORS]
         cue_starts = [e.start for e in cues_all]
@@ -118,7 +121,7 @@ class PassageLogic:
             k = bisect.bisect_left(gate_starts, c0 - donor_w - 400)
             while k < len(gates) and gates[k].start <= c1 + donor_w:
                 g = gates[k]
-                w = donor_w if g.type == "DONOR" else cue_w
+                w = cue_w if g.type == "CRITERIA" else donor_w
                 if c0 - w <= g.end and g.start <= c1 + w:
                     gated = True
                     break

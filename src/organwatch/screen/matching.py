@@ -51,7 +51,7 @@ class DocMatch:
 
 ANCHOR_TYPES = {"BD", "INT", "VENT", "MASK", "OPEN", "ARREST", "DET", "DCD"}
 # passage-level cues: only those within ``near_window`` characters of an anchor can affect a passage
-NEAR_ONLY_TYPES = {"DONOR", "RECIPIENT", "URGENT", "SEQ", "SIMULT", "PRE", "BREATH_STOPPED", "ACTOR", "PROC", "NORM",
+NEAR_ONLY_TYPES = {"DONOR", "PROCURE", "RECIPIENT", "URGENT", "SEQ", "SIMULT", "PRE", "BREATH_STOPPED", "ACTOR", "PROC", "NORM",
                    "SUPPORT", "NEG_INT", "CANNULA", "WEAN", "COVID", "ANIMAL"}
 
 
