@@ -173,6 +173,10 @@ CASES = [
     ("Donor pigs were intubated and a sternotomy was performed.", "not_applicable", None),
     ("受者全身麻醉，双腔气管插管，开胸植入供肺。", "not_applicable", None),
     ("The donor was intubated after brain death and the chest was opened.", "violation", "V1"),
+    ("The heart was procured after cold cardioplegia was infused through a sternotomy.", "violation", "V6"),
+    ("Coronary bypass: the saphenous vein was harvested, the aorta cross-clamped and cold cardioplegia given; "
+     "the old valve was explanted.", "not_applicable", None),
+    ("术中切取大隐静脉，主动脉根部灌注冷停跳液，心脏停跳。", "not_applicable", None),
     ("The donor was intubated before brain death was declared; an apnea test confirmed it.", "compliant", None),
 ]
 
