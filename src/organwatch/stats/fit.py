@@ -110,28 +110,3 @@ def leave_last_out(t, y, model: str = "quadratic", k: int = 1, t0: float | None 
     pred = f.predict(t[-k:])
     return [{"period": float(tt), "observed": float(o), "predicted": float(p), "error": float(p - o),
              "rel_error": float((p - o) / o) if o else float("nan")} for tt, o, p in zip(t[-k:], y[-k:], pred)]
-
-
-def batch_quadratic_r2(T: np.ndarray, Y: np.ndarray) -> np.ndarray:
-    """R² of the general quadratic for many series at once (rows of ``Y`` over periods ``T`` of the same shape).
-
-    Vectorised: each row is centred, the 3×3 normal equations are solved for all rows in one call.
-    Rows with constant values give NaN.
-    """
-    T = np.asarray(T, dtype=float)
-    Y = np.asarray(Y, dtype=float)
-    if T.ndim == 1:
-        T = np.broadcast_to(T, Y.shape)
-    U = T - T.mean(axis=1, keepdims=True)
-    X = np.stack([np.ones_like(U), U, U * U], axis=2)  # (m, n, 3)
-    # QR per row would be most stable; with centred, small-integer periods lstsq via pinv is accurate enough
-    XtX = np.einsum("mni,mnj->mij", X, X)
-    XtY = np.einsum("mni,mn->mi", X, Y)
-    coef = np.linalg.solve(XtX, XtY[..., None])[..., 0]
-    fitted = np.einsum("mni,mi->mn", X, coef)
-    sst = np.sum((Y - Y.mean(axis=1, keepdims=True)) ** 2, axis=1)
-    ssr = np.sum((Y - fitted) ** 2, axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        r2 = 1.0 - ssr / sst
-    r2[sst == 0] = np.nan
-    return r2
