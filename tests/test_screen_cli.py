@@ -146,3 +146,20 @@ def test_a_record_that_breaks_screening_is_isolated(monkeypatch):
     assert [r["document_id"] for r in recs] == ["a", "f#2", "c"]
     assert recs[1]["ethics"] is None and "synthetic failure" in recs[1]["errors"][0]
     assert recs[0]["document_label"] == "violation" and recs[2]["document_label"] == "violation"
+
+
+def test_jsonl_ranges_cover_the_file_exactly(tmp_path):
+    from organwatch.screen.engine import jsonl_ranges
+
+    f = tmp_path / "r.jsonl"
+    lines = [json.dumps({"id": str(i), "text": "x" * (i * 37 % 300)}) for i in range(500)]
+    lines.insert(100, json.dumps({"id": "long", "text": "y" * 5000}))
+    f.write_text("\n".join(lines), encoding="utf-8")  # no final newline
+    for block in (64, 1000, 1 << 20):
+        tasks = list(jsonl_ranges(str(f), block=block))
+        data = f.read_bytes()
+        assert tasks[0].start == 0 and tasks[-1].end == len(data)
+        assert all(a.end == b.start for a, b in zip(tasks, tasks[1:]))
+        for t in tasks:
+            assert data[:t.start].count(b"\n") + 1 == t.first_line
+            assert t.end == len(data) or data[t.end - 1:t.end] == b"\n"

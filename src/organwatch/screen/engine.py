@@ -223,27 +223,34 @@ def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:
 
 
 def jsonl_ranges(path: str, block: int = 4 << 20) -> Iterator[RangeTask]:
-    """Split a JSONL file at line boundaries into ~``block``-byte tasks (one sequential read)."""
+    """Split a JSONL file at line boundaries into ~``block``-byte tasks (one sequential read, no copies)."""
     line = 1
     pos = 0
     with open(path, "rb") as fh:
-        carry = b""
         while True:
+            fh.seek(pos)
             data = fh.read(block)
             if not data:
                 break
-            buf = carry + data
-            cut = buf.rfind(b"\n")
-            if cut < 0:
-                carry = buf
-                continue
-            piece = buf[:cut + 1]
-            yield RangeTask(path, pos, pos + len(piece), line)
-            line += piece.count(b"\n")
-            pos += len(piece)
-            carry = buf[cut + 1:]
-        if carry:
-            yield RangeTask(path, pos, pos + len(carry), line)
+            cut = data.rfind(b"\n")
+            extra = 0
+            while cut < 0 and len(data) == block + extra:  # a line longer than the block: extend to its end
+                more = fh.read(block)
+                if not more:
+                    break
+                k = more.find(b"\n")
+                if k >= 0:
+                    data = data + more[:k + 1]
+                    cut = len(data) - 1
+                    break
+                data += more
+                extra += len(more)
+            if cut < 0:  # last line without a newline
+                yield RangeTask(path, pos, pos + len(data), line)
+                break
+            yield RangeTask(path, pos, pos + cut + 1, line)
+            line += data.count(b"\n", 0, cut + 1)
+            pos += cut + 1
 
 
 def chunked(items: Iterable[Document | RecordError | RangeTask], max_docs: int, max_chars: int,
