@@ -14,7 +14,7 @@ from organwatch.screen.documents import Document
 from organwatch.screen.engine import ScreenOptions, _components, screen_chunk
 from organwatch.screen.evaluate import evaluate_file
 from organwatch.screen.matching import Matcher
-from organwatch.screen.normalise import get_normaliser, normalise_term
+from organwatch.screen.normalise import get_normaliser
 from organwatch.screen.rulepack import load_pack
 from organwatch.screen.scanner import encode, get_scanner
 
