@@ -233,3 +233,29 @@ def test_dcd_category_label_makes_arrest_compliant():
     t = "本组均为DCD供者，供心经主动脉根部灌注冷停跳液后切取。"
     rec = screen_chunk([Document("d", "f", 1, t)], ScreenOptions())[0]
     assert rec["document_label"] == "compliant" and "DCD" in rec["ethics"]["donor_source"]
+
+
+def test_pruning_far_cues_does_not_change_any_record():
+    """Records are identical with and without dropping cues far from every anchor (long mixed documents)."""
+    import random
+
+    items = _lines("labelled_dev.jsonl") + _lines("labelled_heldout.jsonl")
+    rng = random.Random(5)
+    filler = ["受者术后恢复顺利。", "供者平均年龄35岁。", "The recipient was discharged. ", "Donor age was 40. ",
+              "本研究经伦理委员会批准。", "数据采用统计软件分析。"]
+    docs = []
+    for i in range(60):
+        parts = [rng.choice(filler) for _ in range(rng.randrange(5, 120))]
+        for it in rng.sample(items, 3):
+            parts.insert(rng.randrange(len(parts) + 1), it["text"])
+        docs.append(Document(f"d{i}", "f", i + 1, "".join(parts), year=2000 + i % 20))
+    _, matcher, _ = _components("ddr_default", "hyperscan")
+    pruned = screen_chunk(docs, ScreenOptions())
+    saved = matcher.near_window
+    try:
+        matcher.near_window = 0
+        full = screen_chunk(docs, ScreenOptions())
+    finally:
+        matcher.near_window = saved
+    assert sum(len(r["passages"]) for r in full) > 60
+    assert pruned == full

@@ -61,13 +61,17 @@ HEAD_ONLY_TYPES = {"INST", "INST_START"}
 class Matcher:
     def __init__(self, pack: RulePack, scanner, normaliser: Normaliser, keep_all: bool = False):
         self.pack = pack
-        # the largest distance at which the passage logic looks at a cue (gate, cue window, sentence look-back)
+        # the largest distance from an anchor at which the passage logic can look at a cue: the donor gate
+        # or cue window beyond the far end of a cluster (<= one cluster gap away from its nearest anchor),
+        # and the 400-character sentence look-back of recipient attribution; plus a margin
         sets = pack.settings
-        w = 0
-        for key in ("cluster_gap", "donor_window", "cue_window", "passage_context"):
+
+        def _max(key: str) -> int:
             v = sets.get(key, 0)
-            w = max(w, *(v.values() if isinstance(v, dict) else [v]))
-        self.near_window = 0 if keep_all else max(w, 400) + 1000
+            return max(v.values()) if isinstance(v, dict) else int(v)
+
+        w = max(_max("donor_window"), _max("cue_window"), _max("near_after")) + _max("cluster_gap")
+        self.near_window = 0 if keep_all else max(w, 400) + 100
         self.scanner = scanner
         self.norm = normaliser
         self.left = np.array([lit.left_boundary for lit in pack.literals], dtype=bool)
