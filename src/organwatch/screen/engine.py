@@ -95,7 +95,10 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
     out = []
     for doc, m in zip(docs, matches):
         lang = m.language
-        doc_types = {e.type for e in m.events}
+        by_type: dict[str, list] = {}
+        for e in m.events:
+            by_type.setdefault(e.type, []).append(e)
+        doc_types = by_type.keys()
         passages = logic.passages(m.norm, m.events, lang, doc.year, doc_types)
         ctx = ctx_by_lang.get(lang) or ctx_by_lang["en"]
         recs = []
@@ -123,7 +126,7 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
             "document_label": label,
             "patterns": patterns,
             "passages": recs,
-            "ethics": ethics_fields(m.norm, m.events, doc.year),
+            "ethics": ethics_fields(m.norm, by_type, doc.year),
             "errors": list(doc.errors),
         }
         if opts.include_text:

@@ -43,10 +43,14 @@ def transplant_years(norm: str, events: list[Event]) -> list[int]:
     return sorted(years)
 
 
-def ethics_fields(norm: str, events: list[Event], pub_year: int | None) -> dict[str, Any]:
-    by: dict[str, list[Event]] = {}
-    for e in events:
-        by.setdefault(e.type, []).append(e)
+def ethics_fields(norm: str, events: list[Event] | dict[str, list[Event]], pub_year: int | None) -> dict[str, Any]:
+    """The §6 fields from a document's events (a list, or already grouped by type)."""
+    if isinstance(events, dict):
+        by = events
+    else:
+        by = {}
+        for e in events:
+            by.setdefault(e.type, []).append(e)
     sources = []
     if "DECEASED" in by or "BD" in by or "DCD" in by:
         sources.append("deceased")
@@ -79,7 +83,7 @@ def ethics_fields(norm: str, events: list[Event], pub_year: int | None) -> dict[
         death.append("brain_death")
     if "DCD" in by:
         death.append("circulatory_death")
-    years = transplant_years(norm, events) if "VOLUNTARY" in by else []
+    years = transplant_years(norm, by["VOLUNTARY"]) if "VOLUNTARY" in by else []
     claim = "VOLUNTARY" in by
     ref_years = years or ([pub_year] if pub_year else [])
     if claim and ref_years:
