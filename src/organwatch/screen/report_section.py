@@ -12,6 +12,7 @@ from organwatch.report.sections import ReportContext, ReportItem, Section
 from organwatch.report.svg import bar_chart, html_table
 
 ORDER = 20
+MAX_ROWS = 100  # flagged documents listed in the section's table
 REQUIRED = {"document_id", "document_label", "patterns", "passages", "ethics"}
 LABELS = ["violation", "suspicious", "compliant", "not_applicable"]
 PATTERN_NAMES = {"V1": "intubation after BD", "V2": "intubation at procurement",
@@ -49,7 +50,17 @@ def _load(path: Path) -> list[dict[str, Any]]:
     if suf in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        return pq.read_table(path).to_pylist()
+        # memory: every column but the passages (and full texts) for all rows; passages only for the
+        # first flagged rows the section shows
+        names = pq.read_schema(path).names
+        table = pq.read_table(path, columns=[c for c in names if c not in ("passages", "text")])
+        rows = table.to_pylist()
+        idx = [i for i, r in enumerate(rows) if r.get("document_label") in ("violation", "suspicious")][:MAX_ROWS]
+        if idx and "passages" in names:
+            ps = pq.read_table(path, columns=["passages"]).column("passages").take(idx).to_pylist()
+            for i, p in zip(idx, ps):
+                rows[i]["passages"] = p
+        return rows
     if suf in (".jsonl", ".ndjson"):
         with open(path, encoding="utf-8") as fh:
             return [json.loads(line) for line in fh if line.strip()]
@@ -121,7 +132,7 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
                 rows.append([r["document_id"], str(r.get("year") or ""), p.get("label"), p.get("pattern") or "",
                              f"{p.get('confidence', 0):.2f}", (p.get("text") or "")[:300]])
                 break
-        if len(rows) >= 100:
+        if len(rows) >= MAX_ROWS:
             break
     table = html_table(["document", "year", "label", "pattern", "confidence", "passage"], rows,
                        caption="Flagged documents (first 100): first flagged passage")
