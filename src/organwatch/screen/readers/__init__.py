@@ -9,6 +9,7 @@ becomes one RecordError and the batch continues.
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -128,7 +129,10 @@ def _dispatch(path: Path, f: str, pdf_workers: int) -> Iterator[Document | Recor
         yield from read_cnki(path)
     elif f == "jsonl":
         from organwatch.screen.readers.tabular import read_jsonl
-        yield from read_jsonl(path, _maybe_gunzip(path))
+        data, err = _gunzip_partial(path)
+        yield from read_jsonl(path, data)
+        if err:  # records before the damage were kept; the damage itself is one error
+            yield RecordError(str(path), None, err)
     elif f in ("csv", "tsv"):
         from organwatch.screen.readers.tabular import read_delimited
         yield from read_delimited(path, "," if f == "csv" else "\t", _maybe_gunzip(path))
@@ -148,23 +152,52 @@ def _maybe_plain(path: Path) -> bool:
 MAX_GUNZIP = 2 << 30
 
 
+def _gunzip_partial(path: Path) -> tuple[bytes | None, str | None]:
+    """Like :func:`_maybe_gunzip`, but a truncated/corrupt stream returns the complete lines decompressed
+    before the damage and the error message (line-oriented formats keep those records)."""
+    try:
+        return _maybe_gunzip(path), None
+    except _Truncated as e:
+        data = e.partial
+        cut = data.rfind(b"\n")
+        return (data[:cut + 1] if cut >= 0 else b""), str(e.args[1])
+
+
+class _Truncated(OSError):
+    def __init__(self, msg: str, partial: bytes):
+        super().__init__(0, msg)
+        self.partial = partial
+
+
 def _maybe_gunzip(path: Path) -> bytes | None:
-    """Decompressed bytes of a .gz file (bounded: a zip bomb is refused), else None (read normally)."""
+    """Decompressed bytes of a .gz file (bounded: a zip bomb is refused), else None (read normally).
+
+    Streams through zlib in 64 KiB pieces so that, when the stream is truncated or corrupt, everything
+    decompressed before the damage is still available (raised as :class:`_Truncated`)."""
     with open(path, "rb") as fh:
         if fh.read(2) != b"\x1f\x8b":
             return None
     out = bytearray()
-    with gzip.open(path, "rb") as gz:
+    d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    with open(path, "rb") as fh:
         while True:
-            try:
-                block = gz.read(1 << 20)
-            except (EOFError, gzip.BadGzipFile) as e:
-                raise OSError(0, f"truncated or corrupt gzip after {len(out)} bytes ({e})") from None
-            if not block:
+            chunk = fh.read(1 << 16)
+            if not chunk:
                 break
-            out += block
-            if len(out) > MAX_GUNZIP:
-                raise OSError(0, f"decompressed size exceeds {MAX_GUNZIP >> 30} GiB (possible zip bomb)")
+            while chunk:
+                try:
+                    out += d.decompress(chunk)
+                except zlib.error as e:
+                    raise _Truncated(f"corrupt gzip after {len(out)} bytes ({e})", bytes(out)) from None
+                if len(out) > MAX_GUNZIP:
+                    raise OSError(0, f"decompressed size exceeds {MAX_GUNZIP >> 30} GiB (possible zip bomb)")
+                if d.eof and d.unused_data:  # concatenated gzip members
+                    chunk = d.unused_data
+                    d = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                else:
+                    chunk = b""
+    if not d.eof:
+        raise _Truncated(f"truncated gzip after {len(out)} decompressed bytes", bytes(out))
     return bytes(out)
 
 
