@@ -254,14 +254,18 @@ class ReviewApp:
             return JSONResponse(a, headers=SECURITY_HEADERS)
         return self.render(request, "agreement.html.j2", session=s, a=a, progress=queries.progress(con, s.reviewer))
 
-    async def decide(self, request: Request) -> Response:
+    async def _checked_write(self, request: Request, fn) -> Response:
+        """Every write: a signed-in session, a same-origin request and a valid CSRF token, then ``fn``."""
         s = self.session(request)
         if s is None:
             return PlainTextResponse("not signed in", 401, headers=SECURITY_HEADERS)
         form = await self.form(request)
         if not self.origin_ok(request) or not csrf_ok(s, request.headers.get("x-csrf-token") or form.get("csrf_token")):
             return PlainTextResponse("CSRF check failed", 403, headers=SECURITY_HEADERS)
-        return await self._run(self._decide_sync, request, s, form)
+        return await self._run(fn, request, s, form)
+
+    async def decide(self, request: Request) -> Response:
+        return await self._checked_write(request, self._decide_sync)
 
     def _decide_sync(self, request: Request, s, form: dict[str, str]) -> Response:
         con = self.con()
@@ -279,13 +283,7 @@ class ReviewApp:
         return RedirectResponse(f"/hit/{row['hit_pk']}", status_code=303, headers=SECURITY_HEADERS)
 
     async def mark_duplicates(self, request: Request) -> Response:
-        s = self.session(request)
-        if s is None:
-            return PlainTextResponse("not signed in", 401, headers=SECURITY_HEADERS)
-        form = await self.form(request)
-        if not self.origin_ok(request) or not csrf_ok(s, request.headers.get("x-csrf-token") or form.get("csrf_token")):
-            return PlainTextResponse("CSRF check failed", 403, headers=SECURITY_HEADERS)
-        return await self._run(self._mark_duplicates_sync, request, s, form)
+        return await self._checked_write(request, self._mark_duplicates_sync)
 
     def _mark_duplicates_sync(self, request: Request, s, form: dict[str, str]) -> Response:
         con = self.con()
