@@ -19,8 +19,10 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 
 def chromium_path() -> str | None:
-    for cand in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
-                 shutil.which("chromium-browser")):
+    """$CHROMIUM when set (and only it), else Debian's /usr/bin/chromium or chromium on PATH."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"] if Path(os.environ["CHROMIUM"]).exists() else None
+    for cand in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
         if cand and Path(cand).exists():
             return cand
     return None
