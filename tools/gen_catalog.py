@@ -1,4 +1,4 @@
-import hashlib, pandas as pd, json, glob, os
+import hashlib, pandas as pd, json, os
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'src', 'organwatch', 'datasets', 'data'))
 def tomlstr(s): return json.dumps(s, ensure_ascii=False)
 common = {

@@ -48,7 +48,6 @@ def write_records(records: Sequence[dict[str, Any]], path: str | Path, fmt: str,
     elif fmt == "csv":
         path.write_text(records_to_csv(records, columns), encoding="utf-8")
     elif fmt == "parquet":
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         pq.write_table(records_to_arrow(records, columns), path)

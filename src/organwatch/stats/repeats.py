@@ -68,7 +68,6 @@ def repeats_finding(entity: str = "CHN", vintages=("2016", "2018"), min_measures
             vals = vals[(vals["iso3"] == entity) & (vals["year"] == y)]
             ev.append({"vintage": v, "year": y, "repeats_year": y - 1,
                        "values": {r.measure: float(r.value) for r in vals.itertuples()}})
-    n_rep = sum(len(r) for r in all_runs.values())
     longest = max((len(r) for rr in all_runs.values() for r in rr), default=0)
     rate = np.nanmax(ref_rates) if ref_rates else float("nan")
     # probability of a run this long if rows repeated independently at the reference rate

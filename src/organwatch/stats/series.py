@@ -58,17 +58,6 @@ def years_text(periods) -> str:
 # user files
 
 
-def _decode(path: Path, raw: bytes, encoding: str) -> str:
-    try:
-        return raw.decode(encoding)
-    except UnicodeDecodeError as e:
-        line = raw.count(b"\n", 0, e.start) + 1
-        hint = "" if encoding.lower().replace("-", "") != "utf8" else "; pass --encoding (e.g. gb18030, big5, latin-1)"
-        raise InputError(f"not valid {encoding} text at byte {e.start}{hint}", file=path, line=line) from None
-    except LookupError:
-        raise InputError(f"unknown encoding '{encoding}'", file=path) from None
-
-
 def read_series_file(path: str | Path, encoding: str = "utf-8") -> list[Series]:
     path = Path(path)
     if not path.exists():
