@@ -13,9 +13,8 @@ import datetime as dt
 from pathlib import Path
 from typing import Any, Iterator
 
-from organwatch.claims.countries import normalise
-from organwatch.claims.model import UNKNOWN, Claim, ClaimError, Line
-from organwatch.claims.readers.fhir_common import REF_TYPES, member_key
+from organwatch.claims.model import Claim, ClaimError, Line
+from organwatch.claims.readers.fhir_common import REF_TYPES, member_key, set_line_country
 from organwatch.claims.readers.fhir_fast import iter_fhir_resources
 
 
@@ -151,12 +150,7 @@ def claim_from_model(m: Any, source: str, record: int, index: dict[str, Any]) ->
             c, found = ref_country(it.locationReference)
             if found:
                 raw, fld, kind = c, f"{p}.locationReference->Location.address.country", "claim_line_facility"
-        if raw is None and fac_found:
-            raw, fld, kind = fac_c, f"{rt}.facility->Location.address.country", "claim_facility"
-        if raw is None and prov_found:
-            raw, fld, kind = prov_c, f"{rt}.provider->Organization.address.country", "provider_organization"
-        line.country = normalise(raw) if raw else UNKNOWN
-        line.country_raw, line.country_field, line.country_source = raw, fld if raw else "", kind if raw else ""
+        set_line_country(line, raw, fld, kind, rt, (fac_c, fac_found), (prov_c, prov_found))
         claim.lines.append(line)
     return claim
 

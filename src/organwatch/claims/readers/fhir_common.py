@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from organwatch.claims.model import ClaimError
+from organwatch.claims.countries import normalise
+from organwatch.claims.model import UNKNOWN, ClaimError, Line
 
 CLAIM_TYPES = ("Claim", "ExplanationOfBenefit")
 REF_TYPES = ("Location", "Organization")
@@ -66,3 +67,16 @@ def bundle_entries(doc: dict[str, Any]) -> list[tuple[str, Any]]:
         return []
     return [(f"Bundle.entry[{i}].resource", e.get("resource") if isinstance(e, dict) else None)
             for i, e in enumerate(entries)]
+
+
+def set_line_country(line: Line, raw: str | None, fld: str, kind: str, rt: str, facility: tuple[Any, bool],
+                     provider: tuple[Any, bool]) -> None:
+    """Finish the location chain locationAddress -> locationReference (already tried by the caller, giving
+    ``raw``) -> claim facility -> provider organisation, and record the country with the field it came from.
+    Shared by the model-library and fast FHIR paths so that both decide alike."""
+    if raw is None and facility[1]:
+        raw, fld, kind = facility[0], f"{rt}.facility->Location.address.country", "claim_facility"
+    if raw is None and provider[1]:
+        raw, fld, kind = provider[0], f"{rt}.provider->Organization.address.country", "provider_organization"
+    line.country = normalise(raw) if raw else UNKNOWN
+    line.country_raw, line.country_field, line.country_source = raw, fld if raw else "", kind if raw else ""
