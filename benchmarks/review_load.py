@@ -31,7 +31,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from review_client import ReviewClient  # noqa: E402
 from review_crash import free_port, start_server, wait_ready  # noqa: E402
-from review_synth import INSTITUTIONS, PATTERNS, write as write_synth  # noqa: E402
+from review_synth import INSTITUTIONS, PATTERNS  # noqa: E402
+from review_synth import write as write_synth
 
 LABELS = ["confirmed_violation", "suspicious", "not_violation", "duplicate", "out_of_scope"]
 

@@ -64,7 +64,7 @@ def main() -> None:
 
 def stages(corpus: Path, mb: int = 16) -> None:
     """In-process stage breakdown on the first ~``mb`` MB (one core): where the time goes."""
-    from organwatch.screen.engine import _components, jsonl_ranges, screen_chunk, ScreenOptions
+    from organwatch.screen.engine import ScreenOptions, _components, jsonl_ranges, screen_chunk
     from organwatch.screen.readers.tabular import read_jsonl_range
 
     pack, matcher, _logic = _components("ddr_default", "hyperscan")

@@ -61,7 +61,7 @@ class Server:
                 self.proc.wait()
         return self.proc.stderr.read().decode(errors="replace")
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc) -> None:

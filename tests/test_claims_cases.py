@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from test_claims_x12build import build_837
+
 from organwatch.claims.engine import Engine
 from organwatch.claims.model import ClaimError
 from organwatch.claims.readers import read_claims

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-
 from test_claims_x12build import build_837
+
 from organwatch.claims.registry import query_laws
 from organwatch.claims.report_section import accepts, build_section, rule_consistency
 from organwatch.report.sections import ReportContext
@@ -150,14 +150,14 @@ def test_report_section_default_and_with_outcomes(tmp_path, batch):
     reg = s.items[0]
     assert "us-tx-sb1040-2023" in str(reg.table_html) and "uk-si-2024-262" in str(reg.table_html)
     assert reg.finding.statistics["instruments"] == 42
-    assert s.items[1].finding.verdict.value == "consistent"
+    assert [i.finding.kind.value for i in s.items] == ["descriptive", "descriptive"]  # a registry is not a test
     out = tmp_path / "o.jsonl"
     assert ow("claims", str(batch["x12"]), "-j", "TX", "--out", str(out)).returncode == 0
     assert accepts(out) and not accepts(batch["x12"]) and not accepts(batch["members"])
     s = build_section(ReportContext(), [out])
     f = s.items[2].finding
     assert f.statistics["deny_statutory"] == 1 and f.statistics["records"] == 3
-    assert f.verdict.value == "highly_unusual" and any(i.name.endswith("claims.837") for i in f.provenance.inputs)
+    assert f.verdict is None and any(i.name.endswith("claims.837") for i in f.provenance.inputs)
     assert "TX1" not in json.dumps(f.to_dict()) and SECRET not in json.dumps(f.to_dict())  # no claim/member ids
     csv_out = tmp_path / "o.csv"
     assert ow("claims", str(batch["x12"]), "-j", "TX", "--out", str(csv_out)).returncode == 0

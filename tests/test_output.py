@@ -41,3 +41,24 @@ def test_infer_format():
     assert infer_format(None, None, default="csv") == "csv"
     with pytest.raises(UsageError):
         infer_format("x", "xlsx")
+
+
+def test_csv_cells_are_spreadsheet_safe_and_cr_is_quoted():
+    import csv as _csv
+    import io as _io
+
+    from organwatch.output import records_to_csv, set_csv_raw
+
+    rows = [{"a": "=HYPERLINK(\"http://x\")", "b": "+1", "c": "-2", "d": "@SUM(A1)", "e": "\tx", "f": "a\rb"},
+            {"a": "plain", "b": "1", "c": "", "d": None, "e": [1, 2], "f": "l1\nl2"}]
+    text = records_to_csv(rows, list("abcdef"))
+    back = list(_csv.reader(_io.StringIO(text, newline="")))
+    assert len(back) == 3  # header + 2 rows: neither the CR nor the LF made an extra row
+    assert back[1][:5] == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tx"]
+    assert back[1][5] == "a\rb"
+    assert back[2] == ["plain", "1", "", "", "[1, 2]", "l1\nl2"]
+    set_csv_raw(True)
+    try:
+        assert list(_csv.reader(_io.StringIO(records_to_csv(rows[:1], ["a"]))))[1] == ["=HYPERLINK(\"http://x\")"]
+    finally:
+        set_csv_raw(False)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from review_helpers import make_project
 
 from organwatch.review.agreement import agreement, cohen_kappa, fleiss_kappa
 from organwatch.review.ledger import append
 from organwatch.review.schema import connect
-from review_helpers import make_project
 
 
 def test_cohen_kappa_textbook_2x2():

@@ -6,10 +6,10 @@ import re
 import warnings
 
 import pytest
+from review_helpers import make_project
 
 from organwatch.errors import InputError
 from organwatch.review.app import create_app
-from review_helpers import make_project
 
 warnings.filterwarnings("ignore", message=".*httpx.*")  # Starlette's note about its test client's transport
 from starlette.testclient import TestClient  # noqa: E402

@@ -7,7 +7,6 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
 from review_helpers import Server, make_project
 
 pytestmark = pytest.mark.browser

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from organwatch.review.dedup import dedup_key, normalise_title
 from review_helpers import make_project
+
+from organwatch.review.dedup import dedup_key, normalise_title
 
 
 def test_title_key_keeps_every_script_and_folds_variants():

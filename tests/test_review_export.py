@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pyarrow.parquet as pq
+from review_helpers import make_project
 
 from organwatch.review.ledger import append
 from organwatch.review.schema import connect
-from review_helpers import make_project
 
 CONTRACT = ["hit_id", "reviewer", "timestamp", "label", "pattern", "rationale"]
 

@@ -7,9 +7,9 @@ import sys
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from review_helpers import REVIEW_DATA
 
 from organwatch.review.project import new_project
-from review_helpers import REVIEW_DATA
 
 
 def run(*args, cwd=None):

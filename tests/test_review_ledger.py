@@ -3,12 +3,12 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
+from review_helpers import make_project
 
 from organwatch.errors import InputError
 from organwatch.review import schema
 from organwatch.review.ledger import append, export_rows, history
 from organwatch.review.schema import SCHEMA_VERSION, connect
-from review_helpers import make_project
 
 
 def test_decisions_are_append_only_and_state_is_derived(tmp_path):

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from review_helpers import REVIEW_DATA
 
 

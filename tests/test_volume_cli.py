@@ -103,7 +103,8 @@ def test_findings_file(capsys, tmp_path: Path):
     checks = {x["check"]: x for x in doc["findings"]}
     assert {"volume.capacity_model", "volume.worked_example", "volume.calibration", "volume.vs_official",
             "volume.implied_donors", "volume.validation"} <= set(checks)
-    assert checks["volume.worked_example"]["verdict"] == "consistent"
+    assert checks["volume.worked_example"]["kind"] == "reproduction"
+    assert checks["volume.worked_example"]["status"] == "reproduced" and checks["volume.worked_example"]["verdict"] is None
     prov = checks["volume.capacity_model"]["provenance"]
     assert prov["seed"] == 20160622 and any(len(i["sha256"]) == 64 for i in prov["inputs"])
     assert any("scenario default" in i["name"] for i in prov["inputs"])

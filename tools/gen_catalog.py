@@ -1,4 +1,9 @@
-import hashlib, pandas as pd, json, os
+import hashlib
+import json
+import os
+
+import pandas as pd
+
 os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'src', 'organwatch', 'datasets', 'data'))
 def tomlstr(s): return json.dumps(s, ensure_ascii=False)
 common = {
@@ -80,11 +85,13 @@ for n,f,t in vol:
     D.append((n,'volume/'+f,t,'See volume/README.md for columns and caveats; every row is a number as a source printed it, conflicting figures kept side by side.',['see source_url on each row'],'Compiled from public sources; publisher category in volume_sources.',{}))
 
 import re as _re
+
+
 def readme_cols(path):
     m={}
     for line in open(path, encoding='utf-8'):
         r=_re.match(r"^\|\s*`?([A-Za-z_][A-Za-z0-9_ ]*?)`?\s*\|\s*(.+?)\s*\|\s*$", line)
-        if r and not r.group(1).lower() in ('column','file','godt column'):
+        if r and r.group(1).lower() not in ('column','file','godt column'):
             parts=[p.strip() for p in line.strip().strip('|').split('|')]
             if len(parts)>=2: m.setdefault(parts[0].strip('`'), parts[-1])
     return m

@@ -1,6 +1,7 @@
 """organwatch: an open, reproducible evidence toolkit for investigating abuse in organ transplantation."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("organwatch")

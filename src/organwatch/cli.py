@@ -1,34 +1,23 @@
 """The ``organwatch`` command: a thin click root that loads each engine's command group lazily.
 
-Each engine owns its commands in ``organwatch/<engine>/cli.py`` (or ``organwatch/<name>_cli.py``) and is
-registered in :data:`COMMANDS` below. Importing an engine happens only when its command runs, so
+Each engine owns its commands in ``organwatch/<engine>/cli.py`` and is registered once, in the engine table
+(:mod:`organwatch.engines`); :data:`COMMANDS` is derived from it. Importing an engine happens only when its command runs, so
 ``organwatch --help`` stays fast. Bad input anywhere becomes one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
 import click
 
 from organwatch import __version__
-from organwatch.errors import InputError
+from organwatch.engines import load_target, top_level_commands
+from organwatch.errors import InputError, RecordError
 
-# command name -> "module:attribute" of a click.Command
-COMMANDS: dict[str, str] = {
-    "report": "organwatch.report.cli:report",
-    "data": "organwatch.datasets.cli:data",
-    "stats": "organwatch.stats.cli:stats",
-    "screen": "organwatch.screen.cli:screen",
-    "evaluate": "organwatch.screen.cli:evaluate",
-    "laws": "organwatch.claims.cli:laws",
-    "claims": "organwatch.claims.cli:claims",
-    "review": "organwatch.review.cli:review",
-    "volume": "organwatch.volume.cli:volume",
-    "hospitals": "organwatch.volume.cli:hospitals",
-}
+# command name -> "module:attribute" of a click.Command, from the engine table
+COMMANDS: dict[str, str] = top_level_commands()
 
 
 class LazyGroup(click.Group):
@@ -39,8 +28,8 @@ class LazyGroup(click.Group):
         target = COMMANDS.get(name)
         if target is None:
             return None
-        module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        command: click.Command = load_target(target)
+        return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -60,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: runs the CLI and turns bad input into one line and exit status 2."""
     try:
         cli.main(args=argv, prog_name="organwatch", standalone_mode=False)
-    except InputError as e:
+    except (InputError, RecordError) as e:
         click.echo(f"organwatch: error: {e}", err=True)
         sys.exit(2)
     except click.exceptions.Abort:

@@ -1,9 +1,14 @@
-"""The one Finding model every engine emits.
+"""The one Finding model every engine emits, in three kinds: test, reproduction and descriptive.
 
-A finding states what was tested, on what, with which statistics, against which reference, and a neutral
-graded verdict. It never accuses: verdicts describe how a series or text compares with a stated reference.
+* ``test``: a statistic compared with a stated reference; carries a graded ``verdict``
+  (consistent / unusual / highly_unusual / not_testable) and nothing else grades anything.
+* ``reproduction``: a published result recomputed; carries a ``status`` (reproduced / differs /
+  not_reproducible) and, in ``statistics``, ``published`` and ``computed`` values and a ``reason``.
+* ``descriptive``: a registry, an estimate, counts, review progress; neither verdict nor status.
 
+A finding never accuses: verdicts describe how a series or text compares with a stated reference.
 JSON round-trip: ``Finding.from_dict(f.to_dict()) == f`` and ``Finding.from_json(f.to_json()) == f``.
+Result files written before kinds existed (no ``kind`` key) still load: see :func:`_legacy_kind`.
 """
 
 from __future__ import annotations
@@ -11,16 +16,28 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from organwatch import __version__
 
 
+class Kind(str, Enum):
+    """What sort of statement a finding makes (cli.md, Records: Finding)."""
+
+    TEST = "test"
+    REPRODUCTION = "reproduction"
+    DESCRIPTIVE = "descriptive"
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
 class Verdict(str, Enum):
-    """Graded, neutral verdicts (see docs/findings.md)."""
+    """Graded, neutral verdicts of a ``test`` finding (docs/findings.md)."""
 
     CONSISTENT = "consistent"
     UNUSUAL = "unusual"
@@ -31,13 +48,27 @@ class Verdict(str, Enum):
         return self.value
 
 
+class Status(str, Enum):
+    """Outcome of a ``reproduction`` finding: words, not grades."""
+
+    REPRODUCED = "reproduced"
+    DIFFERS = "differs"
+    NOT_REPRODUCIBLE = "not_reproducible"
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
+REPRODUCTION_KEYS = ("published", "computed", "reason")
+
+
 @dataclass
 class InputRef:
     name: str
     sha256: str
 
     @classmethod
-    def from_path(cls, path: str | Path, name: str | None = None) -> "InputRef":
+    def from_path(cls, path: str | Path, name: str | None = None) -> InputRef:
         return cls(name=name or str(path), sha256=sha256_file(path))
 
 
@@ -49,11 +80,13 @@ class Provenance:
     seed: int | None = None
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Finding:
-    check: str  # stable check id, e.g. "stats.formula.quadratic"
+    check: str  # stable check id, e.g. "stats.formula.quadratic"; listed in docs/checks.md
     subject: str  # what was tested, e.g. "China deceased donors 2010, 2015-2018"
-    verdict: Verdict
+    kind: Kind
+    verdict: Verdict | None = None  # tests only
+    status: Status | None = None  # reproductions only
     statistics: dict[str, Any] = field(default_factory=dict)
     reference: dict[str, Any] = field(default_factory=dict)
     explanation: str = ""
@@ -65,17 +98,30 @@ class Finding:
     not_tested: list[str] = field(default_factory=list)  # what could not be tested, and why
 
     def __post_init__(self) -> None:
-        self.verdict = Verdict(self.verdict)
+        self.kind = Kind(self.kind)
+        self.verdict = None if self.verdict is None else Verdict(self.verdict)
+        self.status = None if self.status is None else Status(self.status)
+        if self.kind is Kind.TEST and (self.verdict is None or self.status is not None):
+            raise ValueError(f"{self.check}: a test finding needs a verdict and no status")
+        if self.kind is Kind.REPRODUCTION:
+            if self.status is None or self.verdict is not None:
+                raise ValueError(f"{self.check}: a reproduction finding needs a status and no verdict")
+            missing = [k for k in REPRODUCTION_KEYS if k not in self.statistics]
+            if missing:
+                raise ValueError(f"{self.check}: a reproduction finding needs statistics {missing}")
+        if self.kind is Kind.DESCRIPTIVE and (self.verdict is not None or self.status is not None):
+            raise ValueError(f"{self.check}: a descriptive finding has neither verdict nor status")
 
     # -- JSON ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["verdict"] = self.verdict.value
-        return _jsonable(d)
+        d: dict[str, Any] = _jsonable(asdict(self))
+        return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Finding":
+    def from_dict(cls, d: dict[str, Any]) -> Finding:
         d = dict(d)
+        if "kind" not in d:
+            d.update(_legacy_kind(d))
         prov = d.get("provenance") or {}
         d["provenance"] = Provenance(
             inputs=[InputRef(**i) for i in prov.get("inputs", [])],
@@ -93,8 +139,21 @@ class Finding:
         return json.dumps(self.to_dict(), ensure_ascii=False, sort_keys=True, allow_nan=False)
 
     @classmethod
-    def from_json(cls, s: str) -> "Finding":
+    def from_json(cls, s: str) -> Finding:
         return cls.from_dict(json.loads(s))
+
+
+def _legacy_kind(d: dict[str, Any]) -> dict[str, Any]:
+    """Kind for a finding written by organwatch 0.1.0 (no ``kind`` key).
+
+    0.1.0 graded everything. Graded consistent/unusual/highly_unusual findings load as tests with that verdict;
+    ``not_testable`` ones, which in 0.1.0 also stood for registries and estimates, load as descriptive
+    (no verdict), because nothing in the file says whether a test was attempted.
+    """
+    verdict = d.get("verdict")
+    if verdict in (Verdict.CONSISTENT.value, Verdict.UNUSUAL.value, Verdict.HIGHLY_UNUSUAL.value):
+        return {"kind": Kind.TEST.value}
+    return {"kind": Kind.DESCRIPTIVE.value, "verdict": None}
 
 
 def _jsonable(x: Any) -> Any:

@@ -1,6 +1,11 @@
 """Writing result tables the same way for every engine: ``--out PATH --format jsonl|csv|parquet``.
 
 Nested fields (lists, objects) are JSON strings in CSV and native types in JSONL/Parquet (cli.md).
+This is the one CSV writer of the project (:func:`csv_writer`, :func:`csv_cell`): cells that a spreadsheet
+would run as a formula (first character ``=``, ``+``, ``-``, ``@``, TAB or CR) get a leading ``'`` (OWASP,
+"CSV injection"), and every field holding CR or LF is quoted. ``ORGANWATCH_CSV_RAW=1`` (or
+:func:`set_csv_raw`, behind the commands' ``--csv-raw`` flag) turns neutralising off for machine pipelines
+that read the CSV back; quoting stays.
 """
 
 from __future__ import annotations
@@ -8,13 +13,60 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from organwatch.errors import UsageError
 from organwatch.findings import _jsonable
 
 TABLE_FORMATS = ("jsonl", "csv", "parquet")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_csv_raw = os.environ.get("ORGANWATCH_CSV_RAW", "") not in ("", "0")
+
+
+def set_csv_raw(value: bool) -> None:
+    """Write CSV cells unneutralised (for pipelines that read organwatch CSV back, never for spreadsheets)."""
+    global _csv_raw
+    _csv_raw = bool(value)
+
+
+def csv_cell(v: Any) -> str:
+    """One CSV cell: JSON text for lists/objects, '' for None, and a leading ' before formula characters."""
+    if isinstance(v, (list, dict)):
+        v = json.dumps(v, ensure_ascii=False, sort_keys=True)
+    elif v is None:
+        v = ""
+    text = str(v)
+    if not _csv_raw and text.startswith(FORMULA_PREFIXES):
+        text = "'" + text
+    return text
+
+
+class _SafeWriter:
+    """``csv.writer`` whose rows go through :func:`csv_cell`; fields with CR or LF are always quoted."""
+
+    def __init__(self, fh: Any) -> None:
+        self._fh = fh
+        self._w = csv.writer(fh, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        cells = [csv_cell(v) for v in row]
+        if any("\r" in c for c in cells):  # csv quotes only the line terminator ("\n"); a bare CR must be quoted too
+            self._fh.write(",".join('"' + c.replace('"', '""') + '"' if ("\r" in c or "\n" in c or "," in c
+                                                                       or '"' in c) else c for c in cells) + "\n")
+        else:
+            self._w.writerow(cells)
+
+    def writerows(self, rows: Iterable[Sequence[Any]]) -> None:
+        for r in rows:
+            self.writerow(r)
+
+
+def csv_writer(fh: Any) -> _SafeWriter:
+    """The project's CSV writer (spreadsheet-safe; see the module docstring)."""
+    return _SafeWriter(fh)
 
 
 def infer_format(path: str | Path | None, fmt: str | None, default: str = "jsonl") -> str:
@@ -76,16 +128,8 @@ def records_to_arrow(records: Sequence[dict[str, Any]], columns: Sequence[str]):
 
 def records_to_csv(records: Iterable[dict[str, Any]], columns: Sequence[str]) -> str:
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
+    w = csv_writer(buf)
     w.writerow(columns)
     for r in records:
-        row = []
-        for c in columns:
-            v = r.get(c)
-            if isinstance(v, (list, dict)):
-                v = json.dumps(v, ensure_ascii=False, sort_keys=True)
-            elif v is None:
-                v = ""
-            row.append(v)
-        w.writerow(row)
+        w.writerow([r.get(c) for c in columns])
     return buf.getvalue()

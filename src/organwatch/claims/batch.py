@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from organwatch.claims.engine import Engine
 from organwatch.claims.model import Claim, ClaimError, Member, Outcome

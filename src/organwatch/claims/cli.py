@@ -146,9 +146,9 @@ def claims(inputs: tuple[Path, ...], jurisdictions: tuple[str, ...], plan_type: 
     """
     from organwatch.claims.batch import gc_paused, screen
     from organwatch.claims.model import RECORD_COLUMNS
-    from organwatch.claims.records_out import write_outcomes
     from organwatch.claims.readers import expand
     from organwatch.claims.readers.members import read_enrollment, read_members
+    from organwatch.claims.records_out import write_outcomes
     from organwatch.claims.rules import load_rules, plan_types, read_config, resolve_jurisdiction
     from organwatch.claims.worklist import WORKLIST_COLUMNS, build_worklist
     from organwatch.findings import sha256_file

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import functools
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Iterable
 
 POSTTX_KINDS = ("status", "complication", "aftercare", "immunosuppression")
 
@@ -38,7 +38,7 @@ class CodeLists:
 
     @classmethod
     @functools.cache
-    def load(cls, include_unverified_procedures: bool = False, include_unverified_drugs: bool = False) -> "CodeLists":
+    def load(cls, include_unverified_procedures: bool = False, include_unverified_drugs: bool = False) -> CodeLists:
         recipient: dict[str, str] = {}
         procurement: dict[str, str] = {}
         for r in _rows("procedures.csv"):

@@ -9,8 +9,9 @@ origin routes to review, never to automatic denial.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from organwatch.claims.codes import CodeLists, norm_code, norm_revenue
 from organwatch.claims.model import SEVERITY, UNKNOWN, Claim, IndexTransplant, Line, Member, Outcome

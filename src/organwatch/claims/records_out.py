@@ -10,8 +10,9 @@ Parquet go through the shared writer.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from organwatch.output import write_records
 

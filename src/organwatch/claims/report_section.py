@@ -11,12 +11,11 @@ import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
-
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
-from organwatch.findings import Finding, InputRef, Provenance, sha256_file
+from organwatch.findings import Finding, InputRef, Kind, Provenance, sha256_file
 from organwatch.report import svg
 from organwatch.report.sections import ReportContext, ReportItem, Section
 
@@ -50,13 +49,13 @@ def accepts(path: Path) -> bool:
         if suffix in (".parquet", ".pq"):
             import pyarrow.parquet as pq
 
-            return OUTCOME_KEYS <= set(pq.read_schema(path).names)
+            return set(pq.read_schema(path).names) >= OUTCOME_KEYS
         with open(path, encoding="utf-8") as fh:
             first = fh.readline()
         if suffix == ".csv":
-            return OUTCOME_KEYS <= {c.strip() for c in first.split(",")}
+            return {c.strip() for c in first.split(",")} >= OUTCOME_KEYS
         if suffix in (".jsonl", ".ndjson", ".json"):
-            return isinstance(d := json.loads(first), dict) and OUTCOME_KEYS <= set(d)
+            return isinstance(d := json.loads(first), dict) and set(d) >= OUTCOME_KEYS
     except (OSError, ValueError, UnicodeDecodeError):
         return False
     except Exception:  # pyarrow errors on non-parquet files
@@ -82,7 +81,7 @@ def _registry_item() -> ReportItem:
                            table_rows, caption="Legislation registry by jurisdiction and provision type", numeric=False)
     f = Finding(
         check="claims.registry.instruments", subject=f"{len(rows)} instruments in {len(juris)} jurisdictions",
-        verdict="not_testable", statistics={"instruments": len(rows), "jurisdictions": len(juris), **counts},
+        kind=Kind.DESCRIPTIVE, statistics={"instruments": len(rows), "jurisdictions": len(juris), **counts},
         reference={"dataset": "laws", "file": info.file},
         explanation=("The embedded legislation registry, summarised in the compilers' words (not legal advice, not "
                      "statutory text). Counts per provision type; a row can carry several types. This is a register "
@@ -138,7 +137,7 @@ def _rules_item() -> ReportItem:
                            caption="Insurer rule parameters used by organwatch claims", numeric=False)
     f = Finding(
         check="claims.rules.registry_consistency", subject=f"{len(rows)} jurisdiction rules vs the laws registry",
-        verdict="consistent" if not problems else "unusual",
+        kind=Kind.DESCRIPTIVE,
         statistics={"rules": len(rows), "problems": len(problems)},
         reference={"dataset": "laws", "rules": "organwatch/claims/data/jurisdictions.toml"},
         explanation=("Every insurer rule parameter set cites an enacted laws.csv row with an insurance-coverage "
@@ -170,14 +169,12 @@ def _outcomes_item(path: Path) -> ReportItem:
             inputs += [InputRef(**i) for i in prov.get("inputs", [])]
         except (ValueError, TypeError):
             pass
-    flagged = total["deny_statutory"] + total["review_required"] + total["limit_permitted"]
-    verdict = "highly_unusual" if total["deny_statutory"] else ("unusual" if flagged else "consistent")
     table = svg.html_table(["jurisdiction"] + list(OUTCOMES),
                            [[j] + [c[o] for o in OUTCOMES] for j, c in sorted(by_j.items())],
                            caption=f"Claim-line outcomes in {path.name}")
     f = Finding(
         check="claims.outcomes", subject=f"{len(claims)} claims, {len(rows)} line outcomes ({path.name})",
-        verdict=verdict, statistics={"claims": len(claims), "records": len(rows), **{o: total[o] for o in OUTCOMES}},
+        kind=Kind.DESCRIPTIVE, statistics={"claims": len(claims), "records": len(rows), **{o: total[o] for o in OUTCOMES}},
         reference={"jurisdictions": sorted(by_j)},
         explanation=(f"{total['deny_statutory']} line outcomes meet a prong of a mandatory statute, "
                      f"{total['review_required']} need review (missing or unresolved facts such as organ origin), "

@@ -10,7 +10,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from organwatch import __version__
 from organwatch.errors import InputError
-from organwatch.findings import Finding, Verdict
+from organwatch.findings import Finding, Status, Verdict
 from organwatch.report.sections import ReportContext, Section, providers
 from organwatch.report.svg import fmt_num
 
@@ -21,6 +21,11 @@ VERDICT_LABELS = {
     Verdict.UNUSUAL: "unusual",
     Verdict.HIGHLY_UNUSUAL: "highly unusual",
     Verdict.NOT_TESTABLE: "not testable",
+}
+STATUS_LABELS = {
+    Status.REPRODUCED: "reproduced",
+    Status.DIFFERS: "differs from the publication",
+    Status.NOT_REPRODUCIBLE: "not reproducible",
 }
 
 
@@ -62,9 +67,10 @@ def render(sections: list[Section], generated: str | None = None) -> str:
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["num"] = fmt_num
     env.globals["verdict_label"] = lambda v: VERDICT_LABELS[Verdict(v)]
+    env.globals["status_label"] = lambda s: STATUS_LABELS[Status(s)]
     tmpl = env.get_template("report.html.j2")
     findings = all_findings(sections)
-    counts = Counter(f.verdict.value for f in findings)
+    counts = Counter(f.verdict.value for f in findings if f.verdict is not None)
     inputs = {}
     for f in findings:
         for i in f.provenance.inputs:

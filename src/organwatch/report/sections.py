@@ -1,6 +1,7 @@
 """Report sections and the hook through which every engine adds one.
 
-An engine contributes a section by exposing, in a module listed in :data:`SECTION_PROVIDERS`:
+An engine contributes a section by exposing, in the module its row of the engine table names
+(:mod:`organwatch.engines`, ``Engine.section``):
 
 * ``ORDER: int`` - where the section goes (stats 10, screening 20, review 30, volume 40, compliance 50);
 * ``accepts(path: Path) -> bool`` - whether a result file given to ``organwatch report INPUT...`` is for it;
@@ -21,16 +22,12 @@ from typing import Any, Protocol
 
 from markupsafe import Markup
 
+from organwatch.engines import section_modules
 from organwatch.findings import Finding
+from organwatch.seeds import DEFAULT_SEED
 
-# dotted module paths; each module implements the provider protocol below
-SECTION_PROVIDERS: list[str] = [
-    "organwatch.stats.report_section",
-    "organwatch.review.report_section",
-    "organwatch.volume.report_section",
-    "organwatch.claims.report_section",
-    "organwatch.screen.report_section",
-]
+# dotted module paths, from the engine table; each module implements the provider protocol below
+SECTION_PROVIDERS: list[str] = section_modules()
 
 
 @dataclass
@@ -59,7 +56,7 @@ class Section:
 
 @dataclass
 class ReportContext:
-    seed: int = 20191114
+    seed: int = DEFAULT_SEED
     options: dict[str, Any] = field(default_factory=dict)
 
 

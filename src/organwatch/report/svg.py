@@ -8,7 +8,7 @@ All text is escaped. Numbers are formatted deterministically so the report is by
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from markupsafe import Markup, escape
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import itertools
 import sqlite3
 from collections import Counter, defaultdict
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:

@@ -34,7 +34,7 @@ from organwatch.review import ledger, queries
 from organwatch.review.config import labels, settings
 from organwatch.review.render import passage_segments
 from organwatch.review.schema import connect
-from organwatch.review.security import (COOKIE, SECURITY_HEADERS, Signer, check_token, csrf_ok, is_loopback)
+from organwatch.review.security import COOKIE, SECURITY_HEADERS, Signer, check_token, csrf_ok, is_loopback
 
 MAX_BODY = 64 * 1024
 STATIC = {"htmx.min.js": "text/javascript", "review.js": "text/javascript", "review.css": "text/css"}

@@ -17,9 +17,10 @@ import gzip
 import json
 import math
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from organwatch import __version__
 from organwatch.errors import InputError
@@ -311,7 +312,7 @@ def import_results(con: sqlite3.Connection, path: Path, progress=None,
         match = [s for s in screen_summaries if Path(str(s.get("out", ""))).name == path.name]
         if match or len(screen_summaries) == 1:
             summary.provenance["screen_summary"] = (match or screen_summaries)[0]
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     con.execute("BEGIN IMMEDIATE")
     try:
         cur = con.execute("INSERT INTO inputs(name, sha256, format, records, imported, skipped, failed, hits, "

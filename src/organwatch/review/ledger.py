@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from organwatch.errors import InputError
 from organwatch.review.config import label_codes
@@ -45,7 +46,7 @@ def validate_reviewer(name: str | None) -> str:
 
 
 def now_utc() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def append(con: sqlite3.Connection, hit_id: str, reviewer: str, label: str, pattern: str | None = None,

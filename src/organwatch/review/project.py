@@ -23,7 +23,7 @@ def create(path: Path) -> sqlite3.Connection:
     if not path.parent.exists():
         raise InputError("directory does not exist", file=path.parent)
     con = connect(path, create=True)
-    now = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     con.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
         ("created_at", now), ("created_by_version", __version__), ("organwatch_version", __version__),
         # signs session cookies of `review serve`; whoever can read the project file can read the ledger anyway

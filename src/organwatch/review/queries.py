@@ -36,7 +36,7 @@ class Filters:
     todo: bool = False
 
     @classmethod
-    def from_params(cls, params: Any) -> "Filters":
+    def from_params(cls, params: Any) -> Filters:
         def g(k: str) -> str | None:
             v = params.get(k)
             if v is None:

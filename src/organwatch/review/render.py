@@ -6,7 +6,8 @@ Spans that fall outside the passage text are not drawn (they are kept unchanged 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 MAX_QUEUE_CHARS = 1500
 

@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from organwatch.findings import Finding, InputRef, Provenance, Verdict, sha256_file
+from organwatch.findings import Finding, InputRef, Kind, Provenance, sha256_file
 from organwatch.report.sections import ReportContext, ReportItem, Section
 from organwatch.report.svg import bar_chart, html_table
 from organwatch.review.agreement import agreement
@@ -101,14 +101,6 @@ def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, t
 
     confirmed_pks = sorted(pk for pk, v in by_hit.items() if _confirmed(v, rule))
     n_susp = sum(1 for v in by_hit.values() if _consensus(v) == "suspicious")
-    if not by_hit:
-        verdict = Verdict.NOT_TESTABLE
-    elif confirmed_pks:
-        verdict = Verdict.HIGHLY_UNUSUAL
-    elif n_susp:
-        verdict = Verdict.UNUSUAL
-    else:
-        verdict = Verdict.CONSISTENT
     stats = {"hits": n_hits, "hits_decided": len(by_hit), "decisions_in_ledger": n_decisions,
              "reviewers": len(reviewers), "hits_confirmed": len(confirmed_pks)}
     stats.update({f"current_{k}": v for k, v in sorted(consensus.items())})
@@ -117,7 +109,7 @@ def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, t
     chart_vals = [consensus[k] for k in order if consensus.get(k)]
     summary = Finding(
         check="review.decisions", engine="review", title=f"Human review of screener hits ({name})",
-        subject=f"{n_hits} screener hits in review project {name}", verdict=verdict, statistics=stats,
+        subject=f"{n_hits} screener hits in review project {name}", kind=Kind.DESCRIPTIVE, statistics=stats,
         reference={"criterion": "screening-criteria.md violation patterns V1-V6, applied by human reviewers",
                    "confirmed_rule": rule},
         explanation=(f"{len(by_hit)} of {n_hits} hits have a recorded decision from {len(reviewers)} reviewer(s). "
@@ -168,7 +160,7 @@ def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, t
             groups = {r["duplicate_group"] for r in rows if r["duplicate_group"] is not None}
             f = Finding(
                 check="review.confirmed_pattern", engine="review", title=f"Passages confirmed as pattern {pattern}",
-                subject=f"pattern {pattern} in review project {name}", verdict=Verdict.HIGHLY_UNUSUAL,
+                subject=f"pattern {pattern} in review project {name}", kind=Kind.DESCRIPTIVE,
                 statistics={"hits_confirmed": len(rows), "documents": len(docs),
                             "documents_in_duplicate_groups": sum(1 for r in rows if r["duplicate_group"] is not None),
                             "duplicate_groups": len(groups)},
@@ -191,14 +183,11 @@ def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, t
     a = agreement(con, disagreement_limit=50)
     k = a["fleiss_kappa"]
     if k is None:
-        av = Verdict.NOT_TESTABLE
         not_tested.append(f"{name}: inter-reviewer agreement not testable (needs hits decided by two or more "
                           "reviewers with more than one label in use)")
-    else:
-        av = Verdict.CONSISTENT if k >= threshold else Verdict.UNUSUAL
     items.append(ReportItem(Finding(
         check="review.agreement", engine="review", title=f"Inter-reviewer agreement ({name})",
-        subject=f"{a['hits_multiply_reviewed']} hits decided by two or more reviewers in {name}", verdict=av,
+        subject=f"{a['hits_multiply_reviewed']} hits decided by two or more reviewers in {name}", kind=Kind.DESCRIPTIVE,
         statistics={"fleiss_kappa": k, "hits_multiply_reviewed": a["hits_multiply_reviewed"],
                     "disagreements": a["n_disagreements"], "reviewers": len(a["reviewers"])},
         reference={"threshold": threshold, "scale": "Landis & Koch (1977): 0.61-0.80 substantial"},

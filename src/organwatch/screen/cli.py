@@ -74,10 +74,10 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, rules: str, eng
     errors: list[str] = []
     counts = {"violation": 0, "suspicious": 0, "compliant": 0, "not_applicable": 0}
     t0 = time.perf_counter()
-    from organwatch.screen.sink import RecordSink
-
     # input hashes are computed in a thread while the screening runs (hashlib releases the GIL)
     from concurrent.futures import ThreadPoolExecutor
+
+    from organwatch.screen.sink import RecordSink
 
     hasher = ThreadPoolExecutor(max_workers=1)
     hash_futures = [(p, hasher.submit(sha256_file, p)) for p in inputs if p.is_file()]

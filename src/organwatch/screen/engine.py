@@ -8,10 +8,11 @@ pack, scanner and normaliser (compiled on first use, never on import).
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 from organwatch.screen.documents import Document, RecordError
 from organwatch.screen.ethics import ethics_fields

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from organwatch.screen.normalise import NormText, Normaliser
+from organwatch.screen.normalise import Normaliser, NormText
 from organwatch.screen.rulepack import RulePack
 from organwatch.screen.scanner import buffer_of
 

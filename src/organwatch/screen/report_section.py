@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from organwatch.findings import Finding, InputRef, Provenance, sha256_file
+from organwatch.findings import Finding, InputRef, Kind, Provenance, sha256_file
 from organwatch.report.sections import ReportContext, ReportItem, Section
 from organwatch.report.svg import bar_chart, html_table
 
@@ -42,7 +42,7 @@ def _columns(path: Path) -> set[str]:
 
 
 def accepts(path: Path) -> bool:
-    return REQUIRED <= _columns(Path(path))
+    return _columns(Path(path)) >= REQUIRED
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
@@ -107,8 +107,7 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
     n = len(recs) - failed
     flagged = labels.get("violation", 0) + labels.get("suspicious", 0)
     f1 = Finding(
-        check="screen.documents.labels", subject=f"{n} screened documents", verdict=(
-            "unusual" if labels.get("violation", 0) else "consistent"),
+        check="screen.documents.labels", subject=f"{n} screened documents", kind=Kind.DESCRIPTIVE,
         statistics={"documents": n, "records_failed": failed, **{k: labels.get(k, 0) for k in LABELS},
                     "flagged_for_review": flagged, "patterns": dict(sorted(patterns.items()))},
         reference={"criteria": "screening-criteria.md §4-§5 (dead donor rule; V1-V6)"},
@@ -144,7 +143,7 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
 
     f2 = Finding(
         check="screen.ethics.reporting", subject=f"{m} documents with ethics-reporting fields",
-        verdict="not_testable" if not m else ("unusual" if share("fails_standard") > 0.5 else "consistent"),
+        kind=Kind.DESCRIPTIVE,
         statistics={"documents": m, "donor_source_stated": round(sum(1 for e in eth if e.get("donor_source")) / m, 4)
                     if m else 0.0, "no_prisoner_statement": share("no_prisoner_statement"),
                     "donor_consent": share("donor_consent"), "ethics_approval": share("ethics_approval"),

@@ -138,7 +138,7 @@ class RecordSink:
             self._fh.close()
             self._fh = None
 
-    def __enter__(self) -> "RecordSink":
+    def __enter__(self) -> RecordSink:
         return self
 
     def __exit__(self, *exc) -> None:

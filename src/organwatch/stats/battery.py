@@ -7,7 +7,8 @@ from dataclasses import replace
 import numpy as np
 
 from organwatch import datasets
-from organwatch.findings import Finding, Provenance, Verdict
+from organwatch.findings import Finding, Kind, Provenance
+from organwatch.seeds import DEFAULT_SEED
 from organwatch.stats import china, consistency, counters, digits, published, ratios, repeats
 from organwatch.stats.formula import FormulaOptions, formula_finding
 from organwatch.stats.series import Series
@@ -68,7 +69,7 @@ DIGIT_EXCLUSIONS = ("GODT China rows 2004–2009 are rounded to 50/100 (GODT SOU
                     "sources counts once.")
 
 
-def embedded_battery(opt: FormulaOptions | None = None, include_low: bool = False, seed: int = 20191114,
+def embedded_battery(opt: FormulaOptions | None = None, include_low: bool = False, seed: int = DEFAULT_SEED,
                      sims: int = 100_000) -> list[Finding]:
     opt = opt or FormulaOptions()
     out: list[Finding] = []
@@ -94,7 +95,7 @@ def embedded_battery(opt: FormulaOptions | None = None, include_low: bool = Fals
     return out
 
 
-def series_battery(series: list[Series], opt: FormulaOptions, seed: int = 20191114, sims: int = 100_000,
+def series_battery(series: list[Series], opt: FormulaOptions, seed: int = DEFAULT_SEED, sims: int = 100_000,
                    digit_min_n: tuple[int, int] | None = None) -> list[Finding]:
     """Checks that apply to any user series: formula fits vs GODT, repeated values, digit tests."""
     out: list[Finding] = []
@@ -117,9 +118,7 @@ def series_battery(series: list[Series], opt: FormulaOptions, seed: int = 201911
 def _series_repeats(s: Series) -> Finding:
     runs = repeats.series_repeats(s.values)
     desc = "; ".join(f"{s.periods[a]:g}–{s.periods[b]:g} = {s.values[a]:g}" for a, b in runs)
-    nonzero_runs = [(a, b) for a, b in runs if s.values[a] != 0]
-    verdict = Verdict.UNUSUAL if nonzero_runs else Verdict.CONSISTENT
-    return Finding(check="stats.repeated_values.series", subject=s.name, verdict=verdict,
+    return Finding(check="stats.repeated_values.series", subject=s.name, kind=Kind.DESCRIPTIVE,
                    statistics={"runs": len(runs), "repeated_points": int(sum(b - a for a, b in runs))},
                    reference={"rule": "identical non-zero values in consecutive periods"},
                    explanation=(f"Identical consecutive values: {desc}." if runs else

@@ -12,8 +12,9 @@ from rich.table import Table
 
 from organwatch.datasets.godt import MEASURES, VINTAGE_CHOICES
 from organwatch.errors import UsageError
-from organwatch.findings import dump_findings
+from organwatch.findings import Finding, dump_findings
 from organwatch.output import TABLE_FORMATS, infer_format, write_records
+from organwatch.seeds import DEFAULT_SEED
 from organwatch.stats.battery import embedded_battery, series_battery
 from organwatch.stats.formula import FormulaOptions
 from organwatch.stats.grading import Thresholds
@@ -41,7 +42,7 @@ from organwatch.stats.series import read_series_file
               help="Fewer reference countries than this → not testable.")
 @click.option("--include-low-reliability", is_flag=True, help="Also run variants with low-reliability rows.")
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CSV inputs.")
-@click.option("--seed", type=int, default=20191114, show_default=True, help="Seed of the Monte Carlo p-values.")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the Monte Carlo p-values.")
 @click.option("--simulations", type=int, default=100_000, show_default=True, help="Monte Carlo simulations.")
 @click.option("--json", "as_json", is_flag=True, help="All findings as JSON on stdout (or to --out).")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write findings to this file.")
@@ -80,7 +81,7 @@ def stats(inputs, window, vintage, countries, min_length, k_out, origin, referen
     else:
         err.print("organwatch stats: embedded Chinese series vs GODT reference")
         findings = embedded_battery(opt, include_low=include_low_reliability, seed=seed, sims=simulations)
-    counts = Counter(f.verdict.value for f in findings)
+    counts = Counter(_outcome(f) for f in findings)
     if out is not None and not as_json:
         f = infer_format(out, fmt, default="jsonl")
         write_records([x.to_dict() for x in findings], out, f,
@@ -98,6 +99,15 @@ def stats(inputs, window, vintage, countries, min_length, k_out, origin, referen
         t.add_column("subject", overflow="fold")
         t.add_column("verdict")
         for x in findings:
-            t.add_row(x.check, x.subject, x.verdict.value)
+            t.add_row(x.check, x.subject, _outcome(x))
         Console().print(t)
     err.print("organwatch stats: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())))
+
+
+def _outcome(f: Finding) -> str:
+    """A test's verdict, a reproduction's status, or "descriptive"."""
+    if f.verdict is not None:
+        return f.verdict.value
+    if f.status is not None:
+        return f.status.value
+    return "descriptive"

@@ -13,7 +13,7 @@ import pandas as pd
 
 from organwatch import datasets
 from organwatch.datasets.godt import godt_panel
-from organwatch.findings import Finding, Provenance, Verdict
+from organwatch.findings import Finding, Kind, Provenance, Verdict
 from organwatch.stats.grading import grade
 
 TABLE7_URL = "https://bmcmedethics.biomedcentral.com/articles/10.1186/s12910-019-0406-6/tables/7"
@@ -50,7 +50,7 @@ def table7_finding() -> Finding:
             f"small-bowel transplants making up {share:.1%} or more of their deceased-donor organ transplants "
             f"(largest share {ref.max():.1%}).")
     return Finding(check="stats.cross_consistency.table7_2016", subject="China 2016 organ totals: Red Cross vs COTRS "
-                   "+ CCTV (BMC 2019 Table 7)", verdict=verdict, statistics=stats,
+                   "+ CCTV (BMC 2019 Table 7)", kind=Kind.TEST, verdict=verdict, statistics=stats,
                    reference={"identity": "all organs = kidney and liver + lung + heart + other organs",
                               "note": "the remainder would have to be pancreas, intestine or other organs"},
                    explanation=expl, evidence=[{"category": r.category, "value": int(r.value),
@@ -91,7 +91,7 @@ def component_sum_findings() -> list[Finding]:
             diff = s - total
             out.append(Finding(
                 check="stats.cross_consistency.component_sum", subject=f"China {int(year)} stated transplant total "
-                f"vs its organ counts", verdict=Verdict.UNUSUAL if diff else Verdict.CONSISTENT,
+                f"vs its organ counts", kind=Kind.DESCRIPTIVE,
                 statistics={"year": int(year), "stated_total": total, "sum_of_components": s, "difference": diff,
                             **{c: m[c] for c in comps}},
                 reference={"identity": "total = kidney + liver + heart + lung (same source)"},
@@ -116,7 +116,7 @@ def period_total_finding() -> Finding:
     alt = df[(df["metric"] == "deceased_donors") & (df["year"] == 2017) & (df["value"] == 5148)]
     diff = s - float(row.value)
     return Finding(check="stats.cross_consistency.period_total", subject="China deceased donors 2015–2019: stated "
-                   "period total vs annual values", verdict=Verdict.CONSISTENT if diff == 0 else Verdict.UNUSUAL,
+                   "period total vs annual values", kind=Kind.DESCRIPTIVE,
                    statistics={"stated_total": float(row.value), "sum_of_headline_annual": s, "difference": diff,
                                "sum_with_2017_as_5148": s - 5146 + 5148 if len(alt) else None},
                    reference={"identity": "period total = sum of annual values"},
@@ -145,11 +145,10 @@ def provinces_vs_national_finding() -> Finding:
             rows.append({"year": year, "provinces": ", ".join(sorted(g["province"].unique())), "sum_provinces": s,
                          "national": float(nat_by_year[year]), "share": s / float(nat_by_year[year])})
     bad = [r for r in rows if r["sum_provinces"] > r["national"]]
-    verdict = Verdict.NOT_TESTABLE if not rows else (Verdict.HIGHLY_UNUSUAL if bad else Verdict.CONSISTENT)
     expl = ("; ".join(f"{r['year']}: {r['provinces']} {r['sum_provinces']:,.0f} of national {r['national']:,.0f} "
                       f"({r['share']:.0%})" for r in rows) or "No year has both provincial and national exact counts.")
     return Finding(check="stats.cross_consistency.provinces_national", subject="China provincial vs national "
-                   "deceased donors", verdict=verdict, statistics={"years_compared": len(rows),
+                   "deceased donors", kind=Kind.DESCRIPTIVE, statistics={"years_compared": len(rows),
                                                                    "years_provinces_exceed_national": len(bad)},
                    reference={"identity": "sum of reporting provinces ≤ national total"}, explanation=expl,
                    evidence=rows, provenance=Provenance(inputs=[datasets.info("china_provincial").input_ref(),

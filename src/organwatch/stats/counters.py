@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from organwatch import datasets
-from organwatch.findings import Finding, Provenance, Verdict
+from organwatch.findings import Finding, Kind, Provenance, Verdict
 from organwatch.stats.bounds import bounds
 
 CHECK = "stats.counter_increments"
@@ -38,7 +38,7 @@ def counter_finding(frame: pd.DataFrame | None = None, round_unit: int = 1000) -
     prov = Provenance(inputs=[ds.input_ref()], parameters={"qualifier": "exact", "round_unit": round_unit,
                                                            "physiological_max": bmax})
     if len(pairs) < 2:
-        return Finding(check=CHECK, subject="Red Cross/CODAC cumulative counters", verdict=Verdict.NOT_TESTABLE,
+        return Finding(check=CHECK, subject="Red Cross/CODAC cumulative counters", kind=Kind.TEST, verdict=Verdict.NOT_TESTABLE,
                        engine="stats", title="Cumulative counter increments", provenance=prov,
                        explanation="Fewer than two exact same-date donor/organ snapshots.",
                        not_tested=["needs ≥ 2 exact same-date snapshots"])
@@ -87,7 +87,7 @@ def counter_finding(frame: pd.DataFrame | None = None, round_unit: int = 1000) -
     evidence += [{"non_monotone": x} for x in nonmono]
     sources = [{"label": f"snapshot {r.as_of}", "url": str(r.source_url_donors)} for r in pairs.itertuples()]
     return Finding(check=CHECK, subject=f"Red Cross/CODAC cumulative counters, {stats['first']} to {stats['last']}",
-                   verdict=verdict, statistics=stats, reference={"bound": bounds()["organs_per_donor"]["source_label"],
+                   kind=Kind.TEST, verdict=verdict, statistics=stats, reference={"bound": bounds()["organs_per_donor"]["source_label"],
                    "bound_url": bounds()["organs_per_donor"]["source_url"]}, explanation=expl, evidence=evidence,
                    provenance=prov, title="Organs per donor between Red Cross counter snapshots", engine="stats",
                    sources=sources, not_tested=not_tested)

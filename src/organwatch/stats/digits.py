@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from organwatch.findings import Finding, InputRef, Provenance, Verdict
+from organwatch.findings import Finding, InputRef, Kind, Provenance, Verdict
+from organwatch.seeds import DEFAULT_SEED
 from organwatch.stats.grading import DEFAULT, Thresholds
 
 BENFORD = np.log10(1 + 1 / np.arange(1, 10))
@@ -50,7 +51,7 @@ def chi2_stat(counts: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return np.sum((counts - e) ** 2 / e, axis=-1)
 
 
-def mc_pvalue(counts: np.ndarray, probs: np.ndarray, sims: int = 100_000, seed: int = 20191114) -> float:
+def mc_pvalue(counts: np.ndarray, probs: np.ndarray, sims: int = 100_000, seed: int = DEFAULT_SEED) -> float:
     """P(chi2 ≥ observed) under the multinomial null, by seeded simulation; (k + 1) / (sims + 1)."""
     rng = np.random.default_rng(seed)
     n = int(counts.sum())
@@ -60,7 +61,7 @@ def mc_pvalue(counts: np.ndarray, probs: np.ndarray, sims: int = 100_000, seed: 
     return (k + 1) / (sims + 1)
 
 
-def digit_test(values, kind: str = "last", sims: int = 100_000, seed: int = 20191114) -> DigitResult:
+def digit_test(values, kind: str = "last", sims: int = 100_000, seed: int = DEFAULT_SEED) -> DigitResult:
     if kind == "first":
         d, probs, k0 = first_digits(values), BENFORD, 1
     else:
@@ -73,7 +74,7 @@ def digit_test(values, kind: str = "last", sims: int = 100_000, seed: int = 2019
 
 
 def digit_finding(values, subject: str, kind: str = "last", min_n: int | None = None, sims: int = 100_000,
-                  seed: int = 20191114, inputs: list[InputRef] | None = None, th: Thresholds = DEFAULT,
+                  seed: int = DEFAULT_SEED, inputs: list[InputRef] | None = None, th: Thresholds = DEFAULT,
                   sources=None) -> Finding:
     min_n = min_n if min_n is not None else (50 if kind == "first" else 30)
     r = digit_test(values, kind, sims, seed)
@@ -85,7 +86,7 @@ def digit_finding(values, subject: str, kind: str = "last", min_n: int | None = 
     check = f"stats.digits.{kind}"
     if r.n < min_n:
         why = f"only {r.n} usable values, fewer than the minimum of {min_n} for a {kind}-digit test"
-        return Finding(check=check, subject=subject, verdict=Verdict.NOT_TESTABLE, statistics=stats,
+        return Finding(check=check, subject=subject, kind=Kind.TEST, verdict=Verdict.NOT_TESTABLE, statistics=stats,
                        explanation=f"Not testable: {why}.", provenance=prov, title=f"{kind.title()}-digit test: {subject}",
                        engine="stats", not_tested=[why], sources=sources or [],
                        evidence=[{"digit": i + (1 if kind == 'first' else 0), "observed": c, "expected": e}
@@ -96,7 +97,7 @@ def digit_finding(values, subject: str, kind: str = "last", min_n: int | None = 
     expl = (f"{r.n} values tested for {what}: chi-square {r.chi2:.2f}, Monte Carlo p = {p:.4f} ({sims:,} "
             f"simulations, seed {seed}). Digit tests are weak on small official series and say nothing about "
             f"any single number.")
-    return Finding(check=check, subject=subject, verdict=verdict, statistics=stats,
+    return Finding(check=check, subject=subject, kind=Kind.TEST, verdict=verdict, statistics=stats,
                    reference={"null": "Benford first-digit law" if kind == "first" else "uniform last digits",
                               **th.as_dict()}, explanation=expl,
                    evidence=[{"digit": i + (1 if kind == "first" else 0), "observed": c, "expected": e}

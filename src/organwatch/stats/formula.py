@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from organwatch.findings import Finding, Provenance, Verdict
+from organwatch.findings import Finding, Kind, Provenance, Verdict
 from organwatch.stats import fit as F
 from organwatch.stats.grading import DEFAULT, Thresholds, grade
 from organwatch.stats.reference import build_reference, compare_r2
@@ -50,7 +50,7 @@ def formula_finding(s: Series, opt: FormulaOptions, model: str = "quadratic", ex
     if n < opt.min_length or np.ptp(s.values) == 0:
         why = (f"the series has {n} points, fewer than the minimum of {opt.min_length}" if n < opt.min_length
                else "the series is constant, so R² is undefined")
-        return Finding(check=check, subject=subject, verdict=Verdict.NOT_TESTABLE, engine="stats",
+        return Finding(check=check, subject=subject, kind=Kind.TEST, verdict=Verdict.NOT_TESTABLE, engine="stats",
                        title=f"Fit of a {mname}: {s.name}", statistics={"n": n},
                        explanation=f"Not testable: {why}.", provenance=prov, not_tested=[why],
                        evidence=[{"period": float(p), "value": float(v)} for p, v in zip(s.periods, s.values)])
@@ -118,6 +118,6 @@ def formula_finding(s: Series, opt: FormulaOptions, model: str = "quadratic", ex
     sources = [{"label": f"{s.name}: value for {int(p)}", "url": u} for p, u in zip(s.periods, s.sources) if u]
     sources.append({"label": "GODT (WHO-ONT Global Observatory on Donation and Transplantation), reference "
                              "countries", "url": "http://www.transplant-observatory.org/export-database/"})
-    return Finding(check=check, subject=subject, verdict=verdict, statistics=stats, reference=reference,
+    return Finding(check=check, subject=subject, kind=Kind.TEST, verdict=verdict, statistics=stats, reference=reference,
                    explanation=expl, evidence=evidence, provenance=prov, title=f"Fit of a {mname}: {s.name}",
                    engine="stats", sources=sources, not_tested=nt)

@@ -6,20 +6,20 @@ For each ``result_id`` of ``published_results.csv`` one finding with ``statistic
 * ``differs``: recomputed, but the value differs (computed value and reason given);
 * ``not_reproducible``: an input is missing (named), or the result is descriptive with nothing to compute.
 
-Verdict mapping (documented in docs/stats.md): reproduced → consistent, differs → unusual,
-not_reproducible → not_testable. The verdict grades agreement with the publication, not the data.
+These are ``reproduction`` findings: a status in words, never a graded verdict; ``statistics`` carries the
+``published`` value, the ``computed`` value (None when nothing could be computed) and the ``reason``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from organwatch import datasets
-from organwatch.findings import Finding, Provenance, Verdict
+from organwatch.findings import Finding, Kind, Provenance, Status
 from organwatch.stats import fit as F
 from organwatch.stats.china import deceased_donor_variants
 from organwatch.stats.counters import snapshot_pairs
@@ -27,8 +27,6 @@ from organwatch.stats.reference import build_reference, compare_r2
 
 MISSING_COTRS = ("COTRS annual deceased donors 2011–2014 (2012 and 2013 not found anywhere; 2011 = 132 and "
                  "2014 ≈ 1,700 only from one press source)")
-STATUS_VERDICT = {"reproduced": Verdict.CONSISTENT, "differs": Verdict.UNUSUAL,
-                  "not_reproducible": Verdict.NOT_TESTABLE}
 
 
 def at_precision(computed: float, published: str) -> bool:
@@ -58,7 +56,7 @@ def _quadratic_r2(row, lo, hi) -> tuple[str, dict, str]:
 def _godt_n(row) -> tuple[str, dict, str]:
     ref = build_reference(range(2010, 2018), mode="years", years=list(range(2010, 2018)), vintage="2018")
     n = len(ref.countries)
-    return ("differs", {"published": 50, "computed_countries_complete_2010_2017": n, "vintage": "2018"},
+    return ("differs", {"published": 50, "computed": n, "computed_countries_complete_2010_2017": n, "vintage": "2018"},
             f"In the GODT 2018 download, {n} countries other than China have a complete, non-constant deceased-"
             f"donor series for 2010–2017, not 50; the paper's selection rule and vintage were not recovered.")
 
@@ -70,7 +68,8 @@ def _godt_distance(row) -> tuple[str, dict, str]:
     in_band = int(np.sum((ratios >= 10) & (ratios <= 100)))
     ok = in_band == ratios.size
     return ("reproduced" if ok else "differs",
-            {"china_r2_used": 0.999, "n_countries": int(ratios.size), "ratio_min": float(ratios.min()),
+            {"computed": f"{in_band} of {ratios.size} countries between 10x and 100x further from R² = 1",
+             "china_r2_used": 0.999, "n_countries": int(ratios.size), "ratio_min": float(ratios.min()),
              "ratio_median": float(np.median(ratios)), "countries_within_10x_to_100x": in_band,
              "countries_below_10x": int(np.sum(ratios < 10)), "countries_above_100x": int(np.sum(ratios > 100))},
             f"Using the published China R² = 0.999 (2010–2017) and GODT 2018 countries over 2010–2017: the nearest "
@@ -81,7 +80,8 @@ def _godt_distance(row) -> tuple[str, dict, str]:
 def _endpoints(row) -> tuple[str, dict, str]:
     v = _headline().values
     ok2010 = v.get(2010) == 34
-    return ("differs", {"published_2010": 34, "published_2018": 6316, "official_2010": v.get(2010),
+    return ("differs", {"computed": f"2010: {v.get(2010):.0f}; 2018: {v.get(2018):.0f}",
+                        "published_2010": 34, "published_2018": 6316, "official_2010": v.get(2010),
                         "official_2018": v.get(2018), "difference_2018": 6316 - v.get(2018, float("nan"))},
             f"2010: official headline {v.get(2010):.0f} {'matches' if ok2010 else 'differs'}; 2018: the National "
             f"Health Commission's {v.get(2018):.0f} differs from the reported 6,316 by {6316 - v.get(2018):+.0f}.")
@@ -90,7 +90,7 @@ def _endpoints(row) -> tuple[str, dict, str]:
 def _table7(row) -> tuple[str, dict, str]:
     t = {r.category: int(r.value) for r in datasets.load("china_table7").frame.itertuples()}
     rem = t["all_organs"] - t["kidney_and_liver"] - t["lung"] - t["heart"]
-    return ("reproduced" if rem == 555 else "differs", {"computed_remainder": rem, "published_remainder": 555},
+    return ("reproduced" if rem == 555 else "differs", {"computed": rem, "computed_remainder": rem, "published_remainder": 555},
             f"11,620 − 10,481 − 204 − 380 = {rem:,}.")
 
 
@@ -106,7 +106,7 @@ def _after_correction(row) -> tuple[str, dict, str]:
     d = np.diff(p["organs"].astype(float)) / np.diff(p["donors"].astype(float))
     all_275 = all(at_precision(x, "2.75") for x in cum)
     return ("reproduced" if all_275 else "differs",
-            {"published": 2.75, "cumulative_ratios": [round(float(x), 4) for x in cum],
+            {"published": 2.75, "computed": [round(float(x), 4) for x in cum], "cumulative_ratios": [round(float(x), 4) for x in cum],
              "increment_ratios": [round(float(x), 4) for x in d]},
             f"Exact Red Cross snapshots 2015-11 to 2017-05 give cumulative organs per donor "
             f"{', '.join(f'{x:.4f}' for x in cum)} and increments {', '.join(f'{x:.3f}' for x in d)}: flat near 2.75 "
@@ -129,7 +129,7 @@ def _peak(row) -> tuple[str, dict, str]:
 
 
 def _coincidence(row) -> tuple[str, dict, str]:
-    return ("reproduced", {"years_2010_2016_inclusive": 2016 - 2010 + 1},
+    return ("reproduced", {"computed": 2016 - 2010 + 1, "years_2010_2016_inclusive": 2016 - 2010 + 1},
             "The fit window 2010–2016 reported by AFP spans 7 years (arithmetic on the stated window; the paper's "
             "reasoning behind 'implausible' could not be recomputed).")
 
@@ -180,12 +180,16 @@ def published_findings() -> list[Finding]:
                                   f"Not recovered from any archived source: {row.quantity}.")
         else:  # a new row in the data without a handler: say so rather than guess
             status, stats, why = ("not_reproducible", {}, "No reproduction procedure is defined for this result yet.")
-        stats = {"status": status, "result_id": rid, "published_value": _text(row.value), "evidence_level": row.evidence_level, **stats}
+        published = stats.pop("published", None)
+        stats = {"published": _text(row.value) if published is None else published,
+                 "computed": stats.pop("computed", None), "reason": why, "result_id": rid,
+                 "evidence_level": row.evidence_level, **stats}
         out.append(Finding(
-            check="stats.published_result", subject=f"{rid}: {row.quantity}", verdict=STATUS_VERDICT[status],
+            check="stats.published_result", subject=f"{rid}: {row.quantity}", kind=Kind.REPRODUCTION,
+            status=Status(status),
             statistics=stats, reference={"publication": "Robertson, Hinde & Lavee, BMC Medical Ethics 20:79 (2019)",
                                          "verbatim": _text(row.verbatim) or "", "source": _text(row.source_name) or ""},
-            explanation=f"{status.replace('_', ' ')}: {why}", evidence=[],
+            explanation=why, evidence=[],
             provenance=Provenance(inputs=[ds.info.input_ref()], parameters={"result_id": rid}),
             title=f"Published result {rid}", engine="stats",
             sources=[{"label": _text(row.source_name) or "source", "url": _text(row.source_url) or ""}]))

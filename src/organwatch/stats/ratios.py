@@ -11,7 +11,7 @@ import numpy as np
 
 from organwatch.datasets import info
 from organwatch.datasets.godt import godt_panel
-from organwatch.findings import Finding, Provenance, Verdict
+from organwatch.findings import Finding, Kind, Provenance, Verdict
 from organwatch.stats.bounds import ORGAN_MEASURES, bounds, godt_organs_per_donor
 from organwatch.stats.grading import DEFAULT, Thresholds, grade
 from organwatch.stats.series import years_text
@@ -52,7 +52,7 @@ def ratio_finding(entity: str = "CHN", ratio: str = "kidney_liver", vintage: str
                       parameters={"entity": entity, "ratio": ratio, "vintage": vintage, "years_with": years_with,
                                   **th.as_dict()})
     if tab is None or entity not in tab.index:
-        return Finding(check=check, subject=f"{entity} {desc}", verdict=Verdict.NOT_TESTABLE, engine="stats",
+        return Finding(check=check, subject=f"{entity} {desc}", kind=Kind.TEST, verdict=Verdict.NOT_TESTABLE, engine="stats",
                        title=f"Constancy of {desc}", explanation=f"{entity} reports no {desc} in GODT {vintage}.",
                        provenance=prov, not_tested=[f"no {desc} for {entity} in GODT {vintage}"])
     row = tab.loc[entity].dropna().sort_index()
@@ -86,7 +86,7 @@ def ratio_finding(entity: str = "CHN", ratio: str = "kidney_liver", vintage: str
                f"(empirical p = {p:.3f})." if ref_cv.size else "No GODT country reports this ratio over the same years."))
     nt = [] if verdict is not Verdict.NOT_TESTABLE else [
         f"needs ≥ 3 periods and ≥ {th.min_reference} reference countries (have {len(years)} and {ref_cv.size})"]
-    return Finding(check=check, subject=f"{entity} {desc}, {years_text(years)} (GODT {vintage})", verdict=verdict,
+    return Finding(check=check, subject=f"{entity} {desc}, {years_text(years)} (GODT {vintage})", kind=Kind.TEST, verdict=verdict,
                    statistics=stats, reference={"source": "GODT", "vintage": vintage, "statistic": "coefficient of "
                    "variation of the ratio over the same years", "n_countries": int(ref_cv.size), **th.as_dict()},
                    explanation=expl, evidence=[{"period": y, "ratio": float(v)} for y, v in zip(years, vals)]

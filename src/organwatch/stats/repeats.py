@@ -11,7 +11,7 @@ import numpy as np
 
 from organwatch import datasets
 from organwatch.datasets.godt import GODT_VINTAGES, godt_panel
-from organwatch.findings import Finding, Provenance, Verdict
+from organwatch.findings import Finding, Kind, Provenance, Verdict
 from organwatch.stats.series import years_text
 
 
@@ -89,7 +89,7 @@ def repeats_finding(entity: str = "CHN", vintages=("2016", "2018"), min_measures
             f"years would have probability ≈ {p_run:.1e} at that rate if repeats were independent. Repeated rows are "
             f"most likely figures carried forward; tests on those years (fits, digits) are not meaningful.")
     return Finding(check="stats.repeated_values", subject=f"{entity} rows in GODT vintages {', '.join(vintages)}",
-                   verdict=verdict, statistics=stats,
+                   kind=Kind.TEST, verdict=verdict, statistics=stats,
                    reference={"source": "GODT", "vintages": list(vintages), "min_measures": min_measures,
                               "statistic": "share of other countries' consecutive country-years that repeat the "
                               "previous year exactly"},

@@ -128,8 +128,9 @@ def chart_for(f: Finding) -> Markup | None:
 
 
 def _published_table(fs: list[Finding]) -> Markup:
-    rows = [(f.statistics["result_id"], f.statistics.get("published_value") or "–", f.statistics["status"].replace("_", " "),
-             f.explanation.split(": ", 1)[-1]) for f in fs]
+    rows = [(f.statistics["result_id"], f.statistics.get("published") or "–",
+             (f.status.value if f.status else "").replace("_", " "), f.statistics.get("reason") or f.explanation)
+            for f in fs]
     return svg.html_table(["result", "published value", "status", "computed / reason"], rows,
                           caption="Robertson, Hinde & Lavee (2019): reproduction status of every recovered result",
                           numeric=False)

@@ -78,7 +78,9 @@ def volume(scenarios: tuple[str, ...], seed: int | None, draws: int | None, shar
       organwatch volume --exclude-publisher "Falun Gong" --exclude-publisher advocacy   # evidence drop
     """
     from organwatch.findings import dump_findings
-    from organwatch.volume import estimate, findings as vfind, registry, scenario as scen
+    from organwatch.volume import estimate, registry
+    from organwatch.volume import findings as vfind
+    from organwatch.volume import scenario as scen
     from organwatch.volume.distributions import parse_spec
     from organwatch.volume.scenario import PARAM_BOUNDS
 

@@ -59,7 +59,7 @@ class Dist:
 
     # -- construction ------------------------------------------------------------------------------
     @classmethod
-    def from_table(cls, table: dict[str, Any] | float | int, what: str, bounds: Bounds | None = None) -> "Dist":
+    def from_table(cls, table: dict[str, Any] | float | int, what: str, bounds: Bounds | None = None) -> Dist:
         """Build from a scenario table (or a bare number = fixed) and validate against ``bounds``."""
         if isinstance(table, bool):
             raise UsageError(f"{what}: expected a number or a distribution table, not a boolean")

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from organwatch import datasets
-from organwatch.findings import Finding, InputRef, Provenance, Verdict
+from organwatch.findings import Finding, InputRef, Kind, Provenance, Status, Verdict
 
 ENGINE = "volume"
 ROW_DATASETS = {"H": "volume_hospitals", "N": "volume_national_totals", "L": "volume_licensed_hospitals",
@@ -101,9 +101,10 @@ def worked_example_finding(result: dict[str, Any]) -> Finding:
         check="volume.worked_example", engine=ENGINE, title="The published Tianjin capacity example, recomputed",
         subject="Tianjin First Central Hospital: 500 beds, 131 % occupancy, 30-day stay (rows "
                 + ", ".join(w["rows"]) + ")",
-        verdict=Verdict.CONSISTENT if ok else Verdict.UNUSUAL,
+        kind=Kind.REPRODUCTION, status=Status.REPRODUCED if ok else Status.DIFFERS,
         statistics={"computed": w["result"], "computed_rounded": w["result_rounded"], "published": w["published"],
-                    "relative_difference": w["relative_difference"]},
+                    "relative_difference": w["relative_difference"],
+                    "reason": "identical within 1 %" if ok else "the identity gives a different figure"},
         reference={"identity": "beds x occupancy x 365 / length of stay, share = 1", "published_row": "H0021"},
         explanation=(f"{w['formula']}. The published figure (\"{w['published_text']}\") is this identity at the "
                      "upper published occupancy and the upper end of the assumed 20-30 day stay, with every occupied "
@@ -131,7 +132,7 @@ def capacity_finding(result: dict[str, Any]) -> Finding:
         subject=(f"{len(result['by_hospital'])} registry hospitals with a published transplant-bed figure"
                  + (f" plus {imp['imputed_hospitals']} imputed hospitals (frame {imp['frame']}, rows "
                     f"{', '.join(r['record_id'] for r in imp['frame_rows'])})" if imp["imputed_hospitals"] else "")),
-        verdict=Verdict.NOT_TESTABLE,
+        kind=Kind.DESCRIPTIVE,
         statistics={"median": result["median"], "p5": result["p5"], "p95": result["p95"],
                     "p2_5": result["p2_5"], "p97_5": result["p97_5"], "p25": result["p25"], "p75": result["p75"],
                     "draws": result["draws"], "seed": result["seed"],
@@ -167,14 +168,14 @@ def vs_official_finding(result: dict[str, Any]) -> Finding:
     ref = max(main, key=lambda r: (r["qualifier"] == "", r["value"])) if main else None
     if ref is None:
         return Finding(check="volume.vs_official", engine=ENGINE, title="Model vs official totals",
-                       subject="official national totals", verdict=Verdict.NOT_TESTABLE,
+                       subject="official national totals", kind=Kind.DESCRIPTIVE,
                        explanation="No official single-year total in the embedded data.", provenance=_prov(result))
     p = ref["p_model_exceeds"]
     return Finding(
         check="volume.vs_official", engine=ENGINE,
         title=f"Where the official total falls in the model's distribution ('{sc['name']}' scenario)",
         subject=f"official national total {year}: {_n(ref['value'])} (row {ref['record_id']})",
-        verdict=verdict_for_p(p),
+        kind=Kind.DESCRIPTIVE,
         statistics={"official": ref["value"], "p_model_exceeds_official": p, "model_median": result["median"],
                     "model_p5": result["p5"], "model_p95": result["p95"],
                     "ratio_model_median_to_official": ref["ratio_model_median_to_official"]},
@@ -199,12 +200,11 @@ def calibration_finding(result: dict[str, Any]) -> Finding:
     if cal.get("status") != "ok":
         return Finding(
             check="volume.calibration", engine=ENGINE, title="Calibration of the transplant share f",
-            subject="hospitals stating both beds and an annual volume", verdict=Verdict.NOT_TESTABLE,
+            subject="hospitals stating both beds and an annual volume", kind=Kind.DESCRIPTIVE,
             explanation=f"Calibration status: {cal.get('status', 'not run')}.", provenance=_prov(result),
             not_tested=[f"{len(cal.get('excluded', []))} stated annual volumes could not be paired with a bed figure"])
     post, prior, data_only = cal["posterior"], cal["prior"], cal["data_only"]
     level = cal.get("conflict", "none")
-    verdict = {"none": Verdict.CONSISTENT, "some": Verdict.UNUSUAL, "strong": Verdict.HIGHLY_UNUSUAL}[level]
     stated = ", ".join(f"{o['hospital_id']} {o['transplants_per_bed_year']:.2g}/bed-year (row {o['volume_row']})"
                        for o in obs)
     m = result["per_bed_yield"]["model"]
@@ -214,7 +214,7 @@ def calibration_finding(result: dict[str, Any]) -> Finding:
         check="volume.calibration", engine=ENGINE,
         title="Calibrating the transplant share against hospitals that state both beds and volumes",
         subject=f"{len(obs)} hospitals with a bed figure and a stated annual volume: {stated}",
-        verdict=verdict,
+        kind=Kind.DESCRIPTIVE,
         statistics={"prior_mean": prior["mean"], "posterior_mean": post["mean"], "posterior_p5": post["p5"],
                     "posterior_p95": post["p95"], "contraction": cal["contraction"],
                     "posterior_mass_lower_edge": cal["posterior_mass_lower_edge"],
@@ -269,12 +269,11 @@ def donors_finding(result: dict[str, Any]) -> Finding:
     sc = result["scenario"]
     off = d["official_deceased_donors"]
     ref = off[0] if off else None
-    verdict = verdict_for_p(ref["p_model_exceeds"]) if ref else Verdict.NOT_TESTABLE
     return Finding(
         check="volume.implied_donors", engine=ENGINE, title="Deceased donors implied by the modelled volume",
         subject=f"'{sc['name']}' scenario, organs per donor {_describe(d['organs_per_donor'])}, living-donor "
                 f"share {_describe(d['living_donor_share'])}",
-        verdict=verdict,
+        kind=Kind.DESCRIPTIVE,
         statistics={"median": q["median"], "p5": q["p5"], "p95": q["p95"],
                     **({"official": ref["value"], "p_model_exceeds_official": ref["p_model_exceeds"]} if ref else {})},
         reference={"assumption": d["assumption"], "rows": d["organs_per_donor_rows"] + d["living_donor_share_rows"],
@@ -292,7 +291,7 @@ def donors_finding(result: dict[str, Any]) -> Finding:
 def validation_finding(result: dict[str, Any]) -> Finding:
     return Finding(
         check="volume.validation", engine=ENGINE, title="Validation on a country with known totals",
-        subject="GODT countries and US comparators", verdict=Verdict.NOT_TESTABLE,
+        subject="GODT countries and US comparators", kind=Kind.DESCRIPTIVE,
         explanation=result["validation"]["statement"], provenance=_prov(result),
         not_tested=["Coverage of the method's intervals on a system with known totals (spec §7.6) needs US or UK "
                     "transplant-bed and occupancy data that are not embedded."],
@@ -306,7 +305,7 @@ def scenarios_finding(results: list[dict[str, Any]]) -> Finding:
     robust = _robust_statement(results)
     return Finding(
         check="volume.scenarios", engine=ENGINE, title="The same model under different scenario files",
-        subject=", ".join(r["scenario"]["name"] for r in results), verdict=Verdict.NOT_TESTABLE,
+        subject=", ".join(r["scenario"]["name"] for r in results), kind=Kind.DESCRIPTIVE,
         statistics={f"median[{n}]": m for n, m, _, _ in rows},
         reference={r["scenario"]["name"]: {"source": r["scenario"]["source"], "sha256": r["scenario"]["sha256"],
                                            "share": r["scenario"]["parameters"]["share"]["describe"],

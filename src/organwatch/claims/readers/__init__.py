@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from organwatch.claims.model import Claim, ClaimError
 from organwatch.errors import InputError

@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from organwatch.claims.countries import is_us_subdivision, normalise
 from organwatch.claims.model import UNKNOWN, Claim, ClaimError, Line

@@ -10,8 +10,9 @@ R4B/R5 remain). A resource that fails validation becomes one per-claim error nam
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from organwatch.claims.model import Claim, ClaimError, Line
 from organwatch.claims.readers.fhir_common import REF_TYPES, member_key, set_line_country

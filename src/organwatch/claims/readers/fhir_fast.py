@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from organwatch.claims.model import Claim, ClaimError, Line
-from organwatch.claims.readers.fhir_common import (CLAIM_TYPES, REF_TYPES, bundle_entries, load_resources, member_key,
-                                                   set_line_country)
+from organwatch.claims.readers.fhir_common import (
+    CLAIM_TYPES,
+    REF_TYPES,
+    bundle_entries,
+    load_resources,
+    member_key,
+    set_line_country,
+)
 
 
 class _Bad(Exception):

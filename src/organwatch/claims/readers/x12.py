@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from organwatch.claims.countries import is_us_subdivision, normalise
 from organwatch.claims.model import UNKNOWN, Claim, ClaimError, Line

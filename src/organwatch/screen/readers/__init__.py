@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from organwatch.errors import UsageError
 from organwatch.screen.documents import Document, RecordError

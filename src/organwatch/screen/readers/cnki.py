@@ -13,8 +13,8 @@ Keys are matched on their English or Chinese part. Unknown keys are ignored.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from organwatch.screen.documents import Document, RecordError, compose_text, parse_year
 from organwatch.screen.readers.decode import decode_bytes

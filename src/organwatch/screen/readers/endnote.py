@@ -6,8 +6,8 @@ Tags: %T title, %X abstract, %D year, %+ / %I institution (author address / publ
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from organwatch.screen.documents import Document, RecordError, compose_text, parse_year
 from organwatch.screen.readers.decode import decode_bytes

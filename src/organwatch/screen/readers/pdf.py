@@ -6,9 +6,9 @@ encrypted PDF becomes one RecordError; the batch continues.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Iterator
 
 from organwatch.screen.documents import Document, RecordError
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from organwatch.screen.documents import Document, RecordError, compose_text, parse_year
 from organwatch.screen.readers.decode import decode_bytes

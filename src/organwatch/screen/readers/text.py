@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from organwatch.screen.documents import Document, RecordError
 from organwatch.screen.readers.decode import decode_bytes
