@@ -106,6 +106,21 @@ def quiet_option(f: F) -> F:
                         help="No summaries or progress on stderr (warnings and errors are still shown).")(f)
 
 
+def _set_csv_raw(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    from organwatch.output import set_csv_raw
+
+    set_csv_raw(value)
+    return value
+
+
+def csv_raw_option(f: F) -> F:
+    """``--csv-raw``: write CSV cells unneutralised, for machine pipelines (never open such a file in a
+    spreadsheet). Without it, cells starting with = + - @ TAB or CR get a leading ' (organwatch.output)."""
+    return click.option("--csv-raw", is_flag=True, expose_value=False, is_eager=True, callback=_set_csv_raw,
+                        help="CSV for machine pipelines: do not neutralise cells that start with = + - @ TAB or "
+                             "CR (unsafe to open in a spreadsheet).")(f)
+
+
 # -- tables ---------------------------------------------------------------------------------------------------
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None,
                 ids: Sequence[str] = ("id",)) -> None:
