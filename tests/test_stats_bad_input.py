@@ -113,3 +113,14 @@ def test_one_gigabyte_of_random_bytes(tmp_path):
             fh.write(chunk[i % 7:] + chunk[: i % 7])
     p = run(str(f), timeout=60)  # subprocess timeout: a hang guard, not a timing assertion
     assert_one_line_error(p, str(f))
+
+
+def test_window_that_selects_no_data_names_window_and_available_years():
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-m", "organwatch", "stats", "--window", "1990-1995"], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 2 and p.stdout == ""
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "1990-1995" in lines[0] and "2000–2017, 2020–2024" in lines[0]

@@ -137,5 +137,4 @@ def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], title: st
             t.add_column(c, overflow="fold")
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
-    width = None if sys.stdout.isatty() else 120
-    Console(width=width, soft_wrap=False).print(t)
+    Console(soft_wrap=False).print(t)  # width: the terminal's, else $COLUMNS, else 80

@@ -13,19 +13,20 @@ Result files written before kinds existed (no ``kind`` key) still load: see :fun
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
 
 from organwatch import __version__
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     """What sort of statement a finding makes (cli.md, Records: Finding)."""
 
     TEST = "test"
@@ -36,7 +37,7 @@ class Kind(str, Enum):
         return self.value
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """Graded, neutral verdicts of a ``test`` finding (docs/findings.md)."""
 
     CONSISTENT = "consistent"
@@ -48,7 +49,7 @@ class Verdict(str, Enum):
         return self.value
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Outcome of a ``reproduction`` finding: words, not grades."""
 
     REPRODUCED = "reproduced"
@@ -167,10 +168,8 @@ def _jsonable(x: Any) -> Any:
     if x is None or type(x).__name__ in ("NAType", "NaTType"):  # pandas missing values
         return None
     if hasattr(x, "item") and callable(x.item) and not isinstance(x, (str, bytes)):
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             x = x.item()
-        except (TypeError, ValueError):
-            pass
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x

@@ -7,10 +7,19 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from organwatch import datasets
-from organwatch.output import TABLE_FORMATS, infer_format, write_records
+from organwatch.clikit import (
+    csv_raw_option,
+    emit_json,
+    emit_jsonl,
+    format_option,
+    json_option,
+    print_table,
+    quiet_option,
+    say,
+)
+from organwatch.output import infer_format, write_records
 
 
 @click.group()
@@ -26,7 +35,7 @@ def data() -> None:
 
 
 @data.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable catalog on stdout.")
+@json_option("lines", "the catalog, one dataset per line")
 def list_(as_json: bool) -> None:
     """List the embedded datasets.
 
@@ -36,21 +45,16 @@ def list_(as_json: bool) -> None:
     """
     cat = datasets.catalog()
     if as_json:
-        click.echo(json.dumps([{"name": i.name, "file": i.file, "title": i.title, "rows": i.rows, "sha256": i.sha256,
-                                "source_urls": i.source_urls, "licence": i.licence} for i in cat.values()],
-                              ensure_ascii=False, indent=1))
+        emit_jsonl({"name": i.name, "file": i.file, "title": i.title, "rows": i.rows, "sha256": i.sha256,
+                    "source_urls": i.source_urls, "licence": i.licence} for i in cat.values())
         return
-    t = Table(title=f"{len(cat)} embedded datasets")
-    for col in ("name", "rows", "title", "sha256"):
-        t.add_column(col)
-    for i in cat.values():
-        t.add_row(i.name, str(i.rows), i.title, i.sha256[:12] + "…")
-    Console().print(t)
+    print_table(["name", "rows", "title"], [(i.name, f"{i.rows:,}", i.title) for i in cat.values()],
+                title=f"{len(cat)} embedded datasets (sha256: organwatch data show NAME)", ids=("name",))
 
 
 @data.command()
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable provenance and columns on stdout.")
+@json_option("document", "the dataset's provenance and columns")
 @click.option("--rows", "n_rows", type=int, default=10, show_default=True, help="Rows to preview.")
 def show(name: str, as_json: bool, n_rows: int) -> None:
     """Show a dataset's provenance, column meanings and first rows.
@@ -62,9 +66,8 @@ def show(name: str, as_json: bool, n_rows: int) -> None:
     ds = datasets.load(name)
     i = ds.info
     if as_json:
-        doc = {**i.provenance(), "title": i.title, "description": i.description, "rows": i.rows,
-               "columns": i.columns, "verified": datasets.verify(name)}
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=1))
+        emit_json({**i.provenance(), "title": i.title, "description": i.description, "rows": i.rows,
+                   "columns": i.columns, "verified": datasets.verify(name)})
         return
     con = Console()
     con.print(f"[bold]{i.name}[/bold]: {i.title}\n{i.description}")
@@ -73,21 +76,18 @@ def show(name: str, as_json: bool, n_rows: int) -> None:
     if i.attribution:
         con.print(f"cite as: {i.attribution}")
     con.print("sources: " + "; ".join(i.source_urls))
-    t = Table(title="columns")
-    t.add_column("column")
-    t.add_column("type")
-    t.add_column("meaning")
-    for c, spec in i.columns.items():
-        t.add_row(c, spec["type"], spec["description"])
-    con.print(t)
+    print_table(["column", "type", "meaning"],
+                [(c, spec["type"], spec["description"]) for c, spec in i.columns.items()], title="columns",
+                ids=("column",))
     con.print(ds.frame.head(n_rows).to_string(max_colwidth=40))
 
 
 @data.command()
 @click.argument("name")
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output file.")
-@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default=None,
-              help="jsonl, csv or parquet (default from the file extension, else csv).")
+@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), required=True, help="Output file.")
+@format_option("csv")
+@csv_raw_option
+@quiet_option
 def export(name: str, out: Path, fmt: str | None) -> None:
     """Export a dataset (values exactly as embedded); its provenance goes to OUT.provenance.json.
 
@@ -101,4 +101,4 @@ def export(name: str, out: Path, fmt: str | None) -> None:
     write_records(frame.to_dict("records"), out, fmt, columns=list(ds.frame.columns))
     prov = Path(str(out) + ".provenance.json")
     prov.write_text(json.dumps(ds.info.provenance(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    click.echo(f"organwatch: wrote {len(ds.frame)} rows to {out} and provenance to {prov}", err=True)
+    say(f"data: wrote {len(ds.frame):,} rows to {out} and provenance to {prov}")

@@ -33,7 +33,8 @@ def formula_with_variants(window: str, model: str, opt: FormulaOptions, include_
     main = results[0][1]
     main.subject += f" [{china.WINDOWS[window][2]}]"
     main.title += f", {china.series_for_window(variants[0], window).years_text()}"
-    tested = [(v.name, f.statistics.get("tested_r2"), f.statistics.get("countries_at_least_as_good"), f.verdict.value)
+    tested = [(v.name, f.statistics.get("tested_r2"), f.statistics.get("countries_at_least_as_good"),
+               f.verdict.value if f.verdict else "")
               for v, f in results]
     r2s = [t[1] for t in tested if t[1] is not None]
     if len(results) > 1 and r2s:
@@ -109,7 +110,7 @@ def series_battery(series: list[Series], opt: FormulaOptions, seed: int = DEFAUL
         by_input.setdefault(s.input.name if s.input else "", []).append(s)
     for name, ss in by_input.items():
         vals = np.concatenate([s.values for s in ss])
-        for kind, mn in zip(("first", "last"), digit_min_n or (None, None)):
+        for kind, mn in zip(("first", "last"), digit_min_n or (None, None), strict=False):
             out.append(digits.digit_finding(vals, f"all values in {name}", kind, min_n=mn, sims=sims, seed=seed,
                                             inputs=[ss[0].input] if ss[0].input else [], th=opt.thresholds))
     return out

@@ -56,8 +56,8 @@ def deceased_donor_variants(include_low: bool = False) -> list[Variant]:
     years = sorted(alts)
     out = []
     for combo in itertools.product(*(alts[y] for y in years)):
-        vals = {y: c[0] for y, c in zip(years, combo)}
-        rows = {y: c[1] for y, c in zip(years, combo)}
+        vals = {y: c[0] for y, c in zip(years, combo, strict=False)}
+        rows = {y: c[1] for y, c in zip(years, combo, strict=False)}
         diffs = [f"{y}={int(vals[y])}" for y in years if vals[y] != base[y][0]]
         out.append(Variant(name="headline" if not diffs else "headline with " + ", ".join(diffs), values=vals,
                            rows=rows))

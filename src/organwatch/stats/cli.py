@@ -7,13 +7,12 @@ from collections import Counter
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from organwatch.clikit import format_option, json_option, out_option, print_table, quiet_option, say
 from organwatch.datasets.godt import MEASURES, VINTAGE_CHOICES
 from organwatch.errors import UsageError
 from organwatch.findings import Finding, dump_findings
-from organwatch.output import TABLE_FORMATS, infer_format, write_records
+from organwatch.output import infer_format, write_records
 from organwatch.seeds import DEFAULT_SEED
 from organwatch.stats.battery import embedded_battery, series_battery
 from organwatch.stats.formula import FormulaOptions
@@ -44,10 +43,10 @@ from organwatch.stats.series import read_series_file
 @click.option("--encoding", default="utf-8", show_default=True, help="Text encoding of CSV inputs.")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Seed of the Monte Carlo p-values.")
 @click.option("--simulations", type=int, default=100_000, show_default=True, help="Monte Carlo simulations.")
-@click.option("--json", "as_json", is_flag=True, help="All findings as JSON on stdout (or to --out).")
-@click.option("--out", type=click.Path(path_type=Path), default=None, help="Write findings to this file.")
-@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default=None,
-              help="Table format for --out (one row per finding); default from the extension.")
+@json_option("document", "every finding ({organwatch_version, findings: [...]})")
+@out_option(help="Also write the findings as a table (one row per finding) to this file.")
+@format_option("jsonl")
+@quiet_option
 def stats(inputs, window, vintage, countries, min_length, k_out, origin, reference_measure, exclude_entity,
           min_reference, include_low_reliability, encoding, seed, simulations, as_json, out, fmt) -> None:
     """Forensic tests on official count series, against the GODT reference.
@@ -61,6 +60,8 @@ def stats(inputs, window, vintage, countries, min_length, k_out, origin, referen
       organwatch stats my_series.csv --window 2010-2017 --vintage 2018 --out findings.jsonl
     """
     mode, years = parse_window(window)
+    if mode == "years":
+        check_window_years(window, years or [], vintage, reference_measure)
     if min_length < 4:
         raise UsageError("--min-length must be at least 4 (a quadratic has 3 parameters)")
     if k_out < 0:
@@ -71,37 +72,43 @@ def stats(inputs, window, vintage, countries, min_length, k_out, origin, referen
                          countries=[c.strip().upper() for c in countries.split(",")] if countries else None,
                          min_length=min_length, k_out=k_out, t0=origin, measure=reference_measure,
                          exclude=exclude_entity or None, thresholds=Thresholds(min_reference=min_reference))
-    err = Console(stderr=True)
     if inputs:
         series = []
         for p in inputs:
             series.extend(read_series_file(p, encoding=encoding))
-        err.print(f"organwatch stats: {len(inputs)} file(s), {len(series)} series read, 0 failed")
+        say(f"stats: {len(inputs)} file(s), {len(series)} series read, 0 failed")
         findings = series_battery(series, opt, seed=seed, sims=simulations)
     else:
-        err.print("organwatch stats: embedded Chinese series vs GODT reference")
+        say("stats: embedded Chinese series vs GODT reference")
         findings = embedded_battery(opt, include_low=include_low_reliability, seed=seed, sims=simulations)
     counts = Counter(_outcome(f) for f in findings)
-    if out is not None and not as_json:
-        f = infer_format(out, fmt, default="jsonl")
-        write_records([x.to_dict() for x in findings], out, f,
-                      columns=["check", "subject", "verdict", "title", "explanation", "statistics", "reference",
-                               "evidence", "provenance", "sources", "not_tested", "engine"])
-    elif as_json:
-        text = dump_findings(findings)
-        if out is not None:
-            out.write_text(text, encoding="utf-8")
-        else:
-            sys.stdout.write(text)
+    if out is not None:
+        write_records([x.to_dict() for x in findings], out, infer_format(out, fmt, default="jsonl"),
+                      columns=FINDING_COLUMNS)
+    if as_json:
+        sys.stdout.write(dump_findings(findings))
     else:
-        t = Table(title=f"{len(findings)} findings")
-        t.add_column("check")
-        t.add_column("subject", overflow="fold")
-        t.add_column("verdict")
-        for x in findings:
-            t.add_row(x.check, x.subject, _outcome(x))
-        Console().print(t)
-    err.print("organwatch stats: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items())))
+        print_table(["check", "subject", "result"], [(x.check, x.subject, _outcome(x)) for x in findings],
+                    title=f"{len(findings)} findings", ids=("check",))
+    say("stats: " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in sorted(counts.items()))
+        + (f" -> {out}" if out else ""))
+
+
+FINDING_COLUMNS = ["check", "subject", "kind", "verdict", "status", "title", "explanation", "statistics",
+                   "reference", "evidence", "provenance", "sources", "not_tested", "engine"]
+
+
+def check_window_years(spec: str, years: list[int], vintage: str, measure: str) -> None:
+    """An explicit ``--window`` must select data: every year in it must be in the GODT vintage."""
+    from organwatch.datasets.godt import godt_wide
+    from organwatch.stats.series import years_text
+
+    available = sorted(int(c) for c in godt_wide(vintage, measure).columns)
+    missing = [y for y in years if y not in set(available)]
+    if not years or missing:
+        raise UsageError(f"--window {spec} selects no GODT data in vintage {vintage} ({measure}): "
+                         f"{years_text(missing) if missing else 'no years'} not in the data; years available: "
+                         f"{years_text(available)}")
 
 
 def _outcome(f: Finding) -> str:

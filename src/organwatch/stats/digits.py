@@ -73,33 +73,74 @@ def digit_test(values, kind: str = "last", sims: int = 100_000, seed: int = DEFA
     return DigitResult(kind, n, counts.tolist(), (n * probs).tolist(), chi2, p, sims, seed)
 
 
-def digit_finding(values, subject: str, kind: str = "last", min_n: int | None = None, sims: int = 100_000,
-                  seed: int = DEFAULT_SEED, inputs: list[InputRef] | None = None, th: Thresholds = DEFAULT,
-                  sources=None) -> Finding:
+def digit_finding(
+    values,
+    subject: str,
+    kind: str = "last",
+    min_n: int | None = None,
+    sims: int = 100_000,
+    seed: int = DEFAULT_SEED,
+    inputs: list[InputRef] | None = None,
+    th: Thresholds = DEFAULT,
+    sources=None,
+) -> Finding:
     min_n = min_n if min_n is not None else (50 if kind == "first" else 30)
     r = digit_test(values, kind, sims, seed)
     what = "first digits against Benford's law" if kind == "first" else "last digits against a uniform distribution"
-    prov = Provenance(inputs=inputs or [], parameters={"kind": kind, "min_n": min_n, "simulations": sims,
-                                                       **th.as_dict()}, seed=seed)
-    stats = {"n": r.n, "chi2": r.chi2, "p_value_monte_carlo": r.p_value, "simulations": sims, "min_n": min_n,
-             "counts": r.counts}
+    prov = Provenance(
+        inputs=inputs or [], parameters={"kind": kind, "min_n": min_n, "simulations": sims, **th.as_dict()}, seed=seed
+    )
+    stats = {
+        "n": r.n,
+        "chi2": r.chi2,
+        "p_value_monte_carlo": r.p_value,
+        "simulations": sims,
+        "min_n": min_n,
+        "counts": r.counts,
+    }
     check = f"stats.digits.{kind}"
     if r.n < min_n:
         why = f"only {r.n} usable values, fewer than the minimum of {min_n} for a {kind}-digit test"
-        return Finding(check=check, subject=subject, kind=Kind.TEST, verdict=Verdict.NOT_TESTABLE, statistics=stats,
-                       explanation=f"Not testable: {why}.", provenance=prov, title=f"{kind.title()}-digit test: {subject}",
-                       engine="stats", not_tested=[why], sources=sources or [],
-                       evidence=[{"digit": i + (1 if kind == 'first' else 0), "observed": c, "expected": e}
-                                 for i, (c, e) in enumerate(zip(r.counts, r.expected))])
+        return Finding(
+            check=check,
+            subject=subject,
+            kind=Kind.TEST,
+            verdict=Verdict.NOT_TESTABLE,
+            statistics=stats,
+            explanation=f"Not testable: {why}.",
+            provenance=prov,
+            title=f"{kind.title()}-digit test: {subject}",
+            engine="stats",
+            not_tested=[why],
+            sources=sources or [],
+            evidence=[
+                {"digit": i + (1 if kind == "first" else 0), "observed": c, "expected": e}
+                for i, (c, e) in enumerate(zip(r.counts, r.expected, strict=False))
+            ],
+        )
     p = r.p_value
-    verdict = (Verdict.HIGHLY_UNUSUAL if p <= th.highly_unusual else Verdict.UNUSUAL if p <= th.unusual
-               else Verdict.CONSISTENT)
-    expl = (f"{r.n} values tested for {what}: chi-square {r.chi2:.2f}, Monte Carlo p = {p:.4f} ({sims:,} "
-            f"simulations, seed {seed}). Digit tests are weak on small official series and say nothing about "
-            f"any single number.")
-    return Finding(check=check, subject=subject, kind=Kind.TEST, verdict=verdict, statistics=stats,
-                   reference={"null": "Benford first-digit law" if kind == "first" else "uniform last digits",
-                              **th.as_dict()}, explanation=expl,
-                   evidence=[{"digit": i + (1 if kind == "first" else 0), "observed": c, "expected": e}
-                             for i, (c, e) in enumerate(zip(r.counts, r.expected))],
-                   provenance=prov, title=f"{kind.title()}-digit test: {subject}", engine="stats", sources=sources or [])
+    verdict = (
+        Verdict.HIGHLY_UNUSUAL if p <= th.highly_unusual else Verdict.UNUSUAL if p <= th.unusual else Verdict.CONSISTENT
+    )
+    expl = (
+        f"{r.n} values tested for {what}: chi-square {r.chi2:.2f}, Monte Carlo p = {p:.4f} ({sims:,} "
+        f"simulations, seed {seed}). Digit tests are weak on small official series and say nothing about "
+        f"any single number."
+    )
+    return Finding(
+        check=check,
+        subject=subject,
+        kind=Kind.TEST,
+        verdict=verdict,
+        statistics=stats,
+        reference={"null": "Benford first-digit law" if kind == "first" else "uniform last digits", **th.as_dict()},
+        explanation=expl,
+        evidence=[
+            {"digit": i + (1 if kind == "first" else 0), "observed": c, "expected": e}
+            for i, (c, e) in enumerate(zip(r.counts, r.expected, strict=False))
+        ],
+        provenance=prov,
+        title=f"{kind.title()}-digit test: {subject}",
+        engine="stats",
+        sources=sources or [],
+    )

@@ -78,7 +78,7 @@ def fit(t, y, model: str = "quadratic", t0: float | None = None) -> Fit:
         params = {"t_mean": tm, "a": float(coef[0]), "b": float(coef[1])}
         if model == "quadratic":
             params["c"] = float(coef[2])
-        formula = ("y = a + b·(t − t̄) + c·(t − t̄)²" if model == "quadratic" else "y = a + b·(t − t̄)")
+        formula = "y = a + b·(t − t̄) + c·(t − t̄)²" if model == "quadratic" else "y = a + b·(t − t̄)"
     elif model == "one_param":
         t0 = float(t.min() - 1) if t0 is None else float(t0)
         x2 = (t - t0) ** 2
@@ -96,8 +96,9 @@ def fit(t, y, model: str = "quadratic", t0: float | None = None) -> Fit:
     else:
         raise ValueError(f"unknown model {model!r}; choose from {MODELS}")
     fitted = _predict(model, params, t)
-    return Fit(model=model, params=params, r2=r_squared(y, fitted), fitted=fitted, residuals=y - fitted, n=n,
-               formula=formula)
+    return Fit(
+        model=model, params=params, r2=r_squared(y, fitted), fitted=fitted, residuals=y - fitted, n=n, formula=formula
+    )
 
 
 def leave_last_out(t, y, model: str = "quadratic", k: int = 1, t0: float | None = None) -> list[dict[str, float]]:
@@ -108,5 +109,13 @@ def leave_last_out(t, y, model: str = "quadratic", k: int = 1, t0: float | None 
         return []
     f = fit(t[:-k], y[:-k], model, t0=t0 if t0 is not None else (float(t.min() - 1) if model == "one_param" else None))
     pred = f.predict(t[-k:])
-    return [{"period": float(tt), "observed": float(o), "predicted": float(p), "error": float(p - o),
-             "rel_error": float((p - o) / o) if o else float("nan")} for tt, o, p in zip(t[-k:], y[-k:], pred)]
+    return [
+        {
+            "period": float(tt),
+            "observed": float(o),
+            "predicted": float(p),
+            "error": float(p - o),
+            "rel_error": float((p - o) / o) if o else float("nan"),
+        }
+        for tt, o, p in zip(t[-k:], y[-k:], pred, strict=False)
+    ]

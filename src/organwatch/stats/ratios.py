@@ -41,20 +41,34 @@ def cv(x: np.ndarray) -> float:
     return float(np.std(x, ddof=1) / np.mean(x)) if x.size > 1 and np.mean(x) else float("nan")
 
 
-def ratio_finding(entity: str = "CHN", ratio: str = "kidney_liver", vintage: str = "combined",
-                  th: Thresholds = DEFAULT, years_with: str | None = "total_actual_dd") -> Finding:
+def ratio_finding(
+    entity: str = "CHN",
+    ratio: str = "kidney_liver",
+    vintage: str = "combined",
+    th: Thresholds = DEFAULT,
+    years_with: str | None = "total_actual_dd",
+) -> Finding:
     """``years_with``: only periods where the entity reports this measure (default: its deceased-donor count),
     which keeps carried-forward rows (e.g. GODT China 2010–2014) out of the ratio."""
     num, den, desc = RATIOS[ratio]
     tab = _ratio_table(vintage, num, den)
     check = f"stats.ratio_constancy.{ratio}"
-    prov = Provenance(inputs=[info("godt_combined").input_ref()],
-                      parameters={"entity": entity, "ratio": ratio, "vintage": vintage, "years_with": years_with,
-                                  **th.as_dict()})
+    prov = Provenance(
+        inputs=[info("godt_combined").input_ref()],
+        parameters={"entity": entity, "ratio": ratio, "vintage": vintage, "years_with": years_with, **th.as_dict()},
+    )
     if tab is None or entity not in tab.index:
-        return Finding(check=check, subject=f"{entity} {desc}", kind=Kind.TEST, verdict=Verdict.NOT_TESTABLE, engine="stats",
-                       title=f"Constancy of {desc}", explanation=f"{entity} reports no {desc} in GODT {vintage}.",
-                       provenance=prov, not_tested=[f"no {desc} for {entity} in GODT {vintage}"])
+        return Finding(
+            check=check,
+            subject=f"{entity} {desc}",
+            kind=Kind.TEST,
+            verdict=Verdict.NOT_TESTABLE,
+            engine="stats",
+            title=f"Constancy of {desc}",
+            explanation=f"{entity} reports no {desc} in GODT {vintage}.",
+            provenance=prov,
+            not_tested=[f"no {desc} for {entity} in GODT {vintage}"],
+        )
     row = tab.loc[entity].dropna().sort_index()
     if years_with:
         p_ = godt_panel(vintage, years_with)
@@ -64,15 +78,25 @@ def ratio_finding(entity: str = "CHN", ratio: str = "kidney_liver", vintage: str
     vals = row.to_numpy(dtype=float)
     tested_cv = cv(vals)
     ref = tab.drop(index=entity)
-    ref = ref[[y for y in years if y in ref.columns]].dropna() if all(y in ref.columns for y in years) else ref.iloc[0:0]
+    ref = (
+        ref[[y for y in years if y in ref.columns]].dropna() if all(y in ref.columns for y in years) else ref.iloc[0:0]
+    )
     ref_cv = np.array([cv(r) for r in ref.to_numpy(dtype=float)]) if len(ref) else np.array([])
     ref_cv = ref_cv[np.isfinite(ref_cv)]
     at_least = int(np.sum(ref_cv <= tested_cv))
     p = (at_least + 1) / (ref_cv.size + 1)
     verdict = grade(p, int(ref_cv.size), th) if len(years) >= 3 else Verdict.NOT_TESTABLE
-    stats = {"years": years_text(years), "n_periods": len(years), "cv": tested_cv, "mean": float(vals.mean()),
-             "min": float(vals.min()), "max": float(vals.max()), "reference_countries": int(ref_cv.size),
-             "countries_as_constant_or_more": at_least, "empirical_p": p}
+    stats = {
+        "years": years_text(years),
+        "n_periods": len(years),
+        "cv": tested_cv,
+        "mean": float(vals.mean()),
+        "min": float(vals.min()),
+        "max": float(vals.max()),
+        "reference_countries": int(ref_cv.size),
+        "countries_as_constant_or_more": at_least,
+        "empirical_p": p,
+    }
     if ratio == "organs_per_donor":
         b = bounds()["organs_per_donor"]["max"]
         stats["physiological_max"] = b
@@ -81,16 +105,40 @@ def ratio_finding(entity: str = "CHN", ratio: str = "kidney_liver", vintage: str
         stats["godt_country_years_p99"] = emp["p99"]
         if np.any(vals > b):
             verdict = Verdict.HIGHLY_UNUSUAL
-    expl = (f"{entity} {desc}: {', '.join(f'{y} {v:.3f}' for y, v in zip(years, vals))} (CV {tested_cv:.3f}). "
-            + (f"Over the same years, {at_least} of {ref_cv.size} GODT countries have a ratio at least as constant "
-               f"(empirical p = {p:.3f})." if ref_cv.size else "No GODT country reports this ratio over the same years."))
-    nt = [] if verdict is not Verdict.NOT_TESTABLE else [
-        f"needs ≥ 3 periods and ≥ {th.min_reference} reference countries (have {len(years)} and {ref_cv.size})"]
-    return Finding(check=check, subject=f"{entity} {desc}, {years_text(years)} (GODT {vintage})", kind=Kind.TEST, verdict=verdict,
-                   statistics=stats, reference={"source": "GODT", "vintage": vintage, "statistic": "coefficient of "
-                   "variation of the ratio over the same years", "n_countries": int(ref_cv.size), **th.as_dict()},
-                   explanation=expl, evidence=[{"period": y, "ratio": float(v)} for y, v in zip(years, vals)]
-                   + [{"reference_cv": float(c)} for c in np.sort(ref_cv)],
-                   provenance=prov, title=f"Constancy of {desc} ({entity})", engine="stats",
-                   sources=[{"label": "GODT export (WHO-ONT)", "url": "http://www.transplant-observatory.org/export-database/"}],
-                   not_tested=nt)
+    expl = (
+        f"{entity} {desc}: {', '.join(f'{y} {v:.3f}' for y, v in zip(years, vals, strict=False))} "
+        f"(CV {tested_cv:.3f}). "
+        + (
+            f"Over the same years, {at_least} of {ref_cv.size} GODT countries have a ratio at least as constant "
+            f"(empirical p = {p:.3f})."
+            if ref_cv.size
+            else "No GODT country reports this ratio over the same years."
+        )
+    )
+    nt = (
+        []
+        if verdict is not Verdict.NOT_TESTABLE
+        else [f"needs ≥ 3 periods and ≥ {th.min_reference} reference countries (have {len(years)} and {ref_cv.size})"]
+    )
+    return Finding(
+        check=check,
+        subject=f"{entity} {desc}, {years_text(years)} (GODT {vintage})",
+        kind=Kind.TEST,
+        verdict=verdict,
+        statistics=stats,
+        reference={
+            "source": "GODT",
+            "vintage": vintage,
+            "statistic": "coefficient of variation of the ratio over the same years",
+            "n_countries": int(ref_cv.size),
+            **th.as_dict(),
+        },
+        explanation=expl,
+        evidence=[{"period": y, "ratio": float(v)} for y, v in zip(years, vals, strict=False)]
+        + [{"reference_cv": float(c)} for c in np.sort(ref_cv)],
+        provenance=prov,
+        title=f"Constancy of {desc} ({entity})",
+        engine="stats",
+        sources=[{"label": "GODT export (WHO-ONT)", "url": "http://www.transplant-observatory.org/export-database/"}],
+        not_tested=nt,
+    )

@@ -36,7 +36,9 @@ def parse_window(spec: str | None) -> tuple[str, list[int] | None]:
             return "years", list(range(a, b + 1))
         return "years", sorted({int(x) for x in spec.split(",") if x.strip()})
     except ValueError:
-        raise UsageError(f"--window must be same-pattern, same-years, YYYY-YYYY or a comma list of years, not '{spec}'") from None
+        raise UsageError(
+            f"--window must be same-pattern, same-years, YYYY-YYYY or a comma list of years, not '{spec}'"
+        ) from None
 
 
 def model_r2_batch(model: str, T: np.ndarray, Y: np.ndarray, t0_offset: float = 1.0) -> np.ndarray:
@@ -88,10 +90,17 @@ class Reference:
     countries: list[str] = field(default_factory=list)
 
     def describe(self) -> dict:
-        return {"source": "WHO-ONT Global Observatory on Donation and Transplantation (GODT)",
-                "vintage": self.vintage, "vintage_description": _vintage_desc(self.vintage), "measure": self.measure,
-                "window_mode": self.mode, "year_offsets": self.offsets, "n_windows": len(self.windows),
-                "n_countries": len(set(c for c, _ in self.windows)), "excluded_entity": self.excluded}
+        return {
+            "source": "WHO-ONT Global Observatory on Donation and Transplantation (GODT)",
+            "vintage": self.vintage,
+            "vintage_description": _vintage_desc(self.vintage),
+            "measure": self.measure,
+            "window_mode": self.mode,
+            "year_offsets": self.offsets,
+            "n_windows": len(self.windows),
+            "n_countries": len(set(c for c, _ in self.windows)),
+            "excluded_entity": self.excluded,
+        }
 
 
 def _vintage_desc(v: str) -> str:
@@ -100,9 +109,15 @@ def _vintage_desc(v: str) -> str:
     return GODT_VINTAGES[v][1]
 
 
-def build_reference(periods, mode: str = "same-pattern", years: list[int] | None = None,
-                    vintage: str = DEFAULT_VINTAGE, measure: str = "total_actual_dd", exclude: str | None = "CHN",
-                    countries: list[str] | None = None) -> Reference:
+def build_reference(
+    periods,
+    mode: str = "same-pattern",
+    years: list[int] | None = None,
+    vintage: str = DEFAULT_VINTAGE,
+    measure: str = "total_actual_dd",
+    exclude: str | None = "CHN",
+    countries: list[str] | None = None,
+) -> Reference:
     P = sorted(int(p) for p in periods)
     W = godt_wide(vintage, measure)
     if exclude:
@@ -132,8 +147,16 @@ def build_reference(periods, mode: str = "same-pattern", years: list[int] | None
             windows.append((str(W.index[i]), list(ys)))
             vals.append(sub[i])
     arr = np.array(vals, dtype=float) if vals else np.zeros((0, len(P)))
-    return Reference(mode=mode, vintage=vintage, measure=measure, offsets=offsets, windows=windows, values=arr,
-                     excluded=exclude or "", countries=sorted(set(c for c, _ in windows)))
+    return Reference(
+        mode=mode,
+        vintage=vintage,
+        measure=measure,
+        offsets=offsets,
+        windows=windows,
+        values=arr,
+        excluded=exclude or "",
+        countries=sorted(set(c for c, _ in windows)),
+    )
 
 
 @dataclass
@@ -156,7 +179,7 @@ def compare_r2(ref: Reference, tested_r2: float, model: str = "quadratic") -> Co
     T = np.array([ys for _, ys in ref.windows], dtype=float)
     r2 = model_r2_batch(model, T, ref.values)
     best: dict[str, tuple[float, list[int]]] = {}
-    for (c, ys), v in zip(ref.windows, r2):
+    for (c, ys), v in zip(ref.windows, r2, strict=False):
         if np.isfinite(v) and (c not in best or v > best[c][0]):
             best[c] = (float(v), ys)
     b = np.array([v for v, _ in best.values()])
@@ -164,9 +187,12 @@ def compare_r2(ref: Reference, tested_r2: float, model: str = "quadratic") -> Co
     gap = 1.0 - tested_r2
     ratios = (1.0 - b) / gap if gap > 0 else None
     return Comparison(
-        tested=tested_r2, n_windows=int(np.isfinite(r2).sum()), n_countries=len(best),
+        tested=tested_r2,
+        n_windows=int(np.isfinite(r2).sum()),
+        n_countries=len(best),
         windows_at_least_as_good=int(np.sum(r2[np.isfinite(r2)] >= tested_r2)),
-        countries_at_least_as_good=at_least, best_by_country=dict(sorted(best.items())),
+        countries_at_least_as_good=at_least,
+        best_by_country=dict(sorted(best.items())),
         p_empirical=(at_least + 1) / (len(best) + 1),
         ratio_min=float(np.min(ratios)) if ratios is not None and ratios.size else None,
         ratio_median=float(np.median(ratios)) if ratios is not None and ratios.size else None,

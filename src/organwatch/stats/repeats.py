@@ -7,6 +7,8 @@ that happens in every other GODT country-year of the same vintage.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from organwatch import datasets
@@ -46,7 +48,9 @@ def runs(years: list[int]) -> list[list[int]]:
 
 
 def repeats_finding(entity: str = "CHN", vintages=("2016", "2018"), min_measures: int = 3) -> Finding:
-    ev, stats, all_runs = [], {}, {}
+    ev: list[dict[str, Any]] = []
+    stats: dict[str, Any] = {}
+    all_runs: dict[str, list[list[int]]] = {}
     ref_rates = []
     for v in vintages:
         t = repeated_rows(v, min_measures)

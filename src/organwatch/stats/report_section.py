@@ -146,7 +146,7 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section:
         chart = _repeats_chart(f) if f.check == "stats.repeated_values" else None
         items.append(ReportItem(finding=f, chart_svg=chart_for(f), table_html=chart))
     items += [ReportItem(finding=f) for f in published]
-    sources = {}
+    sources: dict[str, str] = {}
     for f in findings:
         for s in f.sources:
             if s.get("url", "").startswith("http"):

@@ -71,16 +71,14 @@ def read_series_file(path: str | Path, encoding: str = "utf-8") -> list[Series]:
         raise InputError(f"file is {size:,} bytes, over the {MAX_BYTES:,} byte limit for a count series", file=path)
     with open(path, "rb") as fh:
         head = fh.read(4)
-    if head == b"PAR1":
-        rows = _parquet_rows(path)
-    else:
-        rows = _csv_rows(path, encoding, size)
+    rows = _parquet_rows(path) if head == b"PAR1" else _csv_rows(path, encoding, size)
     ref = InputRef(name=str(path), sha256=sha256_file(path))
     return _rows_to_series(path, rows, ref)
 
 
-def _csv_rows(path: Path, encoding: str, size: int):
-    # Decode incrementally so that a huge binary file fails in its first chunk, not after reading 1 GB.
+def _decode_checked(path: Path, encoding: str) -> str:
+    """The file as text, decoded incrementally so that a huge binary file fails in its first chunk, with the
+    header checked as soon as the first line is complete."""
     dec = codecs.getincrementaldecoder(_check_encoding(path, encoding))(errors="strict")
     chunks: list[str] = []
     offset = 0
@@ -92,10 +90,7 @@ def _csv_rows(path: Path, encoding: str, size: int):
             try:
                 s = dec.decode(b, final=final)
             except UnicodeDecodeError as e:
-                line = lines_before + b.count(b"\n", 0, max(e.start, 0)) + 1
-                hint = "; pass --encoding (e.g. gb18030, big5, latin-1)" if encoding.lower().replace("-", "") in ("utf8", "utf_8") else ""
-                raise InputError(f"not valid {encoding} text near byte {offset + max(e.start, 0)}{hint}",
-                                 file=path, line=line) from None
+                raise _decode_error(path, encoding, e, b, offset, lines_before) from None
             if "\x00" in s:
                 line = lines_before + s.count("\n", 0, s.index("\x00")) + 1
                 raise InputError("binary data (NUL byte): not a CSV text file", file=path, line=line)
@@ -112,7 +107,20 @@ def _csv_rows(path: Path, encoding: str, size: int):
             offset += len(b)
             if final:
                 break
-    text = "".join(chunks).lstrip("\ufeff")
+    return "".join(chunks)
+
+
+def _decode_error(path: Path, encoding: str, e: UnicodeDecodeError, chunk: bytes, offset: int,
+                  lines_before: int) -> InputError:
+    line = lines_before + chunk.count(b"\n", 0, max(e.start, 0)) + 1
+    utf8 = encoding.lower().replace("-", "") in ("utf8", "utf_8")
+    hint = "; pass --encoding (e.g. gb18030, big5, latin-1)" if utf8 else ""
+    return InputError(f"not valid {encoding} text near byte {offset + max(e.start, 0)}{hint}", file=path, line=line)
+
+
+def _csv_rows(path: Path, encoding: str, size: int):
+    text = _decode_checked(path, encoding)
+    text = text.lstrip("\ufeff")
     if not text.strip():
         raise InputError("empty file (expected a header: entity, period, measure, value[, source])", file=path)
     sample = text[:4096]
@@ -135,8 +143,9 @@ def _csv_rows(path: Path, encoding: str, size: int):
             if not rec or all(not c.strip() for c in rec):
                 continue
             if len(rec) != len(header):
-                raise InputError(f"has {len(rec)} fields, the header has {len(header)}", file=path, row=i,
-                                 line=reader.line_num)
+                raise InputError(
+                    f"has {len(rec)} fields, the header has {len(header)}", file=path, row=i, line=reader.line_num
+                )
             out.append((i, {k: rec[j].strip() for k, j in idx.items()}))
     except csv.Error as e:
         raise InputError(f"malformed CSV: {e}", file=path, line=reader.line_num) from None
@@ -163,8 +172,9 @@ def _parquet_rows(path: Path):
     _check_header(path, header)
     if table.num_rows == 0:
         raise InputError("no data rows", file=path)
-    cols = {h: table.column(table.column_names[header.index(h)]).to_pylist()
-            for h in (*REQUIRED, *OPTIONAL) if h in header}
+    cols = {
+        h: table.column(table.column_names[header.index(h)]).to_pylist() for h in (*REQUIRED, *OPTIONAL) if h in header
+    }
     return [(i + 1, {k: ("" if v[i] is None else str(v[i])) for k, v in cols.items()}) for i in range(table.num_rows)]
 
 
@@ -172,8 +182,12 @@ def _check_header(path: Path, header: list[str]) -> None:
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         got = ", ".join(h for h in header if h) or "nothing"
-        raise InputError(f"missing required column(s) {', '.join(missing)} (found: {got[:200]}); expected "
-                         "entity, period, measure, value[, source]", file=path, column=missing[0])
+        raise InputError(
+            f"missing required column(s) {', '.join(missing)} (found: {got[:200]}); expected "
+            "entity, period, measure, value[, source]",
+            file=path,
+            column=missing[0],
+        )
     dup = [h for h in set(header) if h and header.count(h) > 1]
     if dup:
         raise InputError(f"duplicate column '{dup[0]}'", file=path, column=dup[0])
@@ -210,11 +224,23 @@ def _rows_to_series(path: Path, rows, ref: InputRef) -> list[Series]:
         seen: dict[float, int] = {}
         for p, _, _, i in pts:
             if p in seen:
-                raise InputError(f"duplicate period {p:g} for entity '{ent}', measure '{meas}' (first at row "
-                                 f"{seen[p]})", file=path, row=i, column="period")
+                raise InputError(
+                    f"duplicate period {p:g} for entity '{ent}', measure '{meas}' (first at row {seen[p]})",
+                    file=path,
+                    row=i,
+                    column="period",
+                )
             seen[p] = i
         pts.sort()
-        out.append(Series(entity=ent, measure=meas, periods=np.array([p[0] for p in pts]),
-                          values=np.array([p[1] for p in pts]), sources=[p[2] for p in pts], input=ref,
-                          rows=[p[3] for p in pts]))
+        out.append(
+            Series(
+                entity=ent,
+                measure=meas,
+                periods=np.array([p[0] for p in pts]),
+                values=np.array([p[1] for p in pts]),
+                sources=[p[2] for p in pts],
+                input=ref,
+                rows=[p[3] for p in pts],
+            )
+        )
     return out
