@@ -44,7 +44,7 @@ def _vintage_long(vintage: str) -> pd.DataFrame:
     ds = load(name)
     df = ds.frame.rename(columns=_snake)
     iso = load("godt_country_iso3").frame
-    iso_map = dict(zip(iso["godt_country_name"], iso["iso3"]))
+    iso_map = dict(zip(iso["godt_country_name"], iso["iso3"], strict=False))
     df["iso3"] = df["country"].map(iso_map)
     measures = [m for m in MEASURES if m in df.columns]
     long = df.melt(id_vars=["country", "iso3", "year"], value_vars=measures, var_name="measure", value_name="value")
