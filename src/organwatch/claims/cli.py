@@ -10,10 +10,19 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.table import Table
 
 from organwatch import __version__
-from organwatch.errors import InputError, UsageError
+from organwatch.clikit import (
+    csv_raw_option,
+    emit_jsonl,
+    format_option,
+    json_option,
+    out_option,
+    print_table,
+    quiet_option,
+    say,
+)
+from organwatch.errors import InputError, UsageError, display_name
 from organwatch.output import TABLE_FORMATS, infer_format, write_records
 
 
@@ -26,28 +35,38 @@ def _as_of(value: str | None) -> dt.date | None:
         raise UsageError(f"--as-of '{value}' is not an ISO date (YYYY-MM-DD)") from None
 
 
+PROVISION_CHOICES = ["insurance_ban", "criminal", "reporting", "travel_warning", "sanctions", "genetic_sequencer"]
+
+
 @click.command()
 @click.option("--jurisdiction", "-j", "jurisdictions", multiple=True,
               help="US-TX, TX, GB, US (all US states and federal), EU ... (repeatable).")
-@click.option("--provision", "-p", "provisions", multiple=True,
-              type=click.Choice(["insurance_ban", "criminal", "reporting", "travel_warning", "sanctions"]),
-              help="Provision type (repeatable; any matches).")
-@click.option("--status", "statuses", multiple=True, help="enacted, in_force, vetoed, introduced, adopted, ... (repeatable).")
+@click.option("--provision", "-p", "provisions", multiple=True, type=click.Choice(PROVISION_CHOICES),
+              help="Provision type (repeatable; any matches). genetic_sequencer = sequencer / biotech vendor "
+                   "restrictions.")
+@click.option("--status", "statuses", multiple=True,
+              help="enacted, in_force, vetoed, introduced, adopted, ... (repeatable).")
 @click.option("--as-of", "as_of", help="Only instruments whose status date is on or before DATE; shows whether "
                                        "insurer rules are in effect on DATE.")
 @click.option("--rules", "show_rules", is_flag=True,
               help="Show the insurer rule parameters used by `organwatch claims` (versioned data) and their check "
                    "against the registry, instead of the instruments.")
-@click.option("--json", "as_json", is_flag=True, help="Records as JSON on stdout (or to --out).")
-@click.option("--out", type=click.Path(path_type=Path), help="Write the records to a file.")
-@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), help="jsonl, csv or parquet (default from --out).")
+@json_option("lines", "the matching registry rows (or, with --rules, the rule parameters)")
+@out_option(help="Write the records to this file.")
+@format_option("csv")
+@quiet_option
+@csv_raw_option
 def laws(jurisdictions: tuple[str, ...], provisions: tuple[str, ...], statuses: tuple[str, ...], as_of: str | None,
          show_rules: bool, as_json: bool, out: Path | None, fmt: str | None) -> None:
     """Query the embedded legislation registry (laws.csv) by jurisdiction, provision, status and date.
 
+    Every row says how its status was verified (primary, secondary only, status unverified, or not reviewed)
+    and lists the corrections applied to it with the original value and the correction's source.
+
     \b
     Example:
       organwatch laws --provision insurance_ban --status enacted
+      organwatch laws --provision genetic_sequencer --json
       organwatch laws --jurisdiction TX --as-of 2023-08-31
       organwatch laws --jurisdiction GB --provision reporting --out gb.csv
     """
@@ -57,28 +76,49 @@ def laws(jurisdictions: tuple[str, ...], provisions: tuple[str, ...], statuses: 
     if show_rules:
         _show_rules(day, list(jurisdictions), as_json, out, fmt)
         return
-    rows, undated = query_laws(list(jurisdictions), list(provisions), list(statuses), day)
-    err = Console(stderr=True)
+    rows, undated = query_laws(list(dict.fromkeys(jurisdictions)), list(provisions), list(statuses), day)
     if out is not None:
         write_records(rows, out, infer_format(out, fmt, "csv"), LAW_COLUMNS)
-    elif as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
-    else:
-        t = Table(title=f"{len(rows)} instruments" + (f" as of {day}" if day else ""))
-        for c in ("id", "jurisdiction", "status", "status_date", "provisions", "in effect"):
-            t.add_column(c)
-        for r in rows:
-            t.add_row(r["id"], r["jurisdiction"], r["status"], r["status_date"] or "", ", ".join(r["provisions_types"]),
-                      "" if r["in_effect"] is None else ("yes" if r["in_effect"] else f"no (from {r['effective']})"))
-        con = Console()
-        con.print(t)
-        for r in rows:
-            con.print(f"{r['id']}: {' '.join(r['source_urls'])}", markup=False, highlight=False, soft_wrap=True)
-    err.print(f"organwatch laws: {len(rows)} instruments matched" + (f" -> {out}" if out else "")
-              + (f"; {undated} without a status date left out by --as-of" if undated else ""))
+    if as_json:
+        emit_jsonl(rows)
+    elif out is None:
+        _print_laws(rows, day)
+    say(f"laws: {len(rows)} instruments matched" + (f" -> {display_name(out, True)}" if out else "")
+        + (f"; {undated} without a status date left out by --as-of" if undated else ""))
 
 
-def _show_rules(day, jurisdictions: list[str], as_json: bool, out: Path | None, fmt: str | None) -> None:
+def _law_row(r: dict) -> list[str]:
+    from organwatch.claims.registry import verification_label
+
+    effect = "" if r["in_effect"] is None else ("yes" if r["in_effect"] else f"no (from {r['effective']})")
+    fixed = ", ".join(sorted({c["column"] for c in r["corrections"]}))
+    short = {"insurance_ban": "insurer", "travel_warning": "travel", "genetic_sequencer": "sequencer"}
+    return [r["id"], r["jurisdiction"], f"{r['status']} {r['status_date'] or ''}".strip(),
+            ", ".join(short.get(p, p) for p in r["provisions_types"]), verification_label(r["verification"]),
+            fixed, effect]
+
+
+def _print_laws(rows: list[dict], day: dt.date | None) -> None:
+    print_table(["id", "juris.", "status", "provisions", "verification", "corrected",
+                 "in effect"], [_law_row(r) for r in rows],
+                title=f"{len(rows)} instruments" + (f" as of {day}" if day else ""))
+    con = Console(soft_wrap=True)
+    for r in rows:
+        con.print(f"{r['id']}: {' '.join(r['source_urls'])}", markup=False, highlight=False)
+        if r["verification"] in ("secondary_only", "unverified_status"):
+            con.print(f"  {r['verification_note']} ({r['verification_basis']})", markup=False, highlight=False)
+        for c in r["corrections"]:
+            con.print(f"  corrected {c['column']} ({c['reference']}): was {_short(c['original'])!r}, now "
+                      f"{_short(c['corrected'])!r}", markup=False, highlight=False)
+
+
+def _short(text: str | None, n: int = 60) -> str:
+    t = text or ""
+    return t if len(t) <= n else "..." + t[-n:]
+
+
+def _show_rules(day: dt.date | None, jurisdictions: list[str], as_json: bool, out: Path | None,
+                fmt: str | None) -> None:
     from organwatch.claims.registry import match_jurisdiction
     from organwatch.claims.report_section import rule_consistency
     from organwatch.claims.rules import load_rules
@@ -86,26 +126,26 @@ def _show_rules(day, jurisdictions: list[str], as_json: bool, out: Path | None, 
     rules = load_rules(as_of=day)
     checks = {r["jurisdiction"]: r["checks"] for r in rule_consistency()[0]}
     rows = []
-    for j, r in rules.rules.items():
+    for j, rule in rules.rules.items():
         if jurisdictions and not any(match_jurisdiction(q, j) for q in jurisdictions):
             continue
-        rows.append({**r.parameters(), "citation": r.citation, "designation_hook": r.designation_hook,
-                     "pending_counsel": sorted(r.pending_counsel), "registry_checks": checks.get(j, {}),
-                     "source_urls": list(r.source_urls)})
+        rows.append({**rule.parameters(), "citation": rule.citation, "designation_hook": rule.designation_hook,
+                     "pending_counsel": sorted(rule.pending_counsel), "registry_checks": checks.get(j, {}),
+                     "source_urls": list(rule.source_urls)})
     if out is not None:
         write_records(rows, out, infer_format(out, fmt, "csv"))
-    elif as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=1))
-    else:
-        t = Table(title=f"{len(rows)} insurer rules" + (f" as of {day}" if day else ""))
-        for c in ("jurisdiction", "statute", "mode", "effective", "countries", "prongs", "registry"):
-            t.add_column(c)
+    if as_json:
+        emit_jsonl(rows)
+    elif out is None:
+        table = []
         for r in rows:
             ok = all(v is not False for v in r["registry_checks"].values())
-            t.add_row(r["jurisdiction"], r["law_id"], r["mode"],
-                      r["effective"] + ("" if r["effective_verified"] else " (configured)"), ", ".join(r["countries"]),
-                      ", ".join(r["prongs"]), "consistent" if ok else "MISMATCH")
-        Console().print(t)
+            table.append([r["jurisdiction"], r["law_id"], r["mode"],
+                          r["effective"] + ("" if r["effective_verified"] else " (configured)"),
+                          ", ".join(r["countries"]), ", ".join(r["prongs"]), "consistent" if ok else "MISMATCH"])
+        print_table(["jurisdiction", "statute", "mode", "effective", "countries", "prongs", "registry"], table,
+                    title=f"{len(rows)} insurer rules" + (f" as of {day}" if day else ""), ids=("statute",))
+    say(f"laws --rules: {len(rows)} insurer rules")
 
 
 @click.command()

@@ -13,9 +13,56 @@ PROVISIONS = {
     "reporting": "covers_reporting",
     "travel_warning": "covers_travel_warning",
     "sanctions": "covers_passport_or_sanctions",
+    "genetic_sequencer": "covers_genetic_sequencer",
+}
+VERIFICATION = ("primary", "secondary_only", "unverified_status")
+VERIFICATION_NOTE = {
+    "primary": "",
+    "secondary_only": "secondary sources only: status not seen on a government or legislature page",
+    "unverified_status": "status unverified: the outcome rests on weak or missing sources",
+    "": "verification not reviewed yet",
 }
 LAW_COLUMNS = ["id", "jurisdiction", "level", "instrument", "status", "status_date", "provisions_types",
+               "verification", "verification_note", "verification_basis", "corrections", "record_source",
                "effective", "in_effect", "rule_mode", "summary", "source_urls"]
+
+
+def verification_label(value: str | None) -> str:
+    """Short human label for the table columns: 'primary', 'secondary only', 'status unverified', 'not reviewed'."""
+    return {"primary": "primary", "secondary_only": "secondary only", "unverified_status": "status unverified"
+            }.get(value or "", "not reviewed")
+
+
+def corrections() -> dict[str, list[dict[str, Any]]]:
+    """laws.csv id -> the corrections applied to its row (original and corrected value, reference, sources)."""
+    from organwatch import datasets
+
+    frame = datasets.load("laws_corrections").frame
+    out: dict[str, list[dict[str, Any]]] = {}
+    for r in frame.astype(object).where(frame.notna(), None).to_dict("records"):
+        out.setdefault(r["law_id"], []).append({
+            "column": r["column"], "original": r["original_value"], "corrected": r["corrected_value"],
+            "reference": r["correction_ref"], "source_urls": (r["correction_source_urls"] or "").split(),
+            "note": r["note"]})
+    return out
+
+
+def validate_registry(rows: list[dict[str, Any]]) -> None:
+    """The embedded registry's invariants (a failure is a packaging bug): known verification values, and every
+    correction names an existing row and column and matches the value now in the row."""
+    ids = {r["id"]: r for r in rows}
+    for r in rows:
+        if (r.get("verification") or "") not in VERIFICATION + ("",):
+            raise RuntimeError(f"laws.csv {r['id']}: verification '{r['verification']}' is not one of {VERIFICATION}")
+    for law_id, items in corrections().items():
+        row = ids.get(law_id)
+        if row is None:
+            raise RuntimeError(f"legislation/corrections.csv: unknown law id {law_id}")
+        for c in items:
+            now = row.get(c["column"])
+            now_s = ("true" if now else "false") if isinstance(now, bool) else ("" if now is None else str(now))
+            if now_s != c["corrected"]:
+                raise RuntimeError(f"legislation/corrections.csv: {law_id}.{c['column']} is not the corrected value")
 
 
 def _start(status_date: str | None, year: int | None) -> dt.date | None:
@@ -54,8 +101,11 @@ def query_laws(jurisdictions: list[str] | None = None, provisions: list[str] | N
     frame = datasets.load("laws").frame
     rules = load_rules(as_of=as_of).rules
     by_law = {r.law_id: r for r in rules.values()}
+    fixes = corrections()
     rows, undated = [], 0
-    for r in frame.astype(object).where(frame.notna(), None).to_dict("records"):
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    validate_registry(records)
+    for r in records:
         if jurisdictions and not any(match_jurisdiction(q, r["jurisdiction"]) for q in jurisdictions):
             continue
         types = [p for p, col in PROVISIONS.items() if r[col] is True]
@@ -77,6 +127,9 @@ def query_laws(jurisdictions: list[str] | None = None, provisions: list[str] | N
         rows.append({
             "id": r["id"], "jurisdiction": r["jurisdiction"], "level": r["level"], "instrument": r["instrument"],
             "status": r["status"], "status_date": r["status_date"], "provisions_types": types,
+            "verification": r["verification"] or "", "verification_note": VERIFICATION_NOTE[r["verification"] or ""],
+            "verification_basis": r["verification_basis"] or "", "corrections": fixes.get(r["id"], []),
+            "record_source": r["record_source"],
             "effective": rule.effective.isoformat() if rule else None, "in_effect": in_effect,
             "rule_mode": rule.mode if rule else None, "summary": r["provisions"],
             "source_urls": (r["source_url"] or "").split(),

@@ -65,7 +65,7 @@ def accepts(path: Path) -> bool:
 
 def _registry_item() -> ReportItem:
     from organwatch import datasets
-    from organwatch.claims.registry import PROVISIONS, query_laws
+    from organwatch.claims.registry import PROVISIONS, query_laws, verification_label
 
     rows, _ = query_laws()
     info = datasets.info("laws")
@@ -73,21 +73,34 @@ def _registry_item() -> ReportItem:
     counts = {p: sum(1 for r in rows if p in r["provisions_types"]) for p in PROVISIONS}
     table_rows = []
     for r in sorted(rows, key=lambda r: (r["jurisdiction"], r["id"])):
-        table_rows.append([r["jurisdiction"], r["id"], r["status"], r["status_date"] or ""]
+        fixed = ", ".join(sorted({c["column"].replace("_", " ") for c in r["corrections"]}))
+        table_rows.append([r["jurisdiction"], r["id"], r["status"].replace("_", " "), r["status_date"] or ""]
                           + ["✓" if p in r["provisions_types"] else "" for p in PROVISIONS]
+                          + [verification_label(r["verification"]), fixed]
                           + [urlsplit(r["source_urls"][0]).netloc if r["source_urls"] else ""])
     table = svg.html_table(["jurisdiction", "instrument (laws.csv id)", "status", "status date", "insurance ban",
-                            "criminal", "reporting duty", "travel warning", "sanctions", "primary source (site)"],
+                            "criminal", "reporting duty", "travel warning", "sanctions", "genetic sequencers",
+                            "status verified by", "corrected", "primary source (site)"],
                            table_rows, caption="Legislation registry by jurisdiction and provision type", numeric=False)
+    secondary = sum(1 for r in rows if r["verification"] == "secondary_only")
+    unverified = sum(1 for r in rows if r["verification"] == "unverified_status")
+    corrected = sum(1 for r in rows if r["corrections"])
     f = Finding(
         check="claims.registry.instruments", subject=f"{len(rows)} instruments in {len(juris)} jurisdictions",
-        kind=Kind.DESCRIPTIVE, statistics={"instruments": len(rows), "jurisdictions": len(juris), **counts},
+        kind=Kind.DESCRIPTIVE, statistics={"instruments": len(rows), "jurisdictions": len(juris), **counts,
+                                           "secondary sources only": secondary, "status unverified": unverified,
+                                           "rows corrected": corrected},
         reference={"dataset": "laws", "file": info.file},
-        explanation=("The embedded legislation registry, summarised in the compilers' words (not legal advice, not "
-                     "statutory text). Counts per provision type; a row can carry several types. This is a register "
-                     "of instruments, not a test."),
+        explanation=(f"The embedded legislation registry holds {len(rows)} instruments in {len(juris)} jurisdictions, "
+                     "summarised in the compilers' words (not legal advice, not statutory text). "
+                     f"{secondary} rest on secondary sources only and {unverified} have a status that could not be "
+                     f"verified; {corrected} rows carry corrections, listed with the original value and the "
+                     "correction's source. A row can carry several provision types. This is a register of "
+                     "instruments, not a test."),
         evidence=[{"id": r["id"], "jurisdiction": r["jurisdiction"], "status": r["status"],
-                   "provisions": r["provisions_types"]} for r in rows],
+                   "provisions": r["provisions_types"], "verification": verification_label(r["verification"]),
+                   "corrections": [{"column": c["column"], "original": c["original"], "corrected": c["corrected"],
+                                    "source": c["reference"]} for c in r["corrections"]]} for r in rows],
         provenance=Provenance(inputs=[info.input_ref()], parameters={}),
         title="Legislation registry", engine="claims",
         sources=[{"label": r["id"], "url": r["source_urls"][0]} for r in rows if r["source_urls"]],

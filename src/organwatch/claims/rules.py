@@ -183,6 +183,8 @@ def _build(config: dict[str, Any], eng: EngineConfig, overrides: dict[str, Any],
         row = registry.get(raw["law_id"])
         if row is None:  # packaging bug: rule data and registry disagree
             raise RuntimeError(f"jurisdictions.toml: law_id {raw['law_id']} is not in the laws dataset")
+        if row.get("covers_insurance_ban") is not True:  # only insurer bans become claim rules
+            raise RuntimeError(f"jurisdictions.toml: law_id {raw['law_id']} is not an insurance ban in laws.csv")
         bad = set(raw["prongs"]) - set(PRONGS)
         if bad:
             raise UsageError(f"{raw['jurisdiction']}: unknown prongs {sorted(bad)}")
