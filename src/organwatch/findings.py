@@ -38,7 +38,7 @@ class Kind(StrEnum):
 
 
 class Verdict(StrEnum):
-    """Graded, neutral verdicts of a ``test`` finding (docs/findings.md)."""
+    """Graded, neutral verdicts of a ``test`` finding (docs/checks.md)."""
 
     CONSISTENT = "consistent"
     UNUSUAL = "unusual"
