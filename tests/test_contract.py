@@ -217,3 +217,19 @@ def test_check_ids_are_unique_per_engine_and_kind_and_documented(work):
     documented = set(re.findall(r"`([a-z]+(?:\.[a-z0-9_]+)+)`", (ROOT / "docs" / "checks.md").read_text("utf-8")))
     missing = sorted(set(seen) - documented)
     assert not missing, f"check ids not documented in docs/checks.md: {missing}"
+
+
+TABLE_RUNS = [["data", "list"], ["data", "show", "laws"], ["laws"], ["hospitals"], ["stats", "--simulations", "200"]]
+
+
+@pytest.mark.parametrize("args", TABLE_RUNS, ids=lambda a: " ".join(a))
+def test_tables_stay_readable_at_80_columns_when_piped(args):
+    """Piped output at 80 columns: no line wider than 80 and no truncated cell (rich's ellipsis)."""
+    import os
+
+    p = subprocess.run([sys.executable, "-m", "organwatch", *args], capture_output=True, text=True, timeout=600,
+                       cwd=ROOT, env={**os.environ, "COLUMNS": "80"})
+    assert p.returncode == 0, p.stderr
+    assert "…" not in p.stdout
+    assert max(len(ln) for ln in p.stdout.splitlines()) <= 80 or any(
+        len(tok) > 60 for ln in p.stdout.splitlines() for tok in ln.split()), "a table line is wider than 80"

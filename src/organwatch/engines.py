@@ -75,10 +75,6 @@ ENGINES: tuple[Engine, ...] = (
 )
 
 
-def engine_table() -> tuple[Engine, ...]:
-    return ENGINES
-
-
 def top_level_commands() -> dict[str, str]:
     """``organwatch NAME`` -> "module:attribute", for the lazy click root."""
     return {c.name: c.target for e in ENGINES for c in e.commands if " " not in c.name}
