@@ -66,7 +66,8 @@ def test_migration_from_v1_rebuilds_derived_state(tmp_path):
     con.execute("INSERT INTO decisions(hit_pk, reviewer, timestamp, label) VALUES (1, 'alice', 't2', 'duplicate')")
     con.close()
     con = connect(p)
-    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert con.execute("SELECT COUNT(*) FROM meta WHERE key = 'session_secret'").fetchone()[0] == 0  # v3: no key
     assert [tuple(r) for r in con.execute("SELECT reviewer, label FROM hit_state")] == [("alice", "duplicate")]
     assert [tuple(r) for r in con.execute("SELECT value, n FROM facet_counts WHERE facet = 'pattern'")] == [("V2", 1)]
     append(con, "d1#p0", "alice", "out_of_scope")  # the trigger works after migration

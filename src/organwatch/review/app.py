@@ -34,26 +34,33 @@ from organwatch.review import ledger, queries
 from organwatch.review.config import labels, settings
 from organwatch.review.render import passage_segments
 from organwatch.review.schema import connect
-from organwatch.review.security import COOKIE, SECURITY_HEADERS, Signer, check_token, csrf_ok, is_loopback
+from organwatch.review.security import (COOKIE, SECURITY_HEADERS, RunStore, Session, Sessions, check_token, csrf_ok,
+                                        is_loopback)
 
 MAX_BODY = 64 * 1024
+MAX_FIELDS = 20
+MAX_JSON_DEPTH = 4  # a decision is a flat object; deeper bodies are refused before parsing
+MAX_HIT_PK = 2 ** 63 - 1
+MAX_PAGE = 100_000  # SQLite INTEGER range: larger ids cannot exist
 STATIC = {"htmx.min.js": "text/javascript", "review.js": "text/javascript", "review.css": "text/css"}
 
 
 class ReviewApp:
     def __init__(self, project: Path, host: str = "127.0.0.1", port: int = 8765,
-                 tokens: dict[str, str] | None = None):
+                 tokens: dict[str, str] | None = None, store: RunStore | None = None):
         self.project = Path(project)
         self.host, self.port = host, port
         self.loopback = is_loopback(host)
         self.tokens = tokens or {}
         if not self.loopback and not self.tokens:
             raise InputError("serving beyond loopback needs per-reviewer tokens (give --reviewer NAME ...)")
-        con = connect(self.project, wal=True)  # migrates once, switches the file to WAL
-        self.secret = con.execute("SELECT value FROM meta WHERE key = 'session_secret'").fetchone()[0]
+        con = connect(self.project, wal=True)  # checks the schema, migrates once, switches the file to WAL
         self.title = self.project.name
         con.close()
-        self.signer = Signer(self.secret, int(settings()["server"]["session_max_age"]))
+        # the signing key and the sessions belong to this server run, never to the project file (it travels)
+        self.own_store = store is None
+        self.store = store or RunStore()
+        self.sessions = Sessions(self.store, int(settings()["server"]["session_max_age"]))
         self.page_size = int(settings()["server"]["page_size"])
         self.cache = queries.FacetCache()
         self._local = threading.local()
@@ -98,6 +105,10 @@ class ReviewApp:
                 except sqlite3.Error:
                     pass
             self._all.clear()
+        if self.own_store:
+            self.store.remove()
+        else:
+            self.store.close()
 
     def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         session = ctx.pop("session", None)
@@ -105,8 +116,8 @@ class ReviewApp:
                                                   project=self.title, **ctx)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
-    def session(self, request: Request):
-        return self.signer.loads(request.cookies.get(COOKIE))
+    def session(self, request: Request) -> Session | None:
+        return self.sessions.get(request.cookies.get(COOKIE), self.tokens)
 
     def origin_ok(self, request: Request) -> bool:
         site = request.headers.get("sec-fetch-site")
@@ -119,27 +130,19 @@ class ReviewApp:
         return origin in (f"http://{host}", f"https://{host}")
 
     async def form(self, request: Request) -> dict[str, str]:
+        """The request body as a flat dict of strings: a form or a flat JSON object, at most ``MAX_BODY`` bytes
+        (a larger ``Content-Length`` is refused before anything is read) and ``MAX_FIELDS`` fields."""
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise InputError(f"request body larger than {MAX_BODY} bytes")
+        body = await read_body(request)
         if ctype == "application/json":
-            try:
-                d = json.loads(body or b"{}")
-            except ValueError:
-                raise InputError("request body is not JSON") from None
-            if not isinstance(d, dict):
-                raise InputError("request body must be a JSON object")
-            return {str(k): "" if v is None else str(v) for k, v in d.items()}
+            return json_form(body)
         if ctype not in ("application/x-www-form-urlencoded", ""):
             raise InputError("unsupported content type")
         try:
-            pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=20,
+            pairs = urllib.parse.parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS,
                                            strict_parsing=False)
         except (UnicodeDecodeError, ValueError):
-            raise InputError("malformed form body") from None
+            raise InputError(f"malformed form body (at most {MAX_FIELDS} fields)") from None
         return dict(pairs)
 
     # -- pages --------------------------------------------------------------------------------------------
@@ -151,8 +154,10 @@ class ReviewApp:
                     form.get("login_csrf", ""), request.cookies.get("ow_login", "") or "-"):
                 return PlainTextResponse("login form expired or cross-site: reload the page", 403,
                                          headers=SECURITY_HEADERS)
+            token = None
             if self.tokens:
-                reviewer = check_token(self.tokens, form.get("token"))
+                token = form.get("token")
+                reviewer = check_token(self.tokens, token)
                 if reviewer is None:
                     error = "unknown token"
             else:
@@ -161,9 +166,9 @@ class ReviewApp:
                 except InputError as e:
                     reviewer, error = None, e.message
             if reviewer is not None:
-                cookie, _ = self.signer.dumps(reviewer)
+                cookie, _ = self.sessions.open(reviewer, token)
                 resp = RedirectResponse("/queue", status_code=303, headers=SECURITY_HEADERS)
-                resp.set_cookie(COOKIE, cookie, max_age=self.signer.max_age, httponly=True, samesite="strict",
+                resp.set_cookie(COOKIE, cookie, max_age=self.sessions.max_age, httponly=True, samesite="strict",
                                 path="/")
                 resp.delete_cookie("ow_login", path="/login")
                 return resp
@@ -178,6 +183,8 @@ class ReviewApp:
         form = await self.form(request)
         if not self.origin_ok(request) or not csrf_ok(s, request.headers.get("x-csrf-token") or form.get("csrf_token")):
             return PlainTextResponse("CSRF check failed", 403, headers=SECURITY_HEADERS)
+        if s is not None:
+            self.sessions.end(s)  # ended on the server: the old cookie is worthless even if kept
         resp = RedirectResponse("/login", status_code=303, headers=SECURITY_HEADERS)
         resp.delete_cookie(COOKIE, path="/")
         return resp
@@ -200,10 +207,9 @@ class ReviewApp:
     def _queue_sync(self, request: Request, s) -> Response:
         con = self.con()
         f = queries.Filters.from_params(request.query_params)
-        try:
-            page = max(0, min(int(request.query_params.get("page", "0")), 100_000))
-        except ValueError:
-            raise InputError("page must be an integer", column="page") from None
+        page = bounded_int(request.query_params.get("page", "0"), 0, MAX_PAGE)
+        if page is None:
+            raise InputError(f"page must be an integer between 0 and {MAX_PAGE}", column="page")
         hits = queries.queue(con, f, s.reviewer, page=page, size=self.page_size)
         partial = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "queue"
         ctx = dict(session=s, hits=hits, filters=f, query=f.as_query(), page=page, page_size=self.page_size)
@@ -228,6 +234,8 @@ class ReviewApp:
                            progress=queries.progress(con, s.reviewer, by_label=False))
 
     async def hit_page(self, request: Request) -> Response:
+        if bounded_int(request.path_params["hit_pk"], 1, MAX_HIT_PK) is None:  # not an id any hit can have
+            return PlainTextResponse("not found", 404, headers=SECURITY_HEADERS)
         s, redirect = self._need_session(request)
         if redirect:
             return redirect
@@ -235,7 +243,8 @@ class ReviewApp:
 
     def _hit_sync(self, request: Request, s) -> Response:
         con = self.con()
-        h = queries.hit(con, int(request.path_params["hit_pk"]))
+        pk = bounded_int(request.path_params["hit_pk"], 1, MAX_HIT_PK)
+        h = None if pk is None else queries.hit(con, pk)
         if h is None:
             return self.render(request, "error.html.j2", status=404, session=s, message="no such hit")
         return self.render(request, "hit.html.j2", session=s, hit=h, history=ledger.history(con, h["hit_id"]),
@@ -342,6 +351,8 @@ class ReviewApp:
 
         try:
             return await run_in_threadpool(fn, *args)
+        except ledger.NonceConflict as e:
+            return PlainTextResponse(f"conflict: {e}", 409, headers=SECURITY_HEADERS)
         except InputError as e:
             return PlainTextResponse(f"bad request: {e}", 400, headers=SECURITY_HEADERS)
 
@@ -350,7 +361,7 @@ class ReviewApp:
         routes = [
             Route("/", self.home), Route("/healthz", self.healthz),
             Route("/login", self.login, methods=["GET", "POST"]), Route("/logout", self.logout, methods=["POST"]),
-            Route("/queue", self.queue), Route("/facets", self.facets_page), Route("/hit/{hit_pk:int}", self.hit_page),
+            Route("/queue", self.queue), Route("/facets", self.facets_page), Route("/hit/{hit_pk}", self.hit_page),
             Route("/agreement", self.agreement_page), Route("/decide", self.decide, methods=["POST"]),
             Route("/mark-duplicates", self.mark_duplicates, methods=["POST"]),
             Route("/export.{fmt:str}", self.export), Route("/api/progress", self.api_progress),
@@ -358,7 +369,8 @@ class ReviewApp:
             Route("/static/{name:str}", self.static_file),
         ]
         app = Starlette(routes=routes, middleware=[Middleware(HostCheck, allowed=hosts)],
-                        exception_handlers={InputError: _input_error, 404: _not_found})
+                        exception_handlers={BodyTooLarge: _too_large, ledger.NonceConflict: _conflict,
+                                            InputError: _input_error, 404: _not_found})
         return app
 
 
@@ -383,6 +395,91 @@ class HostCheck:
         await self.app(scope, receive, send)
 
 
+class BodyTooLarge(InputError):
+    """A request body over ``MAX_BODY`` (answered 413 and the connection closed, without reading the rest)."""
+
+
+def bounded_int(text: str, lo: int, hi: int) -> int | None:
+    """``text`` as an integer in [lo, hi], or None (not digits, too many digits, out of range): never raises,
+    never converts thousands of digits."""
+    if not text or len(text) > len(str(hi)) or not text.isascii() or not text.isdigit():
+        return None
+    v = int(text)
+    return v if lo <= v <= hi else None
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        n = bounded_int(declared.strip(), 0, 2 ** 63 - 1)
+        if n is None and declared.strip() and declared.strip().isdigit():
+            n = MAX_BODY + 1
+        if n is None:
+            raise InputError("invalid Content-Length")
+        if n > MAX_BODY:
+            raise BodyTooLarge(f"request body larger than {MAX_BODY} bytes")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise BodyTooLarge(f"request body larger than {MAX_BODY} bytes")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+def _json_depth_ok(body: bytes, limit: int) -> bool:
+    """Nesting of ``[``/``{`` outside strings stays within ``limit`` (checked before json.loads, so a 30,000-deep
+    body costs one pass over at most MAX_BODY bytes, not a recursion)."""
+    depth, in_str, esc = 0, False, False
+    for b in body:
+        if in_str:
+            if esc:
+                esc = False
+            elif b == 0x5C:
+                esc = True
+            elif b == 0x22:
+                in_str = False
+        elif b == 0x22:
+            in_str = True
+        elif b in (0x5B, 0x7B):
+            depth += 1
+            if depth > limit:
+                return False
+        elif b in (0x5D, 0x7D):
+            depth -= 1
+    return True
+
+
+def json_form(body: bytes) -> dict[str, str]:
+    """A flat JSON object of scalars as a dict of strings (nested values, deep nesting, more than MAX_FIELDS
+    keys: refused as a bad request)."""
+    if not _json_depth_ok(body, MAX_JSON_DEPTH):
+        raise InputError(f"request body nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        d = json.loads(body or b"{}")
+    except (ValueError, RecursionError):
+        raise InputError("request body is not JSON") from None
+    if not isinstance(d, dict):
+        raise InputError("request body must be a JSON object")
+    if len(d) > MAX_FIELDS:
+        raise InputError(f"request body has more than {MAX_FIELDS} fields")
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, (dict, list)):
+            raise InputError(f"field '{k[:40]}' must be a string, number, boolean or null")
+        out[str(k)] = "" if v is None else str(v)
+    return out
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(f"request too large: {exc}", 413, headers={**SECURITY_HEADERS, "Connection": "close"})
+
+
+async def _conflict(request: Request, exc: Exception) -> Response:
+    return PlainTextResponse(f"conflict: {exc}", 409, headers=SECURITY_HEADERS)
+
+
 async def _input_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse(f"bad request: {exc}", 400, headers=SECURITY_HEADERS)
 
@@ -391,13 +488,15 @@ async def _not_found(request: Request, exc: Exception) -> Response:
     return PlainTextResponse("not found", 404, headers=SECURITY_HEADERS)
 
 
-def create_app(project: Path, host: str = "127.0.0.1", port: int = 8765,
-               tokens: dict[str, str] | None = None) -> tuple[Starlette, ReviewApp]:
-    ra = ReviewApp(project, host=host, port=port, tokens=tokens)
+def create_app(project: Path, host: str = "127.0.0.1", port: int = 8765, tokens: dict[str, str] | None = None,
+               store: RunStore | None = None) -> tuple[Starlette, ReviewApp]:
+    ra = ReviewApp(project, host=host, port=port, tokens=tokens, store=store)
     return ra.asgi(), ra
 
 
-ENV_CONFIG = "ORGANWATCH_REVIEW_SERVE"  # JSON {project, host, port, tokens} handed to worker processes
+# JSON {project, host, port, tokens, run_dir} handed to worker processes; run_dir is the private (0700)
+# directory of this server run holding the session key and the session table
+ENV_CONFIG = "ORGANWATCH_REVIEW_SERVE"
 
 
 def app_from_env() -> Starlette:
@@ -405,5 +504,6 @@ def app_from_env() -> Starlette:
     import os
 
     cfg = json.loads(os.environ[ENV_CONFIG])
-    app, _ = create_app(Path(cfg["project"]), host=cfg["host"], port=int(cfg["port"]), tokens=cfg.get("tokens"))
+    app, _ = create_app(Path(cfg["project"]), host=cfg["host"], port=int(cfg["port"]), tokens=cfg.get("tokens"),
+                        store=RunStore(Path(cfg["run_dir"])))
     return app

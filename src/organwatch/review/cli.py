@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from organwatch.clikit import csv_raw_option, emit_json, emit_jsonl, format_option, json_option, out_option, say
 from organwatch.errors import UsageError
-from organwatch.output import TABLE_FORMATS, infer_format, write_records
+from organwatch.output import infer_format, write_records
 
 
 @click.group()
@@ -25,21 +26,22 @@ def review() -> None:
 
 
 @review.command("new")
-@click.argument("args", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("args", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="RESULTS... PROJECT")
 @click.option("--add", is_flag=True, help="Import into an existing PROJECT instead of creating it.")
 @click.option("--screen-summary", "screen_summaries", multiple=True, type=click.Path(path_type=Path),
               help="Run summary of `organwatch screen --json` (rule pack version, parameters) to record in the "
                    "project manifest; repeatable.")
 @click.option("--all-passages", is_flag=True, help="Make every passage a hit, not only those the screener flagged "
               "violation or suspicious.")
-@click.option("--json", "as_json", is_flag=True, help="Print the import summary as JSON on stdout.")
+@json_option("document", "the import summary ({project, records, imported, ..., inputs: [...]})")
 def new(args: tuple[Path, ...], add: bool, screen_summaries: tuple[Path, ...], all_passages: bool,
         as_json: bool) -> None:
     """Create PROJECT (.owproj) from one or more RESULTS files of `organwatch screen` (JSONL or Parquet).
 
     Usage: organwatch review new RESULTS... PROJECT. Bad records are skipped, counted and kept in the
     project's import log; every other record is imported. Records are grouped (never deleted) as duplicates by
-    DOI/PMID/CNKI id, else by a Unicode-aware title key.
+    DOI/PMID/CNKI id, else by a Unicode-aware title key. The project is written to a temporary file and renamed
+    into place when the import is complete: an interrupted or refused import leaves no project behind.
 
     \b
     Example:
@@ -59,25 +61,36 @@ def new(args: tuple[Path, ...], add: bool, screen_summaries: tuple[Path, ...], a
     def progress(s) -> None:
         click.echo(f"\r  {s.file}: {s.records:,} records read", err=True, nl=False)
 
+    _terminate_as_exit()
     summaries = new_project(list(results), project, add=add, progress=progress if sys.stderr.isatty() else None,
                             screen_summaries=list(screen_summaries), all_passages=all_passages)
     if sys.stderr.isatty():
         click.echo("", err=True)
     tot = {k: sum(getattr(s, k) for s in summaries) for k in ("records", "imported", "skipped", "failed", "hits")}
     for s in summaries:
-        click.echo(f"organwatch: {s.file}: read {s.records:,} records, imported {s.imported:,} "
-                   f"({s.hits:,} hits), {s.skipped:,} already in the project, {s.failed:,} failed", err=True)
+        say(f"{s.file}: read {s.records:,} records, imported {s.imported:,} "
+            f"({s.hits:,} hits), {s.skipped:,} already in the project, {s.failed:,} failed")
         for n, msg in s.errors[:10]:
             click.echo(f"  record {n}: {msg}", err=True)
-        if len(s.errors) > 10:
-            click.echo(f"  … and {len(s.errors) - 10} more (all kept in the project's import log)", err=True)
-    click.echo(f"organwatch: {'updated' if add else 'created'} {project}: {tot['imported']:,} documents, "
-               f"{tot['hits']:,} hits, {tot['failed']:,} failed records", err=True)
+        if s.failed > 10:
+            click.echo(f"  … and {s.failed - 10:,} more (all kept in the project's import log)", err=True)
+    say(f"{'updated' if add else 'created'} {project}: {tot['imported']:,} documents, "
+        f"{tot['hits']:,} hits, {tot['failed']:,} failed records")
     if as_json:
-        click.echo(json.dumps({"project": str(project), **tot, "inputs": [
+        emit_json({"project": str(project), **tot, "inputs": [
             {"file": s.file, "sha256": s.sha256, "records": s.records, "imported": s.imported, "skipped": s.skipped,
-             "failed": s.failed, "hits": s.hits, "errors": [{"record": n, "message": m} for n, m in s.errors]}
-            for s in summaries]}, ensure_ascii=False, indent=1))
+             "failed": s.failed, "hits": s.hits, "errors": [{"record": n, "message": m} for n, m in s.errors],
+             "errors_listed": len(s.errors)} for s in summaries]})
+
+
+def _terminate_as_exit() -> None:
+    """SIGTERM ends the command like Ctrl-C does: through the clean-up that removes a half-written project."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 @review.command()
@@ -106,7 +119,8 @@ def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...], worke
     from organwatch.review.app import create_app
     from organwatch.review.ledger import validate_reviewer
     from organwatch.review.schema import connect
-    from organwatch.review.security import is_loopback, new_token
+    from organwatch.review.security import RunStore, is_loopback, new_token
+    from organwatch.review.server import uvicorn_options
 
     tokens = {}
     for r in reviewers:
@@ -114,7 +128,12 @@ def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...], worke
     if not is_loopback(host) and not tokens:
         raise UsageError(f"--host {host} is not loopback: give --reviewer NAME for every reviewer (each gets a token)")
     _check_bind(host, port)
-    app, ra = create_app(project, host=host, port=port, tokens=tokens or None)
+    store = RunStore()  # this run's session key and sessions (private temporary directory, removed on exit)
+    try:
+        app, ra = create_app(project, host=host, port=port, tokens=tokens or None, store=store)
+    except BaseException:
+        store.remove()
+        raise
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(f"organwatch: serving {project} on http://{shown_host}:{port}/ (Ctrl-C to stop)", err=True)
     for r, t in tokens.items():
@@ -125,7 +144,7 @@ def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...], worke
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if workers == 1:
-            uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+            uvicorn.run(app, host=host, port=port, **uvicorn_options())
         else:
             import os
 
@@ -133,11 +152,12 @@ def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...], worke
 
             ra.close()
             os.environ[ENV_CONFIG] = json.dumps({"project": str(Path(project).resolve()), "host": host,
-                                                  "port": port, "tokens": tokens})
+                                                  "port": port, "tokens": tokens, "run_dir": str(store.directory)})
             uvicorn.run("organwatch.review.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                        log_level="warning", access_log=False, server_header=False)
+                        **uvicorn_options())
     finally:
         ra.close()
+        store.remove()
         try:  # fold the WAL back: the project is one file again when not served
             con = connect(project)
             con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -166,14 +186,18 @@ def _check_bind(host: str, port: int) -> None:
 
 @review.command()
 @click.argument("project", type=click.Path(path_type=Path))
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output file (csv, jsonl or parquet by extension). Without it, JSONL on stdout.")
-@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default=None, help="Override the format.")
+@out_option(help="Write the ledger to this file (csv, jsonl or parquet by extension; without --out, JSON Lines "
+                 "on stdout).")
+@format_option(default="csv")
 @click.option("--current", is_flag=True, help="Only each reviewer's latest decision per hit (default: the whole "
               "append-only ledger).")
-@click.option("--json", "as_json", is_flag=True, help="JSONL on stdout (the default without --out).")
+@json_option("lines", "the ledger rows")
+@csv_raw_option
 def export(project: Path, out: Path | None, fmt: str | None, current: bool, as_json: bool) -> None:
     """Export the decision ledger of PROJECT (hit_id, reviewer, timestamp, label, pattern, rationale, ...).
+
+    CSV cells that a spreadsheet would run as a formula (starting with = + - @ TAB or CR) get a leading '
+    unless --csv-raw is given; fields holding line breaks are quoted.
 
     \b
     Example:
@@ -181,22 +205,24 @@ def export(project: Path, out: Path | None, fmt: str | None, current: bool, as_j
       organwatch review export hits.owproj --current --out current.parquet
     """
     from organwatch.review.ledger import EXPORT_COLUMNS, export_rows
-    from organwatch.review.schema import connect
+    from organwatch.review.schema import connect, guarded
 
-    con = connect(project)
-    rows = list(export_rows(con, current_only=current))
-    con.close()
-    if out is None:
-        for r in rows:
-            click.echo(json.dumps({c: r.get(c) for c in EXPORT_COLUMNS}, ensure_ascii=False))
-    else:
+    with guarded(project):
+        con = connect(project)
+        try:
+            rows = list(export_rows(con, current_only=current))
+        finally:
+            con.close()
+    if out is not None:
         write_records(rows, out, infer_format(out, fmt, default="csv"), columns=EXPORT_COLUMNS)
-        click.echo(f"organwatch: wrote {len(rows):,} decisions from {project} to {out}", err=True)
+        say(f"wrote {len(rows):,} decisions from {project} to {out}")
+    if out is None or as_json:
+        emit_jsonl({c: r.get(c) for c in EXPORT_COLUMNS} for r in rows)
 
 
 @review.command()
 @click.argument("project", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable manifest, progress and agreement.")
+@json_option("document", "the manifest, progress and agreement ({manifest, progress, agreement})")
 def status(project: Path, as_json: bool) -> None:
     """Manifest (inputs with sha256), progress and inter-reviewer agreement of PROJECT.
 
@@ -207,13 +233,16 @@ def status(project: Path, as_json: bool) -> None:
     from organwatch.review.agreement import agreement
     from organwatch.review.project import manifest
     from organwatch.review.queries import progress
-    from organwatch.review.schema import connect
+    from organwatch.review.schema import connect, guarded
 
-    con = connect(project)
-    doc = {"manifest": manifest(con), "progress": progress(con, None), "agreement": agreement(con)}
-    con.close()
+    with guarded(project):
+        con = connect(project)
+        try:
+            doc = {"manifest": manifest(con), "progress": progress(con, None), "agreement": agreement(con)}
+        finally:
+            con.close()
     if as_json:
-        click.echo(json.dumps(doc, ensure_ascii=False, indent=1, default=str))
+        emit_json(doc)
         return
     m, p, a = doc["manifest"], doc["progress"], doc["agreement"]
     click.echo(f"{project}: schema {m['schema_version']}, {m['documents']:,} documents, {m['hits']:,} hits, "

@@ -8,6 +8,14 @@ Hits: one per flagged passage (screen label in ``[import] hit_labels`` of review
 suspicious; ``--all-passages`` takes every passage), ``hit_id = "<document_id>#p<index>"`` (0-based passage index
 in the record). A flagged document without passages becomes one document-level hit ``"<document_id>#doc"``.
 Documents without hits are kept (they still take part in de-duplication).
+
+Memory stays bounded whatever the file holds (docs/security.md): JSONL is read in 1 MiB chunks (runs of blank
+lines cost nothing), a record longer than ``MAX_LINE_BYTES`` is skipped without being held, a ``.jsonl.gz`` is
+refused as a decompression bomb as soon as it has inflated more than ``BOMB_MIN_BYTES`` at more than
+``BOMB_MAX_RATIO`` times the compressed bytes read so far (counted while streaming, nothing buffered), records
+with more than ``MAX_ITEMS`` passages, spans or events are refused, at most ``MAX_ERRORS_KEPT`` error messages
+are held in memory (all of them go to ``import_errors``), and a file whose records are nearly all unusable is
+refused once ``MAX_FAILED`` records have failed.
 """
 
 from __future__ import annotations
@@ -16,22 +24,31 @@ import datetime as _dt
 import gzip
 import json
 import math
+import re
 import sqlite3
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from organwatch import __version__
-from organwatch.errors import InputError
+from organwatch.errors import InputError, RecordError
 from organwatch.findings import sha256_file
 from organwatch.review.dedup import dedup_key
 
-MAX_LINE_BYTES = 64 * 1024 * 1024  # one JSONL record; longer lines are isolated as bad records
-# a .jsonl.gz that inflates beyond both limits is refused as a likely decompression bomb
-BOMB_MIN_BYTES = 2 * 1024 ** 3
+MAX_LINE_BYTES = 16 * 1024 * 1024  # one JSONL record; longer lines are isolated as bad records, never held
+CHUNK = 1024 * 1024
+# a .jsonl.gz that has inflated beyond BOMB_MIN_BYTES, at more than BOMB_MAX_RATIO times the compressed bytes
+# read so far, is refused as a likely decompression bomb (JSON screen results compress 5-20 times)
+BOMB_MIN_BYTES = 16 * 1024 * 1024
 BOMB_MAX_RATIO = 200
+MAX_ITEMS = 10_000  # passages per record, spans or events per passage
+MAX_ERRORS_KEPT = 1000  # error messages held in memory (and printed by --json); all go to import_errors
+MAX_FAILED = 10_000  # more failed records than this, and ten times more than imported ones: not screen results
+MAX_ROW_GROUP_BYTES = 1024 ** 3  # Parquet row groups declaring more (uncompressed) are refused
 BATCH = 5000
+_BLANK_RUNS = re.compile(rb"(?:[ \t\r\f\v]*\n)+")
 
 
 def _hit_labels() -> tuple[str, ...]:
@@ -40,8 +57,9 @@ def _hit_labels() -> tuple[str, ...]:
     return tuple(settings()["import"]["hit_labels"])
 
 
-class RecordError(ValueError):
-    """One bad record (isolated, counted, reported)."""
+def _bad(message: str, field: str | None = None) -> RecordError:
+    """One unusable record (isolated, counted, reported; the reader fills in where)."""
+    return RecordError(message=message, field=field)
 
 
 @dataclass
@@ -54,7 +72,7 @@ class ImportSummary:
     skipped: int = 0  # document_id already in the project
     failed: int = 0
     hits: int = 0
-    errors: list[tuple[int, str]] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)  # the first MAX_ERRORS_KEPT
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
@@ -72,74 +90,139 @@ def _sniff(path: Path) -> str:
 def iter_records(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
     """(1-based record number, record or the error that made it unusable)."""
     if fmt == "parquet":
-        import pyarrow.parquet as pq
+        yield from _iter_parquet(path)
+        return
+    yield from _iter_jsonl(path, fmt)
 
-        try:
-            pf = pq.ParquetFile(path)
-        except Exception as e:  # pyarrow raises several types for corrupt files
-            raise InputError(f"unreadable Parquet file ({e})", file=path) from None
+
+def _iter_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+        _parquet_guard(pf, path)
         # columns organwatch stored as JSON text because their values share no Arrow type (output.py)
         meta = pf.schema_arrow.metadata or {}
-        try:
-            json_cols = set(json.loads(meta.get(b"organwatch.json_columns", b"[]")))
-        except ValueError:
-            json_cols = set()
-        n = 0
-        for batch in pf.iter_batches(batch_size=BATCH):
-            for rec in batch.to_pylist():
-                n += 1
-                bad = None
-                for c in json_cols & rec.keys():
-                    if isinstance(rec[c], str):
-                        try:
-                            rec[c] = json.loads(rec[c])
-                        except (ValueError, RecursionError):
-                            bad = RecordError(f"field '{c}': invalid JSON text")
-                yield n, bad or rec
-        return
-    opener = gzip.open if fmt == "jsonl.gz" else open
+    except InputError:
+        raise
+    except Exception as e:  # pyarrow raises several types for corrupt files
+        raise InputError(f"unreadable Parquet file ({_one_line(e)})", file=path) from None
     try:
-        fh = opener(path, "rb")
+        json_cols = set(json.loads(meta.get(b"organwatch.json_columns", b"[]")))
+    except (ValueError, TypeError):
+        json_cols = set()
+    n = 0
+    batches = pf.iter_batches(batch_size=BATCH)
+    while True:
+        try:
+            batch = next(batches, None)
+        except Exception as e:  # a damaged page or row group: pyarrow raises several types
+            raise InputError(f"unreadable Parquet file ({_one_line(e)})", file=path, record=n + 1) from None
+        if batch is None:
+            return
+        for rec in batch.to_pylist():
+            n += 1
+            yield n, _decode_json_columns(rec, json_cols)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:300]
+
+
+def _decode_json_columns(rec: dict[str, Any], json_cols: set) -> dict[str, Any] | RecordError:
+    for c in json_cols & rec.keys():
+        if isinstance(rec[c], str):
+            try:
+                rec[c] = json.loads(rec[c])
+            except (ValueError, RecursionError):
+                return _bad("invalid JSON text", c)
+    return rec
+
+
+def _parquet_guard(pf, path: Path) -> None:
+    md = pf.metadata
+    for i in range(md.num_row_groups):
+        if md.row_group(i).total_byte_size > MAX_ROW_GROUP_BYTES:
+            raise InputError(f"refused: Parquet row group {i} declares more than {MAX_ROW_GROUP_BYTES // 1024 ** 2} "
+                             "MiB", file=path)
+
+
+def _consumed(fh) -> int:
+    """Compressed bytes read so far from a gzip file (its underlying file position)."""
+    try:
+        return int(fh.fileobj.tell())
+    except (AttributeError, OSError, ValueError):
+        return 0
+
+
+def _chunks(path: Path, fmt: str) -> Iterator[bytes]:
+    """The (inflated) bytes of a JSONL file in chunks, refusing a decompression bomb while streaming."""
+    gz = fmt == "jsonl.gz"
+    try:
+        fh = gzip.open(path, "rb") if gz else open(path, "rb")
     except OSError as e:
         raise InputError(f"cannot open ({e.strerror or e})", file=path) from None
-    compressed = path.stat().st_size if fmt == "jsonl.gz" else 0
     inflated = 0
     with fh:
-        n = 0
         while True:
             try:
-                line = fh.readline(MAX_LINE_BYTES + 1)
-            except (OSError, EOFError, gzip.BadGzipFile) as e:
-                raise InputError(f"unreadable compressed file ({e})", file=path, record=n + 1) from None
-            if not line:
-                break
-            if compressed:
-                inflated += len(line)
-                if inflated > BOMB_MIN_BYTES and inflated > BOMB_MAX_RATIO * compressed:
-                    raise InputError(f"refused: inflates more than {BOMB_MAX_RATIO} times its size (likely a "
-                                     "decompression bomb)", file=path, record=n + 1)
-            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
-                n += 1
-                while line and not line.endswith(b"\n"):  # skip the rest of the over-long line
-                    line = fh.readline(MAX_LINE_BYTES)
-                yield n, RecordError(f"record longer than {MAX_LINE_BYTES} bytes")
+                chunk = fh.read(CHUNK)
+            except (OSError, EOFError, zlib.error) as e:
+                raise InputError(f"unreadable compressed file ({e})", file=path) from None
+            if not chunk:
+                return
+            inflated += len(chunk)
+            if gz and inflated > BOMB_MIN_BYTES and inflated > BOMB_MAX_RATIO * max(_consumed(fh), 1):
+                raise InputError(f"refused: inflates more than {BOMB_MAX_RATIO} times its size (likely a "
+                                 "decompression bomb)", file=path)
+            yield chunk
+
+
+def _lines(path: Path, fmt: str) -> Iterator[bytes | None]:
+    """Non-blank lines of a JSONL file; None stands for a line longer than MAX_LINE_BYTES (skipped unheld)."""
+    pending = b""
+    skipping = False
+    for chunk in _chunks(path, fmt):
+        if skipping:
+            j = chunk.find(b"\n")
+            if j < 0:
                 continue
-            if not line.strip():
-                continue
-            n += 1
-            try:
-                rec = json.loads(line)
-            except (UnicodeDecodeError, ValueError, RecursionError) as e:
-                msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-                if n == 1 and not line.lstrip().startswith((b"{", b"[")):
-                    raise InputError("not JSON Lines or Parquet screen results (first record is not JSON)",
-                                     file=path, line=1) from None
-                yield n, RecordError(f"invalid JSON ({msg})")
-                continue
-            if not isinstance(rec, dict):
-                yield n, RecordError("not a JSON object")
-                continue
-            yield n, rec
+            chunk, skipping = chunk[j + 1:], False
+            yield None
+        parts = _BLANK_RUNS.sub(b"\n", chunk).split(b"\n")
+        parts[0] = pending + parts[0]
+        pending = parts.pop()
+        for line in parts:
+            if line.strip():
+                yield line
+        if len(pending) > MAX_LINE_BYTES:
+            pending, skipping = b"", True
+    if skipping:
+        yield None
+    elif pending.strip():
+        yield pending
+
+
+def _iter_jsonl(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, Any] | RecordError]]:
+    n = 0
+    for line in _lines(path, fmt):
+        n += 1
+        if line is None:
+            yield n, _bad(f"record longer than {MAX_LINE_BYTES} bytes")
+            continue
+        try:
+            rec = json.loads(line)
+        except (UnicodeDecodeError, ValueError, RecursionError) as e:
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            if n == 1 and not line.lstrip().startswith((b"{", b"[")):
+                raise InputError("not JSON Lines or Parquet screen results (first record is not JSON)",
+                                 file=path, line=1) from None
+            yield n, _bad(f"invalid JSON ({msg[:200]})")
+            continue
+        if not isinstance(rec, dict):
+            yield n, _bad("not a JSON object")
+            continue
+        yield n, rec
 
 
 def _provenance(path: Path, fmt: str) -> dict[str, Any]:
@@ -186,19 +269,35 @@ def _j(v: Any) -> str | None:
     return None if v is None else json.dumps(v, ensure_ascii=False, sort_keys=True, default=str)
 
 
+INT64 = 2 ** 63 - 1
+
+
 def _int(v: Any, name: str) -> int | None:
+    """An integer SQLite can store (|v| < 2**63), None for missing; anything else is a bad record."""
     if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
         return None
     if isinstance(v, bool):
-        raise RecordError(f"field '{name}': not an integer ({v!r})")
+        raise _bad(f"not an integer ({v!r})", name)
     if isinstance(v, float):
         if not v.is_integer():
-            raise RecordError(f"field '{name}': not an integer ({v!r})")
-        return int(v)
-    try:
-        return int(str(v).strip())
-    except ValueError:
-        raise RecordError(f"field '{name}': not an integer ({str(v)[:40]!r})") from None
+            raise _bad(f"not an integer ({v!r})", name)
+        v = int(v)
+    elif not isinstance(v, int):
+        text = str(v).strip()
+        if len(text) > 20:
+            raise _bad(f"not a 64-bit integer ({text[:40]!r}…)", name)
+        try:
+            v = int(text)
+        except ValueError:
+            raise _bad(f"not an integer ({text[:40]!r})", name) from None
+    if abs(v) > INT64:
+        raise _bad(f"integer out of range ({str(v)[:40]}…)", name)
+    return v
+
+
+def _many(v: Any, what: str) -> None:
+    if len(v) > MAX_ITEMS:
+        raise _bad(f"more than {MAX_ITEMS} items ({len(v)})", what)
 
 
 def _conf(v: Any, where: str) -> float | None:
@@ -207,9 +306,9 @@ def _conf(v: Any, where: str) -> float | None:
     try:
         f = float(v)
     except (TypeError, ValueError):
-        raise RecordError(f"field '{where}.confidence': not a number") from None
+        raise _bad("not a number", f"{where}.confidence") from None
     if not (0.0 <= f <= 1.0):
-        raise RecordError(f"field '{where}.confidence': {f} is outside [0, 1]")
+        raise _bad(f"{f} is outside [0, 1]", f"{where}.confidence")
     return f
 
 
@@ -217,14 +316,15 @@ def _spans(v: Any, where: str) -> list[list[int]]:
     if v is None:
         return []
     if not isinstance(v, (list, tuple)):
-        raise RecordError(f"field '{where}.spans': not a list")
+        raise _bad("not a list", f"{where}.spans")
+    _many(v, f"{where}.spans")
     out = []
     for s in v:
         if not isinstance(s, (list, tuple)) or len(s) != 2:
-            raise RecordError(f"field '{where}.spans': each span must be [start, end]")
+            raise _bad("each span must be [start, end]", f"{where}.spans")
         a, b = _int(s[0], f"{where}.spans"), _int(s[1], f"{where}.spans")
         if a is None or b is None or a < 0 or b < a:
-            raise RecordError(f"field '{where}.spans': invalid span {list(s)!r}")
+            raise _bad(f"invalid span {str(list(s))[:80]}", f"{where}.spans")
         out.append([a, b])
     return out
 
@@ -233,11 +333,12 @@ def _events(v: Any, where: str) -> list[dict[str, Any]]:
     if v is None:
         return []
     if not isinstance(v, (list, tuple)):
-        raise RecordError(f"field '{where}.events': not a list")
+        raise _bad("not a list", f"{where}.events")
+    _many(v, f"{where}.events")
     out = []
     for e in v:
         if not isinstance(e, dict):
-            raise RecordError(f"field '{where}.events': each event must be an object")
+            raise _bad("each event must be an object", f"{where}.events")
         out.append({"type": _s(e.get("type")), "start": _int(e.get("start"), f"{where}.events.start"),
                     "end": _int(e.get("end"), f"{where}.events.end"), "text": _s(e.get("text"))})
     return out
@@ -250,7 +351,7 @@ def record_rows(rec: dict[str, Any], all_passages: bool = False) -> tuple[dict[s
     the hit id keeps the passage's index in the record either way."""
     doc_id = rec.get("document_id")
     if doc_id is None or isinstance(doc_id, (dict, list, bool)) or str(doc_id).strip() == "":
-        raise RecordError("field 'document_id': missing")
+        raise _bad("missing", "document_id")
     doc_id = str(doc_id)
     title = _s(rec.get("title"))
     year = _int(rec.get("year"), "year")
@@ -268,12 +369,13 @@ def record_rows(rec: dict[str, Any], all_passages: bool = False) -> tuple[dict[s
     if passages is None:
         passages = []
     if not isinstance(passages, (list, tuple)):
-        raise RecordError("field 'passages': not a list")
+        raise _bad("not a list", "passages")
+    _many(passages, "passages")
     hits = []
     for i, p in enumerate(passages):
         where = f"passages[{i}]"
         if not isinstance(p, dict):
-            raise RecordError(f"field '{where}': not an object")
+            raise _bad("not an object", where)
         text = _s(p.get("text"))
         start = _int(p.get("start"), f"{where}.start")
         plabel = _s(p.get("label"))
@@ -295,6 +397,66 @@ def record_rows(rec: dict[str, Any], all_passages: bool = False) -> tuple[dict[s
 
 
 # -- import -------------------------------------------------------------------------------------------------
+class _Batch:
+    """Rows waiting to be inserted (documents, hits, import errors), written every ``BATCH`` documents."""
+
+    def __init__(self, con: sqlite3.Connection, input_pk: int, summary: ImportSummary, next_doc: int):
+        self.con, self.input_pk, self.summary, self.next_doc = con, input_pk, summary, next_doc
+        self.known = {r[0] for r in con.execute("SELECT document_id FROM documents")}
+        self.docs: list[tuple] = []
+        self.hits: list[tuple] = []
+        self.errors: list[tuple] = []
+
+    def fail(self, n: int, err: RecordError) -> None:
+        s = self.summary
+        s.failed += 1
+        msg = str(err)
+        self.errors.append((self.input_pk, n, msg))
+        if len(s.errors) < MAX_ERRORS_KEPT:
+            s.errors.append((n, msg))
+        if s.failed > MAX_FAILED and s.failed > 10 * s.imported:
+            raise InputError(f"not screen results: {s.failed:,} of the first {n:,} records are unusable "
+                             f"(first: {s.errors[0][1] if s.errors else msg})", file=Path(s.file).name)
+
+    def add(self, n: int, rec: dict[str, Any] | RecordError, all_passages: bool) -> None:
+        if isinstance(rec, RecordError):
+            self.fail(n, rec)
+            return
+        try:
+            doc, hs = record_rows(rec, all_passages=all_passages)
+        except RecordError as e:
+            self.fail(n, e)
+            return
+        if doc["document_id"] in self.known:
+            self.summary.skipped += 1
+            return
+        self.known.add(doc["document_id"])
+        self.docs.append((self.next_doc, self.input_pk, doc["document_id"], doc["source"], doc["title"], doc["year"],
+                          doc["language"], doc["document_label"], doc["patterns"], doc["ethics"], doc["errors"],
+                          doc["institution"], doc["identifier"], doc["dedup_key"]))
+        self.hits.extend((h["hit_id"], self.next_doc, h["passage_index"], h["machine_label"], h["pattern"],
+                          h["confidence"], h["events"], h["spans"], h["text"], h["text_start"], h["year"],
+                          h["institution"], h["language"]) for h in hs)
+        self.next_doc += 1
+        self.summary.imported += 1
+        self.summary.hits += len(hs)
+
+    def full(self) -> bool:
+        return len(self.docs) >= BATCH or len(self.errors) >= BATCH or len(self.hits) >= 4 * BATCH
+
+    def flush(self) -> None:
+        self.con.executemany("INSERT INTO documents(doc_pk, input_pk, document_id, source, title, year, language, "
+                             "document_label, patterns, ethics, errors, institution, identifier, dedup_key) "
+                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", self.docs)
+        self.con.executemany("INSERT INTO hits(hit_id, doc_pk, passage_index, machine_label, pattern, confidence, "
+                             "events, spans, text, text_start, year, institution, language) "
+                             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", self.hits)
+        self.con.executemany("INSERT INTO import_errors(input_pk, record, message) VALUES (?,?,?)", self.errors)
+        self.docs.clear()
+        self.hits.clear()
+        self.errors.clear()
+
+
 def import_results(con: sqlite3.Connection, path: Path, progress=None,
                    screen_summaries: list[dict[str, Any]] | None = None, all_passages: bool = False) -> ImportSummary:
     """Import one results file in a single transaction; returns its summary.
@@ -320,53 +482,15 @@ def import_results(con: sqlite3.Connection, path: Path, progress=None,
                           (path.name, summary.sha256, fmt, 0, 0, 0, 0, 0, "{}", now))
         input_pk = cur.lastrowid
         next_doc = (con.execute("SELECT COALESCE(MAX(doc_pk), 0) FROM documents").fetchone()[0]) + 1
-        known = {r[0] for r in con.execute("SELECT document_id FROM documents")}
-        docs: list[tuple] = []
-        hits: list[tuple] = []
-
-        def flush() -> None:
-            con.executemany("INSERT INTO documents(doc_pk, input_pk, document_id, source, title, year, language, "
-                            "document_label, patterns, ethics, errors, institution, identifier, dedup_key) "
-                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", docs)
-            con.executemany("INSERT INTO hits(hit_id, doc_pk, passage_index, machine_label, pattern, confidence, "
-                            "events, spans, text, text_start, year, institution, language) "
-                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", hits)
-            docs.clear()
-            hits.clear()
-
+        batch = _Batch(con, input_pk, summary, next_doc)
         for n, rec in iter_records(path, fmt):
             summary.records = n
-            if isinstance(rec, RecordError):
-                summary.failed += 1
-                summary.errors.append((n, str(rec)))
-                continue
-            try:
-                doc, hs = record_rows(rec, all_passages=all_passages)
-            except RecordError as e:
-                summary.failed += 1
-                summary.errors.append((n, str(e)))
-                continue
-            if doc["document_id"] in known:
-                summary.skipped += 1
-                continue
-            known.add(doc["document_id"])
-            docs.append((next_doc, input_pk, doc["document_id"], doc["source"], doc["title"], doc["year"],
-                         doc["language"], doc["document_label"], doc["patterns"], doc["ethics"], doc["errors"],
-                         doc["institution"], doc["identifier"], doc["dedup_key"]))
-            for h in hs:
-                hits.append((h["hit_id"], next_doc, h["passage_index"], h["machine_label"], h["pattern"],
-                             h["confidence"], h["events"], h["spans"], h["text"], h["text_start"], h["year"],
-                             h["institution"], h["language"]))
-            next_doc += 1
-            summary.imported += 1
-            summary.hits += len(hs)
-            if len(docs) >= BATCH:
-                flush()
+            batch.add(n, rec, all_passages)
+            if batch.full():
+                batch.flush()
                 if progress:
                     progress(summary)
-        flush()
-        con.executemany("INSERT INTO import_errors(input_pk, record, message) VALUES (?,?,?)",
-                        [(input_pk, n, m) for n, m in summary.errors])
+        batch.flush()
         con.execute("UPDATE inputs SET records=?, imported=?, skipped=?, failed=?, hits=?, provenance=? "
                     "WHERE input_pk=?", (summary.records, summary.imported, summary.skipped, summary.failed,
                                          summary.hits, json.dumps(summary.provenance, ensure_ascii=False,

@@ -3,14 +3,19 @@
 A decision is (hit, reviewer, UTC timestamp, label, pattern code, free-text rationale). Decisions are never
 updated or deleted (triggers refuse it); a reviewer changes their mind by appending a new decision, and the
 current state of a hit for a reviewer is their latest decision (``hit_state``, maintained by a trigger and
-rebuildable from the ledger). An optional client ``nonce`` makes a retried write idempotent: the same nonce
-returns the decision already stored instead of appending a second one.
+rebuildable from the ledger). An optional client ``nonce`` makes a retried write idempotent: the same reviewer
+sending the same nonce for the same decision gets the decision already stored instead of a second one; a nonce
+already used by another reviewer, or for a different decision, is refused (:class:`NonceConflict`, HTTP 409).
+
+Reviewer names are NFKC-normalised and refused when they hold control, format (zero-width, bidi override),
+private-use, unassigned or other invisible characters, so that two names that look alike are the same name.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import sqlite3
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -38,10 +43,33 @@ class Decision:
     rationale: str
 
 
+class NonceConflict(InputError):
+    """A nonce already used by another reviewer or for another decision (the write is not stored)."""
+
+
+# invisible characters that are not in the C* categories (combining grapheme joiner, Hangul fillers, Khmer
+# inherent vowels, Mongolian free variation selectors, variation selectors, Braille blank)
+_INVISIBLE = frozenset([0x034F, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180B, 0x180C, 0x180D, 0x180E, 0x180F, 0x2800,
+                        0x3164, 0xFFA0, *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+_REFUSED_CATEGORIES = frozenset(["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"])
+
+
+def _bad_char(c: str) -> bool:
+    return unicodedata.category(c) in _REFUSED_CATEGORIES or ord(c) in _INVISIBLE or (c.isspace() and c != " ")
+
+
 def validate_reviewer(name: str | None) -> str:
-    name = (name or "").strip()
-    if not name or len(name) > MAX_REVIEWER or any(ord(c) < 32 for c in name):
-        raise InputError(f"reviewer name must be 1-{MAX_REVIEWER} printable characters", column="reviewer")
+    """The canonical form of a reviewer name (NFKC, outer spaces removed, inner runs of spaces as one), or
+    :class:`InputError` when it is empty, too long or holds a control, zero-width, bidi-control or other
+    invisible character."""
+    name = unicodedata.normalize("NFKC", name or "").strip()
+    bad = [c for c in name if _bad_char(c)]
+    if bad:
+        raise InputError(f"reviewer name holds an invisible or control character (U+{ord(bad[0]):04X} "
+                         f"{unicodedata.name(bad[0], 'unnamed')}); use visible characters only", column="reviewer")
+    name = " ".join(p for p in name.split(" ") if p)
+    if not name or len(name) > MAX_REVIEWER:
+        raise InputError(f"reviewer name must be 1-{MAX_REVIEWER} visible characters", column="reviewer")
     return name
 
 
@@ -69,14 +97,14 @@ def append(con: sqlite3.Connection, hit_id: str, reviewer: str, label: str, patt
         row = con.execute("SELECT hit_pk, pattern FROM hits WHERE hit_id = ?", (hit_id,)).fetchone()
         if row is None:
             raise InputError("no such hit", record=hit_id)
+        if pattern is None:
+            pattern = row["pattern"]
         if nonce is not None:
             prev = con.execute("SELECT d.*, h.hit_id FROM decisions d JOIN hits h USING (hit_pk) WHERE nonce = ?",
                                (nonce,)).fetchone()
             if prev is not None:
                 con.execute("COMMIT")
-                return _decision(prev)
-        if pattern is None:
-            pattern = row["pattern"]
+                return _replay(prev, hit_id, reviewer, label, pattern, rationale)
         cur = con.execute("INSERT INTO decisions(hit_pk, reviewer, timestamp, label, pattern, rationale, nonce) "
                           "VALUES (?,?,?,?,?,?,?)", (row["hit_pk"], reviewer, ts, label, pattern, rationale, nonce))
         con.execute("COMMIT")
@@ -102,6 +130,19 @@ def mark_group_duplicates(con: sqlite3.Connection, keep_hit_id: str, reviewer: s
         "AND s.label = 'duplicate') ORDER BY h.hit_pk", (row["dup_group"], row["doc_pk"], reviewer))]
     return [append(con, h, reviewer, "duplicate", rationale=f"duplicate of {keep_hit_id} (same de-duplication key)")
             for h in others]
+
+
+def _replay(prev: sqlite3.Row, hit_id: str, reviewer: str, label: str, pattern: str | None,
+            rationale: str) -> Decision:
+    """The stored decision for a retried write, or :class:`NonceConflict` when the nonce was used by another
+    reviewer or for a different decision (nothing of the other decision is revealed)."""
+    if prev["reviewer"] != reviewer:
+        raise NonceConflict("nonce already used by another reviewer: this decision was not stored; send a new "
+                            "nonce", column="nonce")
+    if (prev["hit_id"], prev["label"], prev["pattern"], prev["rationale"]) != (hit_id, label, pattern, rationale):
+        raise NonceConflict("nonce already used for a different decision: this decision was not stored; send a "
+                            "new nonce", column="nonce")
+    return _decision(prev)
 
 
 def _decision(r: sqlite3.Row) -> Decision:

@@ -26,6 +26,19 @@ HIT_FACETS = ("pattern", "year", "institution", "machine_label")
 FACET_LIMIT = 40
 
 
+MAX_YEAR = 9999
+
+
+def _year(text: str | None) -> int | None:
+    """The year filter as an integer in [-9999, 9999] (SQLite never sees a number it cannot hold)."""
+    if text is None:
+        return None
+    body = text[1:] if text[:1] in "+-" else text
+    if not (0 < len(body) <= 4 and body.isascii() and body.isdigit()):
+        raise InputError(f"year filter must be an integer between -{MAX_YEAR} and {MAX_YEAR}", column="year")
+    return int(text)
+
+
 @dataclass(frozen=True)
 class Filters:
     label: str | None = None
@@ -47,13 +60,7 @@ class Filters:
         label = g("label")
         if label is not None and label not in label_codes() and label != "undecided":
             raise InputError(f"unknown label filter '{label}'", column="label")
-        year = g("year")
-        if year is not None:
-            try:
-                year = int(year)
-            except ValueError:
-                raise InputError("year filter must be an integer", column="year") from None
-        return cls(label=label, pattern=g("pattern"), year=year, institution=g("institution"),
+        return cls(label=label, pattern=g("pattern"), year=_year(g("year")), institution=g("institution"),
                    reviewer=g("reviewer"), todo=g("todo") in ("1", "true", "on"))
 
     def hit_clauses(self) -> tuple[list[str], list[Any]]:

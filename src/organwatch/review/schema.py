@@ -1,6 +1,8 @@
 """The project file (``.owproj``): one SQLite database, its schema version and its migrations.
 
-* ``meta``: key/value manifest (organwatch version, creation time, the session-signing secret, ...).
+* ``meta``: key/value manifest (organwatch version, creation time, ...). It holds no secret: project files
+  travel (``organwatch report`` reads them), so nothing in them may sign a session (v3 deleted the old
+  ``session_secret``).
 * ``inputs``: every imported result file with its sha256, record counts and the screening provenance found.
 * ``documents`` / ``hits``: the imported screen records and one hit per flagged passage (immutable once imported).
 * ``decisions``: the append-only ledger. Triggers forbid UPDATE and DELETE.
@@ -11,16 +13,25 @@
 
 The schema version lives in ``PRAGMA user_version``; :data:`MIGRATIONS` brings any older file up to date in one
 transaction. A file from a newer organwatch is refused rather than guessed at.
+
+Project files are untrusted input (they are shared): before any query, :func:`check_schema` compares every
+table, index, view and trigger in the file with the ones this version creates (same names, same types, same
+SQL); anything unknown or altered (say, ``hit_state`` replaced by a recursive view, or a trigger of its own)
+is refused with one line. SQLite errors from a damaged file become :class:`InputError` through :func:`guarded`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from organwatch.errors import InputError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+READABLE_VERSIONS = (2, 3)  # versions a read-only open accepts without migrating (same tables; v3 only deletes)
 APPLICATION_ID = 0x4F575250  # "OWRP": marks the SQLite file as an organwatch review project
 
 _V1 = """
@@ -95,8 +106,74 @@ CREATE INDEX facet_cube_year ON facet_cube(year);
 CREATE INDEX facet_cube_inst ON facet_cube(institution);
 """
 
+# v3: no secret in the file. The signing key of `review serve` is drawn per server run (security.py); the old
+# key is deleted (with secure_delete on, so its bytes do not linger in free pages).
+_V3 = """
+DELETE FROM meta WHERE key = 'session_secret';
+"""
+
 #: version -> SQL that brings version-1 to version
-MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
+# SQLite's own objects that may appear in any project (AUTOINCREMENT counter, ANALYZE statistics)
+_INTERNAL_TABLES = frozenset(["sqlite_sequence", "sqlite_stat1", "sqlite_stat4"])
+
+
+@functools.lru_cache(maxsize=None)
+def expected_objects(version: int) -> frozenset[tuple[str, str, str, str]]:
+    """(type, name, table, normalised SQL) of every object a project of ``version`` holds, from the migrations."""
+    con = sqlite3.connect(":memory:")
+    try:
+        for v in range(1, version + 1):
+            for stmt in _split(MIGRATIONS[v]):
+                con.execute(stmt)
+        return frozenset(_objects(con))
+    finally:
+        con.close()
+
+
+def _norm(sql: str | None) -> str:
+    return " ".join((sql or "").split())
+
+
+def _objects(con: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+    return [(str(t), str(n), str(tb), _norm(q)) for t, n, tb, q in con.execute(
+        "SELECT type, name, tbl_name, sql FROM sqlite_master") if not _internal(str(t), str(n), q)]
+
+
+def _internal(kind: str, name: str, sql: str | None) -> bool:
+    if kind == "table" and name in _INTERNAL_TABLES:
+        return True
+    return kind == "index" and name.startswith("sqlite_autoindex_") and sql is None
+
+
+def check_schema(con: sqlite3.Connection, version: int, path: Path) -> None:
+    """Refuse a project whose tables, indexes, views or triggers differ from what ``version`` creates."""
+    if version not in MIGRATIONS:
+        raise InputError(f"not an organwatch review project (unknown schema version {version})", file=path)
+    try:
+        found = set(_objects(con))
+    except sqlite3.DatabaseError as e:
+        raise InputError(f"damaged review project ({e})", file=path) from None
+    expected = expected_objects(version)
+    extra = sorted(found - expected, key=lambda o: (o[0], o[1]))
+    missing = sorted(expected - found, key=lambda o: (o[0], o[1]))
+    if extra or missing:
+        kind, name = (extra or missing)[0][:2]
+        names = {o[1] for o in expected}
+        what = ("altered" if name in names else "unknown") if extra else "missing"
+        more = len(extra) + len(missing) - 1
+        raise InputError(f"not a genuine organwatch review project: {what} {kind} '{name[:60]}' (schema version "
+                         f"{version}){f', and {more} more difference(s)' if more > 0 else ''}; refusing to open it",
+                         file=path)
+
+
+@contextlib.contextmanager
+def guarded(path: str | Path) -> Iterator[None]:
+    """SQLite errors from a damaged or hostile project file as one-line :class:`InputError`."""
+    try:
+        yield
+    except sqlite3.DatabaseError as e:
+        raise InputError(f"damaged review project ({' '.join(str(e).split())})", file=Path(path).name) from None
 
 
 def rebuild_state(con: sqlite3.Connection) -> None:
@@ -141,6 +218,9 @@ def connect(path: str | Path, *, create: bool = False, wal: bool = False, readon
     try:
         con.execute("PRAGMA busy_timeout = 30000")
         con.execute("PRAGMA foreign_keys = ON")
+        # a shared file is untrusted: no SQL functions with side effects from its schema, damaged cells detected
+        con.execute("PRAGMA trusted_schema = OFF")
+        con.execute("PRAGMA cell_size_check = ON")
         app_id = con.execute("PRAGMA application_id").fetchone()[0]
         version = con.execute("PRAGMA user_version").fetchone()[0]
     except sqlite3.DatabaseError as e:
@@ -161,7 +241,13 @@ def connect(path: str | Path, *, create: bool = False, wal: bool = False, readon
         con.close()
         raise InputError(f"project schema version {version} is newer than this organwatch understands "
                          f"({SCHEMA_VERSION}); upgrade organwatch", file=path)
-    if version < SCHEMA_VERSION:
+    if version > 0 or not create:
+        try:
+            check_schema(con, version, path)
+        except BaseException:
+            con.close()
+            raise
+    if version < SCHEMA_VERSION and not (readonly and version in READABLE_VERSIONS):
         if readonly:
             con.close()
             raise InputError(f"project schema version {version} needs a migration; open it writable once "
@@ -176,6 +262,7 @@ def connect(path: str | Path, *, create: bool = False, wal: bool = False, readon
 
 def migrate(con: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION) -> None:
     """Apply migrations ``current+1 .. target`` in one transaction; derived state is rebuilt from the ledger."""
+    con.execute("PRAGMA secure_delete = ON")  # deleted rows (the old session secret) are overwritten
     con.execute("BEGIN IMMEDIATE")
     try:
         for v in range(current + 1, target + 1):
@@ -189,6 +276,8 @@ def migrate(con: sqlite3.Connection, current: int, target: int = SCHEMA_VERSION)
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        con.execute("PRAGMA secure_delete = OFF")
 
 
 def _split(script: str) -> list[str]:

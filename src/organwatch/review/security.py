@@ -1,10 +1,13 @@
-"""Security of ``review serve``: who may connect, who is who, and that every write is intended.
+"""Security of ``review serve``: who may connect, who is who, and that every write is intended (docs/security.md).
 
 * Binding: 127.0.0.1 by default. Bound to any non-loopback address, every reviewer needs a token (printed once
   at start-up, compared in constant time); on loopback a reviewer signs in with a name only.
 * Host header: only the bound host names are accepted (stops DNS-rebinding pages from talking to the server).
-* Sessions: an HMAC-SHA256-signed cookie (HttpOnly, SameSite=Strict) holding the reviewer, a per-session CSRF
-  token and an expiry; the key is the project's own secret, so sessions survive a server restart.
+* Sessions live on the server: the cookie carries only a random session id and its HMAC-SHA256 under a key
+  drawn at random when the server starts (never written to the project file, which travels); the session row
+  (reviewer, CSRF token, the token it was opened with, expiry) sits in a private store of this server run.
+  Logout deletes the row; a session opened with a token that is no longer issued is refused; a restart ends
+  every session (tokens are issued anew at every start anyway).
 * CSRF: every POST must carry the session's token in the ``X-CSRF-Token`` header (htmx sends it) or a
   ``csrf_token`` form field, and an ``Origin`` header, when present, must be this server.
 * Output: templates autoescape everything; the Content-Security-Policy allows scripts from this origin only
@@ -17,10 +20,15 @@ import base64
 import hashlib
 import hmac
 import ipaddress
-import json
+import os
 import secrets
+import shutil
+import sqlite3
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 COOKIE = "ow_review"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -32,6 +40,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
+MAX_COOKIE = 256
 
 
 def is_loopback(host: str) -> bool:
@@ -47,41 +56,128 @@ def new_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+def new_key() -> bytes:
+    """A fresh session-signing key for one server run (kept in memory and in the run's private store only)."""
+    return secrets.token_bytes(32)
+
+
 @dataclass
 class Session:
+    sid: str
     reviewer: str
     csrf: str
     expires: int
+    token_id: str = ""  # which token opened the session ("" on loopback, where no tokens are issued)
 
 
-class Signer:
-    def __init__(self, secret: str, max_age: int):
-        self.key = hashlib.sha256(("organwatch-review-session:" + secret).encode()).digest()
+def token_id(key: bytes, token: str) -> str:
+    """A name for a token that does not reveal it (HMAC under the run's key)."""
+    return hmac.new(key, b"token:" + token.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class RunStore:
+    """The private state of one server run: the signing key and the session table.
+
+    A directory made by :func:`tempfile.mkdtemp` (mode 0700) holding ``key`` (0600) and ``sessions.sqlite``
+    (0600). Worker processes of ``serve --workers N`` open the same directory, so a logout in one worker ends
+    the session in all of them. :meth:`remove` deletes the directory when the server stops.
+    """
+
+    def __init__(self, directory: Path | None = None):
+        self.owned = directory is None
+        if directory is None:
+            directory = Path(tempfile.mkdtemp(prefix="organwatch-review-"))
+            os.chmod(directory, 0o700)
+            fd = os.open(directory / "key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(new_key())
+            fd = os.open(directory / "sessions.sqlite", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.close(fd)
+        self.directory = Path(directory)
+        self.key = (self.directory / "key").read_bytes()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        if self.owned:
+            self.con().execute("CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, reviewer TEXT NOT NULL, "
+                               "csrf TEXT NOT NULL, token_id TEXT NOT NULL, expires INTEGER NOT NULL)")
+
+    def con(self) -> sqlite3.Connection:
+        c = getattr(self._local, "con", None)
+        if c is None:
+            c = sqlite3.connect(self.directory / "sessions.sqlite", isolation_level=None, timeout=30,
+                                check_same_thread=False)
+            c.execute("PRAGMA busy_timeout = 30000")
+            self._local.con = c
+            with self._lock:
+                self._all.append(c)
+        return c
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._all:
+                try:
+                    c.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+
+    def remove(self) -> None:
+        self.close()
+        if self.owned:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+class Sessions:
+    """Server-side sessions: the cookie is ``<sid>.<HMAC(key, sid)>``; everything else stays in the store."""
+
+    def __init__(self, store: RunStore, max_age: int):
+        self.store = store
+        self.key = store.key
         self.max_age = max_age
 
-    def _mac(self, payload: bytes) -> str:
-        return base64.urlsafe_b64encode(hmac.new(self.key, payload, hashlib.sha256).digest()).decode().rstrip("=")
+    def _mac(self, sid: str) -> str:
+        return base64.urlsafe_b64encode(hmac.new(self.key, b"session:" + sid.encode(), hashlib.sha256)
+                                        .digest()).decode().rstrip("=")
 
-    def dumps(self, reviewer: str) -> tuple[str, Session]:
-        s = Session(reviewer=reviewer, csrf=secrets.token_urlsafe(24), expires=int(time.time()) + self.max_age)
-        payload = base64.urlsafe_b64encode(json.dumps(
-            {"r": s.reviewer, "c": s.csrf, "e": s.expires}, ensure_ascii=True).encode()).decode().rstrip("=")
-        return f"{payload}.{self._mac(payload.encode())}", s
+    def open(self, reviewer: str, token: str | None = None) -> tuple[str, Session]:
+        """A new session for ``reviewer`` (opened with ``token`` in token mode); returns (cookie, session)."""
+        now = int(time.time())
+        s = Session(sid=secrets.token_urlsafe(24), reviewer=reviewer, csrf=secrets.token_urlsafe(24),
+                    expires=now + self.max_age, token_id=token_id(self.key, token) if token else "")
+        con = self.store.con()
+        con.execute("DELETE FROM sessions WHERE expires < ?", (now,))
+        con.execute("INSERT INTO sessions(sid, reviewer, csrf, token_id, expires) VALUES (?,?,?,?,?)",
+                    (s.sid, s.reviewer, s.csrf, s.token_id, s.expires))
+        return f"{s.sid}.{self._mac(s.sid)}", s
 
-    def loads(self, cookie: str | None) -> Session | None:
-        if not cookie or "." not in cookie or len(cookie) > 4096:
+    def get(self, cookie: str | None, tokens: dict[str, str] | None = None) -> Session | None:
+        """The live session of this cookie, or None (bad signature, unknown, logged out, expired, or opened with
+        a token this server no longer issues)."""
+        if not cookie or "." not in cookie or len(cookie) > MAX_COOKIE:
             return None
-        payload, mac = cookie.rsplit(".", 1)
-        if not hmac.compare_digest(mac, self._mac(payload.encode())):
+        sid, mac = cookie.rsplit(".", 1)
+        if not hmac.compare_digest(mac.encode(), self._mac(sid).encode()):
             return None
-        try:
-            d = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-            s = Session(reviewer=str(d["r"]), csrf=str(d["c"]), expires=int(d["e"]))
-        except (ValueError, KeyError, TypeError):
+        row = self.store.con().execute("SELECT reviewer, csrf, token_id, expires FROM sessions WHERE sid = ?",
+                                       (sid,)).fetchone()
+        if row is None:
             return None
+        s = Session(sid=sid, reviewer=row[0], csrf=row[1], token_id=row[2], expires=int(row[3]))
         if s.expires < time.time():
+            self.end(s)
+            return None
+        if tokens:
+            current = tokens.get(s.reviewer)
+            if current is None or not hmac.compare_digest(s.token_id.encode(), token_id(self.key, current).encode()):
+                return None
+        elif s.token_id:  # a token session on a server that issues no tokens
             return None
         return s
+
+    def end(self, s: Session) -> None:
+        """Logout: the session row is deleted, so the cookie is worthless from now on, in every worker."""
+        self.store.con().execute("DELETE FROM sessions WHERE sid = ?", (s.sid,))
 
 
 def check_token(tokens: dict[str, str], given: str | None) -> str | None:
