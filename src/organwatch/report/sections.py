@@ -6,7 +6,11 @@ An engine contributes a section by exposing, in the module its row of the engine
 * ``ORDER: int`` - where the section goes (stats 10, screening 20, review 30, volume 40, compliance 50);
 * ``accepts(path: Path) -> bool`` - whether a result file given to ``organwatch report INPUT...`` is for it;
 * ``build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None`` - the section, from embedded
-  data and/or the accepted inputs (``None`` = nothing to show).
+  data and/or the accepted inputs (``None`` = nothing to show);
+* optionally ``briefing_items(section: Section) -> list[tuple]`` - items for the report's briefing, each
+  ``(question, sentence, finding[, chart])``: a plain sentence with its figure, and the finding (one of the
+  section's) it links to. Providers without the hook get the briefing's own rule for their checks, or one
+  generic item from their first finding that states a figure (:mod:`organwatch.report.briefing`).
 
 A :class:`Section` is a list of :class:`ReportItem` (one finding and, optionally, its inline SVG chart and an
 HTML table), plus sources and what could not be tested. The template renders every section the same way,
@@ -48,6 +52,7 @@ class Section:
     not_tested: list[str] = field(default_factory=list)
     extra_html: Markup | str | None = None  # optional block after the items (already safe HTML)
     order: int = 100
+    provider: str = ""  # module that built it (set by the report builder)
 
     @property
     def findings(self) -> list[Finding]:
@@ -57,6 +62,7 @@ class Section:
 @dataclass
 class ReportContext:
     seed: int = DEFAULT_SEED
+    lang: str = "en"  # report language (organwatch.report.i18n); sections may translate their fixed strings
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,5 +75,13 @@ class SectionProvider(Protocol):  # pragma: no cover - typing only
 
 
 def providers() -> list[Any]:
-    mods = [importlib.import_module(p) for p in SECTION_PROVIDERS]
+    """The section modules of the engine table, in ``ORDER``; an engine whose section module is not installed
+    (yet) is left out rather than breaking every report."""
+    mods = []
+    for p in SECTION_PROVIDERS:
+        try:
+            mods.append(importlib.import_module(p))
+        except ModuleNotFoundError as e:
+            if e.name is None or not p.startswith(e.name):
+                raise
     return sorted(mods, key=lambda m: getattr(m, "ORDER", 100))

@@ -1,4 +1,4 @@
-"""Bayesian calibration of the unobserved transplant share f (spec §7.3, items 1 and 3), on a grid.
+"""Bayesian calibration of the unobserved transplant share f (docs/specs/volume-method.md §7.3, items 1 and 3), on a grid.
 
 Data: hospitals of the registry that publish both a transplant-bed count and a stated annual volume (same organ
 scope; years no more than ``max_year_gap`` apart when both are known). Observation model, per stated volume y::

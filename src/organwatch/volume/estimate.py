@@ -52,7 +52,7 @@ def provenance(s: Scenario) -> dict[str, Any]:
 
 
 def evidence_mix(by_hospital: list[dict[str, Any]]) -> dict[str, Any]:
-    """Publisher categories of the hospital rows that enter the model (spec §0: the evidence base is one-sided)."""
+    """Publisher categories of the hospital rows that enter the model (docs/specs/volume-method.md §0: the evidence base is one-sided)."""
     cat = {f.record_id: f.publisher_category for h in registry.hospitals() for f in h.figures}
     pcat = {}
     pp = datasets.load("volume_published_parameters").frame

@@ -125,7 +125,7 @@ def capacity_finding(result: dict[str, Any]) -> Finding:
     if mix.get("n_bed_rows"):
         parts = "; ".join(f"{n} from {c}" for c, n in mix["bed_rows"].items())
         mix_text = (f" The {mix['n_bed_rows']} bed-figure rows come from: {parts}. Publishers may have reasons to "
-                    "present numbers in one direction (spec §0), which this model does not correct for.")
+                    "present numbers in one direction, which this model does not correct for.")
     return Finding(
         check="volume.capacity_model", engine=ENGINE,
         title=f"Capacity-based national volume under the '{sc['name']}' scenario",
@@ -155,8 +155,8 @@ def capacity_finding(result: dict[str, Any]) -> Finding:
                     f"{imp['assumption'] or 'none'}); the selection of profiled hospitals is not modelled.",
                     "Volumes by organ are not estimated: most published bed figures cover all organs of a centre, "
                     "and imputed hospitals have no organ information.",
-                    "Surgeon and operating-room constraints, cumulative claims and the drug-market constraint of "
-                    "spec §7.3 are not modelled (inputs missing)."],
+                    "Surgeon and operating-room constraints, cumulative claims and the limit set by the market for "
+                    "anti-rejection drugs are not modelled (inputs missing)."],
     )
 
 
@@ -184,10 +184,14 @@ def vs_official_finding(result: dict[str, Any]) -> Finding:
                            "highly_unusual: outside it"},
         explanation=(f"{p:.1%} of the model's draws exceed the official {year} figure of {_n(ref['value'])}. "
                      "This measures the distance between the scenario's assumptions and the official count; it does "
-                     "not show which of the two is correct. Official totals are themselves disputed (spec §4.9), and "
+                     "not show which of the two is correct. Official totals are themselves disputed (official sources differ for the same year), and "
                      "the model estimates capacity, which can exceed the number of transplants performed."),
         evidence=[{"year": r["year"], "official": r["value"], "qualifier": r["qualifier"], "row": r["record_id"],
-                   "p_model_exceeds": r["p_model_exceeds"]} for r in rows],
+                   "p_model_exceeds": r["p_model_exceeds"]} for r in rows]
+        + [{"estimate_row": e["record_id"], "estimator": e["estimator"], "low": e["value_low"], "high": e["value_high"],
+            "quantity": e["quantity"], "p_model_within": e.get("p_model_within")}
+           for e in result.get("published_estimates", [])
+           if isinstance(e.get("value_low"), (int, float)) and isinstance(e.get("value_high"), (int, float))],
         provenance=_prov(result),
         sources=row_sources([r["record_id"] for r in rows]),
     )
@@ -245,7 +249,7 @@ def calibration_finding(result: dict[str, Any]) -> Finding:
         sources=row_sources([o["volume_row"] for o in obs] + [r for o in obs for r in o["bed_rows"]]),
         not_tested=["Only hospitals that publish both a transplant-bed count and an annual volume can inform f; "
                     f"{len(cal.get('excluded', []))} stated volumes had no usable bed figure.",
-                    "Publisher-specific reporting-bias terms (spec §7.3) are not identifiable from so few pairs; a "
+                    "Reporting-bias terms for each kind of publisher are not identifiable from so few pairs; a "
                     "single bias term is set by the scenario."],
     )
 
@@ -293,7 +297,7 @@ def validation_finding(result: dict[str, Any]) -> Finding:
         check="volume.validation", engine=ENGINE, title="Validation on a country with known totals",
         subject="GODT countries and US comparators", kind=Kind.DESCRIPTIVE,
         explanation=result["validation"]["statement"], provenance=_prov(result),
-        not_tested=["Coverage of the method's intervals on a system with known totals (spec §7.6) needs US or UK "
+        not_tested=["Coverage of the method's intervals on a system with known totals needs US or UK "
                     "transplant-bed and occupancy data that are not embedded."],
     )
 
@@ -319,7 +323,7 @@ def scenarios_finding(results: list[dict[str, Any]]) -> Finding:
 
 
 def _robust_statement(results: list[dict[str, Any]]) -> str:
-    """Which comparison with the official total holds under every scenario shown (spec §7.7)."""
+    """Which comparison with the official total holds under every scenario shown (docs/specs/volume-method.md §7.7)."""
     year = results[0]["scenario"]["year"]
     off = [o for o in results[0]["vs_official"] if o["year"] == year and not o["qualifier"]]
     if not off:

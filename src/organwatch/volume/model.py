@@ -87,7 +87,7 @@ class HospitalInput:
 
 
 def excluded_publisher(f: registry.Figure, patterns: list[str]) -> bool:
-    """Evidence drop (spec §7.6): is this row's publisher category matched by any pattern (case-insensitive)?"""
+    """Evidence drop (docs/specs/volume-method.md §7.6): is this row's publisher category matched by any pattern (case-insensitive)?"""
     cat = f.publisher_category.lower()
     return any(p.lower() in cat for p in patterns)
 

@@ -1,7 +1,9 @@
 """The volume section of ``organwatch report`` (ORDER 40).
 
 With no inputs it runs the packaged default scenario (with calibration) and the critic and advocate scenarios
-with :data:`REPORT_DRAWS` draws each, so the report stays fast; it also accepts ``organwatch volume --json``
+with each scenario's own draws and seed - exactly what ``organwatch volume --json`` computes, so the report and
+the CLI give the same figures (one number per question; :data:`REPORT_DRAWS` overrides this only in tests);
+it also accepts ``organwatch volume --json``
 result files (a single result, or the ``results`` list written when several scenarios are compared).
 """
 
@@ -20,7 +22,7 @@ from organwatch.report.sections import ReportContext, ReportItem, Section
 from organwatch.volume import findings as vf
 
 ORDER = 40
-REPORT_DRAWS = 20_000
+REPORT_DRAWS: int | None = None  # None = each scenario's own draws, as `organwatch volume` runs it
 REPORT_SCENARIOS = ("default", "critic", "advocate")
 MAX_INPUT_BYTES = 200 * 1024 * 1024
 REQUIRED = ("median", "p5", "p95", "p2_5", "p97_5", "seed", "draws", "scenario", "by_hospital", "sensitivity",
@@ -65,7 +67,9 @@ def run_default(draws: int | None = None) -> list[dict[str, Any]]:
     draws = draws or REPORT_DRAWS
     out = []
     for i, name in enumerate(REPORT_SCENARIOS):
-        s = scenario.with_overrides(scenario.load(name), draws=draws)
+        s = scenario.load(name)
+        if draws is not None:
+            s = scenario.with_overrides(s, draws=draws)
         out.append(estimate.run(s, with_calibration=(i == 0)))
     return out
 
@@ -150,11 +154,11 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
                    "labels": [f"{o['year']}: {_q(o['qualifier'])}{o['value']:,.0f} ({o['record_id']})" for o in off]}]
         for key, name in (("p5", "model p5"), ("median", "model median"), ("p95", "model p95")):
             series.append({"name": f"{name} ({r['scenario']['name']})", "x": [x0, x1], "y": [r[key], r[key]],
-                           "dash": key != "median", "markers": False})
+                           "dash": key != "median", "markers": False, "connect": True})
         cal = (r.get("calibration") or {}).get("calibrated_data_only")
         if cal:
             series.append({"name": "median, share calibrated on stated volumes (no prior)", "x": [x0, x1],
-                           "y": [cal["median"], cal["median"]], "dash": True, "markers": False})
+                           "y": [cal["median"], cal["median"]], "dash": True, "markers": False, "connect": True})
         chart = svg.line_chart(series, "Official totals by year and the model's interval", "year",
                                "transplants per year (log scale)", log_y=True)
         pub = [[e["record_id"], e["estimator"], e["pub_year"], e["value_low"], e["value_high"], e["quantity"],
