@@ -1,8 +1,19 @@
-"""The document a reader yields, and the failure a reader reports for one record."""
+"""The document a reader yields, with the text helpers every reader shares (composition with section offsets,
+hyphenation rejoining through an offset map, ISO 639-1 language codes, per-passage script language).
+
+Record-level failures are :class:`organwatch.errors.RecordError` (re-exported here); information that is not
+a failure (a DeleteCitation list, a decoding note) is ``RecordError(..., note=True)``.
+"""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from organwatch.errors import RecordError
 
 
 @dataclass
@@ -14,28 +25,41 @@ class Document:
     title: str = ""
     year: int | None = None
     institution: str | None = None
-    language: str | None = None  # from metadata, when the source states it
+    language: str | None = None  # ISO 639-1 ("en", "zh", ...): majority script of the passages of ``text``
     errors: list[str] = field(default_factory=list)
     line: int | None = None
     page_offsets: list[int] | None = None  # PDF: start offset of each page in ``text``
+    notes: list[str] = field(default_factory=list)  # information, not failures (e.g. "decoded as gb18030")
+    declared_language: str | None = None  # ISO 639-1 from the record's metadata, when it states one
+    sections: list[tuple[str, int, int]] | None = None  # (name, start, end) into ``text``: title, abstract, ...
+    origin_map: list[tuple[int, int]] | None = None  # (offset in text, offset in the extracted raw text) breaks
 
 
-@dataclass
-class RecordError:
-    """One record a reader could not read; the batch continues."""
+class ReaderNote(RecordError):
+    """Compatibility name only: readers yield ``RecordError(note=True)``. Kept so that older callers that test
+    ``isinstance(item, ReaderNote)`` still import; no reader creates one."""
 
-    file: str
-    record: int | None
-    message: str
-    line: int | None = None
 
-    def __str__(self) -> str:
-        where = [self.file]
-        if self.record is not None:
-            where.append(f"record {self.record}")
-        if self.line is not None:
-            where.append(f"line {self.line}")
-        return ", ".join(where) + ": " + " ".join(self.message.split())
+class TextBuilder:
+    """Compose a document text from named parts joined by blank lines, remembering each part's offsets."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.sections: list[tuple[str, int, int]] = []
+        self.pos = 0
+
+    def add(self, name: str, text: str | None) -> None:
+        if not text:
+            return
+        if self.parts:
+            self.parts.append("\n\n")
+            self.pos += 2
+        self.parts.append(text)
+        self.sections.append((name, self.pos, self.pos + len(text)))
+        self.pos += len(text)
+
+    def text(self) -> str:
+        return "".join(self.parts)
 
 
 def compose_text(title: str, *parts: str) -> str:
@@ -43,20 +67,147 @@ def compose_text(title: str, *parts: str) -> str:
     return "\n\n".join(p for p in (title, *parts) if p)
 
 
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d|2100)(?!\d)")
+
+
 def parse_year(value: object) -> int | None:
+    """The first plausible four-digit year (1800-2100) in a value, else None."""
     if value is None:
         return None
-    s = str(value)
-    for i in range(len(s) - 3):
-        chunk = s[i:i + 4]
-        if chunk.isdigit() and (i == 0 or not s[i - 1].isdigit()) and (i + 4 == len(s) or not s[i + 4].isdigit()):
-            y = int(chunk)
-            if 1900 <= y <= 2100:
-                return y
+    m = _YEAR.search(str(value))
+    return int(m.group(1)) if m else None
+
+
+# -- hyphenation ----------------------------------------------------------------------------------------------
+# pdfium marks its own line-end hyphenation with U+FFFE; U+00AD is a soft hyphen; "-" + newline between two
+# lower-case letters is a typeset word break. All are removed together with the line break that follows.
+_HYPHEN = re.compile(r"[\ufffe\u00ad][ \t]*(?:\r?\n)?|(?<=[a-zß-ÿ])-[ \t]*\r?\n(?=[a-zß-ÿ])")
+
+
+def rejoin_hyphens(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """Text with hyphenated line breaks rejoined, and the offset map ``[(clean, raw), ...]``: from each clean
+    offset ``clean`` on, raw offset = ``raw + (offset - clean)`` until the next entry. None when unchanged."""
+    if "\ufffe" not in text and "\u00ad" not in text and "-" not in text:
+        return text, None
+    out: list[str] = []
+    mapping: list[tuple[int, int]] = [(0, 0)]
+    last = 0
+    removed = 0
+    for m in _HYPHEN.finditer(text):
+        out.append(text[last:m.start()])
+        removed += m.end() - m.start()
+        last = m.end()
+        mapping.append((m.start() - (removed - (m.end() - m.start())), m.end()))
+    if last == 0:
+        return text, None
+    out.append(text[last:])
+    return "".join(out), mapping
+
+
+def raw_offset(mapping: list[tuple[int, int]] | None, offset: int) -> int:
+    """Map an offset of the rejoined text back to the raw extracted text (see :func:`rejoin_hyphens`)."""
+    if not mapping:
+        return offset
+    import bisect
+
+    k = bisect.bisect_right([c for c, _ in mapping], offset) - 1
+    c, r = mapping[max(k, 0)]
+    return r + (offset - c)
+
+
+# -- languages -------------------------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def _language_table() -> dict[str, str]:
+    path = Path(__file__).parent / "readers" / "languages.toml"
+    data = tomllib.loads(path.read_text("utf-8"))
+    table: dict[str, str] = {}
+    for code, names in data["languages"].items():
+        if len(code) != 2 or not code.isalpha() or not code.islower():
+            raise ValueError(f"{path.name}: '{code}' is not an ISO 639-1 code")
+        table[code] = code
+        for n in names:
+            table[str(n).strip().lower()] = code
+    return table
+
+
+def iso639(value: object) -> str | None:
+    """ISO 639-1 code for a language as records state it ("eng", "chi", "English", "中文;", "zh-CN"), else None."""
+    if value is None:
+        return None
+    s = str(value).strip().strip(";,.，；").strip().lower()
+    if not s:
+        return None
+    table = _language_table()
+    if s in table:
+        return table[s]
+    for sep in (";", ",", "，", "；", " ", "-", "_", "|"):
+        if sep in s:
+            first = s.split(sep)[0].strip()
+            if first in table:
+                return table[first]
     return None
 
 
-@dataclass
-class ReaderNote(RecordError):
-    """Information about a file that is not a failure (e.g. MEDLINE DeleteCitation PMIDs): reported in the
-    summary, not counted as a failed record, not written as a record."""
+def _script_counts(text: str) -> tuple[int, int, int, int, int]:
+    """(CJK ideographs, kana, hangul, Cyrillic, Latin letters) in ``text``."""
+    cjk = kana = hangul = cyr = latin = 0
+    for ch in text:
+        o = ord(ch)
+        if o < 0x80:
+            if ch.isalpha():
+                latin += 1
+        elif 0x4E00 <= o < 0xA000 or 0x3400 <= o < 0x4DC0 or 0xF900 <= o < 0xFB00:
+            cjk += 1
+        elif 0x3040 <= o < 0x3100:
+            kana += 1
+        elif 0xAC00 <= o < 0xD7B0:
+            hangul += 1
+        elif 0x0400 <= o < 0x0530:
+            cyr += 1
+        elif ch.isalpha():
+            latin += 1
+    return cjk, kana, hangul, cyr, latin
+
+
+def passage_language(text: str) -> str | None:
+    """Script language of one passage: "zh" (CJK ideographs >= 20 % of letters, as the matcher decides),
+    "ja" (kana), "ko" (hangul), "ru" (Cyrillic), "en" (Latin), None without letters. Each CJK character
+    weighs as a word (about four Latin letters), so a Chinese passage with English terms stays Chinese."""
+    cjk, kana, hangul, cyr, latin = _script_counts(text)
+    total = cjk + kana + hangul + cyr + latin
+    if total == 0:
+        return None
+    if kana * 10 >= total:
+        return "ja"
+    if hangul * 5 >= total:
+        return "ko"
+    if cjk * 5 >= total:
+        return "zh"
+    if cyr > latin:
+        return "ru"
+    return "en"
+
+
+_PASSAGE_SPLIT = re.compile(r"\n\s*\n|\f")
+
+
+def document_language(text: str, window: int = 2000) -> str | None:
+    """Document language = the majority of its passages' languages (passages are blank-line-separated blocks,
+    long blocks cut into ``window``-character windows), weighted by words (CJK character = one word)."""
+    votes: dict[str, int] = {}
+    for block in _PASSAGE_SPLIT.split(text[:400_000]):
+        for i in range(0, len(block), window):
+            piece = block[i:i + window]
+            lang = passage_language(piece)
+            if lang is None:
+                continue
+            cjk, kana, hangul, _cyr, _latin = _script_counts(piece)
+            weight = cjk + kana + hangul + len(piece.split())
+            votes[lang] = votes.get(lang, 0) + weight
+    if not votes:
+        return None
+    return max(sorted(votes), key=lambda k: votes[k])
+
+
+__all__ = ["Document", "RecordError", "ReaderNote", "TextBuilder", "compose_text", "parse_year", "rejoin_hyphens",
+           "raw_offset", "iso639", "passage_language", "document_language"]

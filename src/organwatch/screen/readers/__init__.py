@@ -1,53 +1,53 @@
-"""Streaming readers. ``iter_documents(paths, fmt)`` yields :class:`Document` or :class:`RecordError`.
+"""Streaming readers. ``iter_documents(paths, fmt, reports=[])`` yields :class:`Document` or RecordError, and
+appends one :class:`FileReport` per input file (format detected, sha256, seen = read + failed, notes).
 
-Formats: medline (.xml, .xml.gz, directories of baseline files), ris, endnote (tagged ``%0``), cnki
-(CNKI / NoteExpress / E-Study field exports), csv, tsv, jsonl, text, pdf. ``auto`` detects from the
-extension and the first bytes. Each reader isolates per-record errors; a whole file that cannot be read
-becomes one RecordError and the batch continues.
+Formats (detected by content, see :mod:`organwatch.screen.readers.detect`): PubMed/MEDLINE XML (current and
+legacy, plain or gzip), PMC JATS, EndNote XML, MEDLINE text (.nbib), RIS, Web of Science/ISI, OVID, Refer/
+EndNote tagged, RefWorks, NoteExpress, CNKI E-Study, CSV/TSV/JSONL, plain text, PDF. Every reader's count is
+reconciled with an independent count of the file's records (start tags or record lines in the raw bytes); a
+mismatch and a file with nothing readable are errors naming the file. Notes (``RecordError(note=True)``,
+``Document.notes``) go to the file report, never into the record stream.
 """
 
 from __future__ import annotations
 
-import gzip
-import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from organwatch.errors import UsageError
-from organwatch.screen.documents import Document, RecordError
+from organwatch.errors import RecordError, UsageError
+from organwatch.screen.documents import Document
+from organwatch.screen.readers.detect import FORMAT_NAMES, decode_head, detect_format, xml_root
+from organwatch.screen.readers.stream import RecordCounter, Source, head_bytes
 
-FORMATS = ("auto", "medline", "ris", "endnote", "cnki", "csv", "tsv", "jsonl", "text", "pdf")
-_EXT = {".xml": "medline", ".ris": "ris", ".enw": "endnote", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv",
-        ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".txt": "text", ".text": "text", ".pdf": "pdf",
-        ".nbib": "ris", ".net": "cnki", ".es5": "cnki"}
-_SKIP = {".parquet", ".gz.part", ".html", ".png", ".jpg", ".zip"}
+FORMATS = ("auto", "medline", "pmc", "endnote_xml", "medline_text", "ris", "wos", "ovid", "endnote", "refworks",
+           "noteexpress", "cnki", "csv", "tsv", "jsonl", "text", "pdf")
+SUPPORTED = ", ".join(FORMAT_NAMES[f] for f in FORMATS[1:])
+_SKIP = {".parquet", ".part", ".html", ".png", ".jpg", ".jpeg", ".gif", ".zip", ".owproj", ".pyc"}
+_TAGGED = ("medline_text", "ris", "wos", "ovid", "endnote", "refworks", "noteexpress", "cnki")
+_XML = ("medline", "pmc", "endnote_xml")
 
 
-def detect_format(path: Path, head: bytes) -> str:
-    h = head.lstrip(b"\xef\xbb\xbf").lstrip()
-    if h.startswith(b"%PDF"):
-        return "pdf"
-    if h.startswith(b"<?xml") or h.startswith(b"<PubmedArticleSet") or h.startswith(b"<!DOCTYPE Pubmed") \
-            or b"<PubmedArticle" in head[:4096] or b"<MedlineCitation" in head[:4096]:
-        return "medline"
-    if h.startswith(b"%0 ") or h.startswith(b"%0\t"):
-        return "endnote"
-    text = head[:4096].decode("utf-8", "ignore")
-    if text.startswith("TY  -") or "\nTY  - " in text or text.startswith("PMID-") or "\nER  -" in text:
-        return "ris"
-    if text.startswith("{Reference Type}") or text.startswith("{") and "}:" in text[:200] or \
-            (text.startswith("RT ") and ("\nT1 " in text or "\nAB " in text)) or "\nSrcDatabase-" in text or text.startswith("SrcDatabase-") or \
-            text.startswith("DataType") or text.startswith("Title-题名"):
-        return "cnki"
-    suffixes = "".join(path.suffixes[-2:]).lower()
-    if suffixes.endswith(".xml.gz"):
-        return "medline"
-    ext = path.suffix.lower()
-    if ext in _EXT and _EXT[ext] != "medline":
-        return _EXT[ext]
-    if h.startswith(b"{"):
-        return "jsonl"
-    return "text"
+@dataclass
+class FileReport:
+    """What one input file gave: seen = read + failed (``seen`` from an independent count)."""
+
+    name: str
+    path: str
+    format: str
+    sha256: str = ""
+    seen: int = 0
+    read: int = 0
+    failed: int = 0
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # file-level problems (not one record)
+    count_method: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "sha256": self.sha256, "format": self.format,
+                "format_name": FORMAT_NAMES.get(self.format, self.format), "seen": self.seen, "read": self.read,
+                "failed": self.failed, "notes": self.notes, "errors": self.errors}
 
 
 def _expand(paths: Iterable[str | Path]) -> Iterator[Path]:
@@ -61,144 +61,262 @@ def _expand(paths: Iterable[str | Path]) -> Iterator[Path]:
             yield p
 
 
-def _head(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        head = fh.read(8192)
-    if head[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(path, "rb") as gz:
-                return gz.read(8192)
-        except (OSError, EOFError):
-            return b""
-    return head
-
-
-def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: int = 1, jsonl_ranges: bool = False
-                   ) -> Iterator[Document | RecordError]:
-    """Documents and per-record errors of every input. With ``jsonl_ranges``, plain (not gzipped) JSONL
-    files are yielded as :class:`~organwatch.screen.engine.RangeTask` items that workers read themselves."""
+def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: int = 1, jsonl_ranges: bool = False,
+                   reports: list[FileReport] | None = None) -> Iterator[Any]:
+    """Documents and per-record errors of every input (notes go to ``reports``). With ``jsonl_ranges``, plain
+    (not gzipped) JSONL files are yielded as :class:`~organwatch.screen.engine.RangeTask` items that workers
+    read themselves; their report has ``seen`` from a line count and ``read``/``failed`` left to the caller."""
     if fmt not in FORMATS:
         raise UsageError(f"--input-format must be one of {', '.join(FORMATS)}, not '{fmt}'")
-    pdfs: list[Path] = []
+    reports = reports if reports is not None else []
+    pdfs: list[tuple[Path, FileReport]] = []
     for path in _expand(paths):
+        rep = FileReport(path.name, str(path), "unknown")
+        reports.append(rep)
         if not path.exists():
-            yield RecordError(str(path), None, "no such file or directory")
+            rep.errors.append("no such file or directory")
+            yield RecordError(rep.name, None, "no such file or directory")
             continue
         try:
-            f = fmt if fmt != "auto" else detect_format(path, _head(path))
+            head = head_bytes(path)
+            rep.format = _choose(path, head, fmt)
+            if rep.format == "jsonl" and jsonl_ranges and _plain(path):
+                yield from _ranges(path, rep)
+                continue
+            if rep.format == "pdf":  # batched so that a directory of PDFs is extracted by a process pool
+                pdfs.append((path, rep))
+                if len(pdfs) >= 64:
+                    yield from _pdf_batch(pdfs, pdf_workers)
+                    pdfs = []
+                continue
+            yield from _read_file(path, rep, head)
         except OSError as e:
-            yield RecordError(str(path), None, f"cannot read: {e.strerror or e}")
-            continue
-        if f == "jsonl" and jsonl_ranges and _maybe_plain(path):
-            from organwatch.screen.engine import jsonl_ranges as _ranges
-
-            yield from _ranges(str(path))
-            continue
-        if f == "pdf":  # batched so that a directory of PDFs is extracted by a process pool
-            pdfs.append(path)
-            if len(pdfs) >= 64:
-                yield from _pdf_batch(pdfs, pdf_workers)
-                pdfs = []
-            continue
-        try:
-            yield from _dispatch(path, f, pdf_workers)
-        except OSError as e:
-            yield RecordError(str(path), None, f"cannot read: {e.strerror or e}")
+            msg = f"cannot read: {e.strerror or e}"
+            rep.errors.append(msg)
+            yield RecordError(rep.name, None, msg)
     if pdfs:
         yield from _pdf_batch(pdfs, pdf_workers)
 
 
-def _pdf_batch(paths: list[Path], workers: int) -> Iterator[Document | RecordError]:
-    from organwatch.screen.readers.pdf import read_pdfs
-
-    yield from read_pdfs(paths, workers=workers)
-
-
-def _dispatch(path: Path, f: str, pdf_workers: int) -> Iterator[Document | RecordError]:
-    if f == "medline":
-        from organwatch.screen.readers.medline import read_medline
-        yield from read_medline(path)
-    elif f == "ris":
-        from organwatch.screen.readers.ris import read_ris
-        yield from read_ris(path)
-    elif f == "endnote":
-        from organwatch.screen.readers.endnote import read_endnote
-        yield from read_endnote(path)
-    elif f == "cnki":
-        from organwatch.screen.readers.cnki import read_cnki
-        yield from read_cnki(path)
-    elif f == "jsonl":
-        from organwatch.screen.readers.tabular import read_jsonl
-        data, err = _gunzip_partial(path)
-        yield from read_jsonl(path, data)
-        if err:  # records before the damage were kept; the damage itself is one error
-            yield RecordError(str(path), None, err)
-    elif f in ("csv", "tsv"):
-        from organwatch.screen.readers.tabular import read_delimited
-        yield from read_delimited(path, "," if f == "csv" else "\t", _maybe_gunzip(path))
-    elif f == "pdf":
-        from organwatch.screen.readers.pdf import read_pdfs
-        yield from read_pdfs([path], workers=pdf_workers)
-    else:
-        from organwatch.screen.readers.text import read_text
-        yield from read_text(path, _maybe_gunzip(path))
+def _choose(path: Path, head: bytes, fmt: str) -> str:
+    detected = detect_format(path, head)
+    if fmt == "auto":
+        return detected
+    if fmt == "cnki" and detected in ("noteexpress", "refworks", "cnki", "endnote"):
+        return detected  # "cnki" names the CNKI family; the detected member decides the syntax
+    return fmt
 
 
-def _maybe_plain(path: Path) -> bool:
+def _plain(path: Path) -> bool:
     with open(path, "rb") as fh:
         return fh.read(2) != b"\x1f\x8b"
 
 
-MAX_GUNZIP = 2 << 30
+# -- per-file reading with reconciliation ---------------------------------------------------------------------
+def _account(items: Iterable[Document | RecordError], rep: FileReport) -> Iterator[Document | RecordError]:
+    """Count what a reader yields into ``rep``; notes are collected (with counts), never yielded."""
+    note_counts: dict[str, int] = {}
+    for it in items:
+        if isinstance(it, RecordError):
+            if it.note:
+                note_counts[it.message] = note_counts.get(it.message, 0) + 1
+                continue
+            it = RecordError(rep.name, it.record, it.message, it.line, it.field)
+            if it.record is None:
+                rep.errors.append(it.message)
+            else:
+                rep.failed += 1
+            yield it
+        else:
+            rep.read += 1
+            for n in it.notes:
+                note_counts[n] = note_counts.get(n, 0) + 1
+            yield it
+    for msg, n in note_counts.items():
+        rep.notes.append(msg if n == 1 else f"{msg} ({n} records)")
 
 
-def _gunzip_partial(path: Path) -> tuple[bytes | None, str | None]:
-    """Like :func:`_maybe_gunzip`, but a truncated/corrupt stream returns the complete lines decompressed
-    before the damage and the error message (line-oriented formats keep those records)."""
-    try:
-        return _maybe_gunzip(path), None
-    except _Truncated as e:
-        data = e.partial
-        cut = data.rfind(b"\n")
-        return (data[:cut + 1] if cut >= 0 else b""), str(e.args[1])
+def _reconcile(rep: FileReport, seen: int, method: str) -> Iterator[RecordError]:
+    rep.seen, rep.count_method = seen, method
+    if rep.read + rep.failed != seen:
+        msg = (f"count mismatch: the file holds {seen} records ({method}), {rep.read} were read and "
+               f"{rep.failed} failed")
+        if seen > rep.read + rep.failed:
+            msg += f"; {seen - rep.read - rep.failed} records were lost after the damage and count as failed"
+            rep.failed = seen - rep.read
+        else:
+            rep.seen = rep.read + rep.failed
+        rep.errors.append(msg)
+        yield RecordError(rep.name, None, msg)
+    if rep.read == 0 and not rep.errors:
+        msg = f"nothing readable in this {FORMAT_NAMES.get(rep.format, rep.format)} file ({rep.seen} records seen)"
+        rep.errors.append(msg)
+        yield RecordError(rep.name, None, msg)
 
 
-class _Truncated(OSError):
-    def __init__(self, msg: str, partial: bytes):
-        super().__init__(0, msg)
-        self.partial = partial
+def _read_file(path: Path, rep: FileReport, head: bytes) -> Iterator[Document | RecordError]:
+    f = rep.format
+    if f in ("binary", "xml"):
+        what = ("binary content" if f == "binary"
+                else f"XML with root <{xml_root(decode_head(head))}>")
+        msg = f"{what} is not a supported format (supported: {SUPPORTED})"
+        rep.errors.append(msg)
+        rep.sha256 = _sha256(path)
+        yield RecordError(rep.name, None, msg)
+        return
+    reader, counters, seen_of, method = _plan(path, f, head)
+    src = Source(path, counters)
+    yield from _account(reader(src, str(path)), rep)
+    if src.damage and not any(src.damage in e for e in rep.errors):
+        rep.errors.append(src.damage)
+        yield RecordError(rep.name, None, src.damage)
+    src.drain_hash()
+    rep.sha256 = src.sha256
+    yield from _reconcile(rep, seen_of(), method)
 
 
-def _maybe_gunzip(path: Path) -> bytes | None:
-    """Decompressed bytes of a .gz file (bounded: a zip bomb is refused), else None (read normally).
-
-    Streams through zlib in 64 KiB pieces so that, when the stream is truncated or corrupt, everything
-    decompressed before the damage is still available (raised as :class:`_Truncated`)."""
-    with open(path, "rb") as fh:
-        if fh.read(2) != b"\x1f\x8b":
-            return None
-    out = bytearray()
-    d = zlib.decompressobj(zlib.MAX_WBITS | 16)
-    with open(path, "rb") as fh:
-        while True:
-            chunk = fh.read(1 << 16)
-            if not chunk:
-                break
-            while chunk:
-                try:
-                    out += d.decompress(chunk)
-                except zlib.error as e:
-                    raise _Truncated(f"corrupt gzip after {len(out)} bytes ({e})", bytes(out)) from None
-                if len(out) > MAX_GUNZIP:
-                    raise OSError(0, f"decompressed size exceeds {MAX_GUNZIP >> 30} GiB (possible zip bomb)")
-                if d.eof and d.unused_data:  # concatenated gzip members
-                    chunk = d.unused_data
-                    d = zlib.decompressobj(zlib.MAX_WBITS | 16)
-                else:
-                    chunk = b""
-    if not d.eof:
-        raise _Truncated(f"truncated gzip after {len(out)} decompressed bytes", bytes(out))
-    return bytes(out)
+def _sha256(path: Path) -> str:
+    src = Source(path)
+    src.drain_hash()
+    return src.sha256
 
 
-__all__ = ["Document", "RecordError", "iter_documents", "detect_format", "FORMATS"]
+Reader = Callable[[Source, str], Iterator[Any]]
+
+
+def _plan(path: Path, f: str, head: bytes) -> tuple[Reader, list[RecordCounter], Callable[[], int], str]:
+    """(reader, counters, seen-count function, count method) for one format."""
+    if f in _XML:
+        return _plan_xml(f, xml_root(decode_head(head)) or "")
+    if f in _TAGGED:
+        from organwatch.screen.readers import tagged
+
+        c = tagged.counter(f)
+        return (lambda src, file: _tagged(src, file, f), [c], lambda: tagged.count_records(c, f),
+                f"record lines matching {tagged.SYNTAX[f].count.decode('ascii', 'replace')}")
+    if f == "jsonl":
+        c = RecordCounter(rb"^[ \t]*[^\s]")
+        return _jsonl, [c], lambda: c.count, "non-blank lines"
+    if f in ("csv", "tsv"):
+        holder: list[int] = []
+        return (lambda src, file: _delimited(src, file, "\t" if f == "tsv" else _delim(head), holder), [],
+                lambda: holder[0] if holder else 0, "rows parsed by the CSV reader")
+    from organwatch.screen.readers.text import read_source as read_text
+
+    return read_text, [], lambda: 1, "one document per file"
+
+
+def _plan_xml(f: str, root: str) -> tuple[Reader, list[RecordCounter], Callable[[], int], str]:
+    from organwatch.screen.readers import endnote_xml, medline, pmc
+
+    mod = {"medline": medline, "pmc": pmc, "endnote_xml": endnote_xml}[f]
+    counters = mod.counters(root)
+    return (lambda src, file: mod.read_source(src, file, root), counters, lambda: sum(c.count for c in counters),
+            f"start tags matching {counters[0].rx.pattern.decode('ascii', 'replace')}")
+
+
+def _delim(head: bytes) -> str:
+    first = decode_head(head).lstrip("\ufeff").split("\n", 1)[0]
+    return ";" if first.count(";") > first.count(",") else ","
+
+
+def _text_stream(src: Source, file: str, notes: list[str]):
+    """A text stream over the source in the encoding chosen from the file's first MiB."""
+    import io
+
+    from organwatch.screen.readers.decode import choose_encoding
+    from organwatch.screen.readers.stream import ChunkReader
+
+    enc, note = choose_encoding(head_bytes(src.path, 1 << 20))
+    if note:
+        notes.append(note)
+    raw = io.BufferedReader(ChunkReader(src.chunks()), buffer_size=1 << 16)
+    return io.TextIOWrapper(raw, encoding=enc, errors="replace", newline="")
+
+
+def _lines(fh, limit: int = 1 << 20) -> Iterator[str]:
+    while True:
+        line = fh.readline(limit)
+        if not line:
+            return
+        yield line
+
+
+def _with_notes(items: Iterable[Any], notes: list[str], file: str) -> Iterator[Any]:
+    first = True
+    for it in items:
+        if first:
+            for n in notes:
+                yield RecordError(file, None, n, note=True)
+            first = False
+        yield it
+
+
+def _tagged(src: Source, file: str, f: str) -> Iterator[Any]:
+    from organwatch.screen.readers.tagged import read_lines
+
+    notes: list[str] = []
+    fh = _text_stream(src, file, notes)
+    yield from _with_notes(read_lines(_lines(fh), f, file, src.path.name), notes, file)
+
+
+def _jsonl(src: Source, file: str) -> Iterator[Any]:
+    import io
+
+    from organwatch.screen.readers.stream import ChunkReader
+    from organwatch.screen.readers.tabular import read_jsonl_stream
+
+    raw = io.BufferedReader(ChunkReader(src.chunks()), buffer_size=1 << 16)
+    yield from read_jsonl_stream(raw, file)
+
+
+def _delimited(src: Source, file: str, delimiter: str, holder: list[int]) -> Iterator[Any]:
+    from organwatch.screen.readers.tabular import read_delimited_text
+
+    notes: list[str] = []
+    unknown: list[str] = []
+    fh = _text_stream(src, file, notes)
+    n = 0
+    for it in read_delimited_text(fh, file, delimiter, unknown):
+        if isinstance(it, Document) or it.record is not None:
+            n += 1
+        yield it
+    holder.append(n)
+    for note in notes:
+        yield RecordError(file, None, note, note=True)
+    if unknown:
+        yield RecordError(file, None, "columns not in columns.toml, screened as text: " + ", ".join(unknown),
+                          note=True)
+
+
+def _ranges(path: Path, rep: FileReport) -> Iterator[Any]:
+    from organwatch.screen.engine import jsonl_ranges as _split
+
+    c = RecordCounter(rb"^[ \t]*[^\s]")
+    src = Source(path, [c])
+    for _ in src.chunks():
+        pass
+    rep.sha256, rep.seen, rep.count_method = src.sha256, c.count, "non-blank lines"
+    rep.read = -1  # filled in by the caller from the workers' results
+    yield from _split(str(path))
+
+
+def _pdf_batch(items: list[tuple[Path, FileReport]], workers: int) -> Iterator[Document | RecordError]:
+    from organwatch.screen.readers.pdf import read_pdfs
+
+    reps = {rep.path: rep for _, rep in items}
+    for it in read_pdfs([p for p, _ in items], workers=workers, files=[str(p) for p, _ in items]):
+        path = it.file
+        rep = reps[path]
+        yield from _account([it], rep)
+        rep.sha256 = _sha256(Path(path))
+        yield from _reconcile(rep, 1, "one document per file")
+
+
+def read_medline(path: Path) -> Iterator[Document | RecordError]:  # compatibility (benchmarks)
+    from organwatch.screen.readers.medline import read_medline as _rm
+
+    return _rm(path)
+
+
+__all__ = ["Document", "RecordError", "FileReport", "iter_documents", "detect_format", "FORMATS", "SUPPORTED"]

@@ -7,7 +7,7 @@ import codecs
 
 
 def decode_bytes(data: bytes) -> tuple[str, str | None]:
-    """(text, warning). The warning names the encoding guessed or the replacement made."""
+    """(text, note). The note names the encoding guessed or the replacement made (information, not an error)."""
     if data.startswith(codecs.BOM_UTF8):
         data = data[3:]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -49,9 +49,19 @@ _COMMON = _COMMON | frozenset("這為個國來們時於對會發動過說產種�
                               "類離確張話溫傳許記須際驗連斷難歷價嚴飛患移植供體肺臟腎例")
 
 
-def _mostly_cjk_or_ascii(text: str) -> bool:
-    if not text:
-        return True
-    ok = sum(1 for ch in text[:4000] if ch.isascii() or "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f"
-             or "\uff00" <= ch <= "\uffef")
-    return ok >= 0.9 * min(len(text), 4000)
+def choose_encoding(head: bytes) -> tuple[str, str | None]:
+    """Encoding for a streamed text file from its first bytes: UTF-8 (a character cut at the end of ``head`` is
+    allowed), else GB18030 or Big5 as :func:`decode_bytes` chooses; (codec name, note or None)."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", None
+    try:
+        head.decode("utf-8")
+        return "utf-8", None
+    except UnicodeDecodeError as e:
+        if e.start >= len(head) - 4 and e.reason == "unexpected end of data":
+            return "utf-8", None
+    _text, note = decode_bytes(head)
+    enc = (note or "").removeprefix("decoded as ").strip()
+    if enc in ("gb18030", "big5"):
+        return enc, note
+    return "utf-8", "invalid UTF-8 bytes replaced"

@@ -1,130 +1,141 @@
-"""PubMed/MEDLINE XML reader (.xml, .xml.gz): lxml iterparse with element clearing, flat memory.
+"""PubMed/MEDLINE XML reader: ``PubmedArticleSet`` (current), ``MedlineCitationSet`` (legacy leased/baseline
+files, bare ``MedlineCitation`` records), single-record roots (``PubmedArticle``, ``PubmedBookArticle``), with
+or without an XML declaration, plain or gzip. ``DeleteCitation`` lists are notes, not failures.
 
-Hostile input: entity declarations in the DTD (XXE, billion laughs) are refused before parsing; the parser
-never resolves entities, loads DTDs or touches the network. ``DeleteCitation`` records are counted and
-reported as deletions, not documents. A malformed record ends the file with one error naming the line;
-records before it are kept.
+Streaming and bounded memory come from :mod:`organwatch.screen.readers.xmlstream`; the record count that the
+reader is reconciled with comes from start tags counted in the raw bytes (:func:`counters`).
 """
 
 from __future__ import annotations
 
-import gzip
-import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from lxml import etree
-
-from organwatch.screen.documents import Document, ReaderNote, RecordError, compose_text, parse_year
-
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-
-
-def _open(path: Path):
-    with open(path, "rb") as fh:
-        magic = fh.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
-
-
-def _text(el) -> str:
-    if el is None:
-        return ""
-    if len(el) == 0:  # no markup inside: the common case
-        t = el.text or ""
-        return " ".join(t.split()) if ("  " in t or "\n" in t or "\t" in t) else t.strip()
-    return " ".join("".join(el.itertext()).split())
-
+from organwatch.errors import RecordError
+from organwatch.screen.documents import Document, TextBuilder, document_language, iso639, parse_year
+from organwatch.screen.readers.stream import RecordCounter, Source
+from organwatch.screen.readers.xmlstream import XmlRecords, text_of
 
 _TAGS = ("PMID", "ArticleTitle", "VernacularTitle", "AbstractText", "OtherAbstract", "Year", "MedlineDate",
          "Affiliation", "Language", "BookTitle")
+LEGACY_ROOTS = ("MedlineCitationSet", "MedlineCitation")
 
 
-def _article(el, file: str, rec: int) -> Document:
-    """Fields of one PubmedArticle / PubmedBookArticle in a single C-level filtered traversal."""
-    pmid = title = vernacular = lang = aff = None
-    parts: list[str] = []
-    pub_year = other_year = None
-    in_other = None
+class _Fields:
+    def __init__(self) -> None:
+        self.pmid: str | None = None
+        self.title: str | None = None
+        self.book_title: str | None = None
+        self.vernacular: str | None = None
+        self.lang: str | None = None
+        self.aff: str | None = None
+        self.abstract: list[str] = []
+        self.other: list[str] = []
+        self.pub_year: int | None = None
+        self.other_year: int | None = None
+
+
+def _pmid(f: _Fields, node: Any, ptag: str) -> None:
+    if f.pmid is None and ptag in ("MedlineCitation", "BookDocument"):
+        f.pmid = (node.text or "").strip() or None
+
+
+def _title(f: _Fields, node: Any, ptag: str) -> None:
+    if f.title is None:
+        f.title = text_of(node)
+
+
+def _book_title(f: _Fields, node: Any, ptag: str) -> None:
+    if f.book_title is None:
+        f.book_title = text_of(node)
+
+
+def _vernacular(f: _Fields, node: Any, ptag: str) -> None:
+    f.vernacular = text_of(node)
+
+
+def _abstract(f: _Fields, node: Any, ptag: str) -> None:
+    if ptag == "OtherAbstract":
+        return  # included with its OtherAbstract
+    t = text_of(node)
+    if t:
+        label = node.get("Label")
+        f.abstract.append(f"{label}: {t}" if label else t)
+
+
+def _other_abstract(f: _Fields, node: Any, ptag: str) -> None:
+    t = text_of(node)
+    if t:
+        f.other.append(t)
+
+
+def _year(f: _Fields, node: Any, ptag: str) -> None:
+    if ptag == "PubDate":
+        f.pub_year = f.pub_year or parse_year(node.text)
+    elif ptag in ("ArticleDate", "DateCompleted", "DateCreated"):
+        f.other_year = f.other_year or parse_year(node.text)
+
+
+def _affiliation(f: _Fields, node: Any, ptag: str) -> None:
+    if f.aff is None:
+        f.aff = text_of(node) or None
+
+
+def _language(f: _Fields, node: Any, ptag: str) -> None:
+    if f.lang is None:
+        f.lang = node.text
+
+
+_FIELD = {"PMID": _pmid, "ArticleTitle": _title, "BookTitle": _book_title, "VernacularTitle": _vernacular,
+          "AbstractText": _abstract, "OtherAbstract": _other_abstract, "Year": _year, "MedlineDate": _year,
+          "Affiliation": _affiliation, "Language": _language}
+
+
+def build_article(el: Any, rec: int, file: str) -> Document:
+    """One PubmedArticle / PubmedBookArticle / bare MedlineCitation in a single filtered traversal."""
+    f = _Fields()
     for node in el.iter(_TAGS):
-        tag = node.tag
         parent = node.getparent()
-        ptag = parent.tag if parent is not None else ""
-        if tag == "PMID":
-            if pmid is None and ptag in ("MedlineCitation", "BookDocument"):
-                pmid = node.text
-        elif tag == "ArticleTitle" or (tag == "BookTitle" and title is None):
-            if title is None:
-                title = _text(node)
-        elif tag == "VernacularTitle":
-            vernacular = _text(node)
-        elif tag == "AbstractText":
-            if in_other is not None and parent is in_other:
-                continue  # included with its OtherAbstract
-            t = _text(node)
-            if t:
-                label = node.get("Label")
-                parts.append(f"{label}: {t}" if label else t)
-        elif tag == "OtherAbstract":
-            in_other = node
-            t = _text(node)
-            if t:
-                parts.append(t)
-        elif tag in ("Year", "MedlineDate"):
-            if ptag == "PubDate":
-                pub_year = pub_year or parse_year(node.text)
-            elif ptag in ("ArticleDate", "DateCompleted"):
-                other_year = other_year or parse_year(node.text)
-        elif tag == "Affiliation":
-            if aff is None:
-                aff = _text(node)
-        elif tag == "Language":
-            if lang is None:
-                lang = node.text
-    if pmid is None or not pmid.strip():
-        if el.find("MedlineCitation") is None and el.find("BookDocument") is None:
-            raise ValueError("no MedlineCitation element")
+        _FIELD[node.tag](f, node, parent.tag if parent is not None else "")
+    if f.pmid is None:
+        if el.tag != "MedlineCitation" and el.find("MedlineCitation") is None and el.find("BookDocument") is None:
+            raise ValueError(f"empty <{el.tag}>: no MedlineCitation or BookDocument")
         raise ValueError("record has no PMID")
-    title = title or ""
-    body = [vernacular] if vernacular else []
-    return Document(document_id=f"PMID:{pmid.strip()}", file=file, record=rec,
-                    text=compose_text(title, *body, *parts), title=title, year=pub_year or other_year,
-                    institution=aff or None, language=lang, line=el.sourceline)
+    f.title = f.title or f.book_title
+    tb = TextBuilder()
+    tb.add("title", f.title or "")
+    tb.add("vernacular_title", f.vernacular)
+    tb.add("abstract", "\n".join(f.abstract))
+    tb.add("other_abstract", "\n".join(f.other))
+    text = tb.text()
+    declared = iso639(f.lang)
+    return Document(document_id=f"PMID:{f.pmid}", file=file, record=rec, text=text, title=f.title or "",
+                    year=f.pub_year or f.other_year, institution=f.aff, declared_language=declared,
+                    language=document_language(text) or declared, line=el.sourceline, sections=tb.sections)
+
+
+def counters(root: str) -> list[RecordCounter]:
+    if root in LEGACY_ROOTS:
+        return [RecordCounter(rb"<MedlineCitation[\s>]", 0, boundary=b"<")]
+    return [RecordCounter(rb"<Pubmed(?:Book)?Article[\s>]", 0, boundary=b"<")]
+
+
+def _deleted(el: Any) -> str | None:
+    n = len(el.findall("PMID"))
+    return f"{n} DeleteCitation PMIDs listed (deletions, not documents)" if n else None
+
+
+def read_source(src: Source, file: str, root: str) -> Iterator[Document | RecordError]:
+    tags = {"MedlineCitation"} if root in LEGACY_ROOTS else {"PubmedArticle", "PubmedBookArticle"}
+    yield from XmlRecords(src, file, root, tags, lambda el, rec: build_article(el, rec, file),
+                          notes={"DeleteCitation": _deleted})
 
 
 def read_medline(path: Path) -> Iterator[Document | RecordError]:
-    file = str(path)
-    try:
-        with _open(path) as fh:
-            head = fh.read(1 << 16)
-    except (OSError, EOFError) as e:
-        yield RecordError(file, None, f"cannot read: {e}")
-        return
-    if _ENTITY_DECL.search(head):
-        yield RecordError(file, None, "XML declares entities (<!ENTITY>): refused to avoid external-entity "
-                                      "fetching and entity expansion")
-        return
-    rec = 0
-    deleted = 0
-    try:
-        with _open(path) as fh:
-            ctx = etree.iterparse(fh, events=("end",), tag=("PubmedArticle", "PubmedBookArticle", "DeleteCitation"),
-                                  resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                                  huge_tree=False, recover=False)
-            for _ev, el in ctx:
-                if el.tag == "DeleteCitation":
-                    deleted += len(el.findall("PMID"))
-                else:
-                    rec += 1
-                    try:
-                        yield _article(el, file, rec)
-                    except ValueError as e:
-                        yield RecordError(file, rec, str(e), el.sourceline)
-                el.clear(keep_tail=True)
-                while el.getprevious() is not None:
-                    del el.getparent()[0]
-    except etree.XMLSyntaxError as e:
-        yield RecordError(file, rec + 1, f"malformed XML: {e.msg}", e.lineno)
-    except (EOFError, OSError, gzip.BadGzipFile) as e:
-        yield RecordError(file, rec + 1, f"truncated or unreadable input: {e}")
-    if deleted:
-        yield ReaderNote(file, None, f"{deleted} DeleteCitation PMIDs listed (deletions, not documents)")
+    """Compatibility entry point (benchmarks): every record of one file, without reconciliation."""
+    from organwatch.screen.readers.detect import xml_root
+    from organwatch.screen.readers.stream import head_bytes
+
+    root = xml_root(head_bytes(path).decode("utf-8", "replace")) or "PubmedArticleSet"
+    yield from read_source(Source(path), str(path), root)

@@ -1,7 +1,10 @@
-"""CSV / TSV / JSONL readers: one document per row or line; bad rows are reported and skipped.
+"""CSV / TSV / JSONL readers: one document per row or line; bad rows are reported and the batch goes on.
 
-Columns recognised (case-insensitive): id / document_id / pmid; title; abstract; text / body / fulltext /
-full_text; year / py / date; institution / affiliation / organ / ad; language / lang.
+Column roles (id, title, abstract, year, institution, language, meta) are data: ``columns.toml``, with CNKI and
+Wanfang headers in Chinese and English (``Title-题名`` matches on either part). Every column that is not an
+id/year/language/meta column is screened, title first; unknown columns are screened too and named once per
+file in the summary. ``ORGANWATCH_SCREEN_TEXT_COLUMNS`` (set by ``--text-columns``) restricts the screened
+columns to a comma-separated list.
 """
 
 from __future__ import annotations
@@ -9,47 +12,95 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import tomllib
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
-from organwatch.screen.documents import Document, RecordError, compose_text, parse_year
+from organwatch.errors import RecordError
+from organwatch.screen.documents import Document, TextBuilder, document_language, iso639, parse_year
 from organwatch.screen.readers.decode import decode_bytes
 
-ID_KEYS = ("document_id", "id", "pmid", "doi", "accession")
-TITLE_KEYS = ("title", "ti", "题名", "篇名")
-BODY_KEYS = ("abstract", "ab", "摘要", "text", "body", "fulltext", "full_text", "content")
-YEAR_KEYS = ("year", "py", "publication_year", "date", "pubdate", "年", "年份")
-INST_KEYS = ("institution", "affiliation", "organ", "ad", "单位", "机构")
-LANG_KEYS = ("language", "lang", "la")
+_BODY_ROLES = ("title", "abstract", None)
 
 
-def _pick(row: dict, keys: tuple[str, ...]) -> object:
-    low = {str(k).strip().lower(): v for k, v in row.items()}
-    for k in keys:
-        v = low.get(k)
-        if v not in (None, ""):
+@lru_cache(maxsize=1)
+def _aliases() -> dict[str, str]:
+    path = Path(__file__).with_name("columns.toml")
+    data = tomllib.loads(path.read_text("utf-8"))["roles"]
+    out: dict[str, str] = {}
+    for role, names in data.items():
+        if role not in ("id", "title", "abstract", "year", "institution", "language", "meta"):
+            raise ValueError(f"{path.name}: unknown role '{role}'")
+        for n in names:
+            out.setdefault(str(n).strip().lower(), role)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def header_role(name: str) -> str | None:
+    """Role of a column header, or None when unknown (then screened as text and named in the summary)."""
+    key = str(name).strip().strip("\ufeff").lower()
+    table = _aliases()
+    if key in table:
+        return table[key]
+    if "-" in key:  # CNKI "Title-题名", "Organ-单位"
+        for part in (key.split("-", 1)[0], key.split("-", 1)[1]):
+            if part.strip() in table:
+                return table[part.strip()]
+    return None
+
+
+def _selected() -> set[str] | None:
+    env = os.environ.get("ORGANWATCH_SCREEN_TEXT_COLUMNS", "").strip()
+    return {c.strip().lower() for c in env.split(",") if c.strip()} or None
+
+
+def _first(row: dict, role: str) -> object:
+    for k, v in row.items():
+        if header_role(k) == role and v not in (None, "") and not isinstance(v, (dict, list)):
             return v
     return None
 
 
 def row_to_document(row: dict, file: str, record: int, line: int | None = None) -> Document:
-    title = str(_pick(row, TITLE_KEYS) or "")
-    low = {str(k).strip().lower(): v for k, v in row.items()}
-    parts = [str(low[k]) for k in BODY_KEYS if low.get(k) not in (None, "")]
-    if not title and not parts:
-        raise ValueError("no title or text field (expected one of title, abstract, text, body)")
-    doc_id = _pick(row, ID_KEYS)
-    inst = _pick(row, INST_KEYS)
-    lang = _pick(row, LANG_KEYS)
-    return Document(document_id=str(doc_id) if doc_id is not None else f"{Path(file).name}#{record}",
-                    file=file, record=record, text=compose_text(title, *parts), title=title,
-                    year=parse_year(_pick(row, YEAR_KEYS)), institution=str(inst) if inst else None,
-                    language=str(lang) if lang else None, line=line)
+    chosen = _selected()
+    tb = TextBuilder()
+    title = str(_first(row, "title") or "").strip()
+    tb.add("title", title)
+    for k, v in row.items():
+        role = header_role(k)
+        if role not in _BODY_ROLES or v in (None, "") or not isinstance(v, str):
+            continue
+        if chosen is not None and str(k).strip().lower() not in chosen:
+            continue
+        if role == "title" and v.strip() == title:
+            continue
+        tb.add(str(k), v.strip())
+    text = tb.text()
+    if not text and not any(v not in (None, "") for v in row.values()):
+        raise ValueError("empty row")
+    doc_id = _first(row, "id")
+    inst = _first(row, "institution")
+    declared = iso639(_first(row, "language"))
+    doc = Document(document_id=str(doc_id).strip() if doc_id is not None else f"{Path(file).name}#{record}",
+                   file=file, record=record, text=text, title=title, year=parse_year(_first(row, "year")),
+                   institution=str(inst).strip(" ;") if inst else None, declared_language=declared,
+                   language=document_language(text) or declared, line=line, sections=tb.sections)
+    if not text:
+        doc.notes.append("row has no text column")
+    return doc
+
+
+def unknown_columns(names: list[str]) -> list[str]:
+    return [n for n in names if header_role(n) is None]
 
 
 def _jsonl_lines(lines, file: str, first_line: int) -> Iterator[Document | RecordError]:
     """One document per non-empty line; the record index is the 1-based line number."""
     loads = json.loads
+    name = Path(file).name  # messages name files by base name
     for lineno, raw in enumerate(lines, first_line):
         if not raw.strip():
             continue
@@ -62,7 +113,12 @@ def _jsonl_lines(lines, file: str, first_line: int) -> Iterator[Document | Recor
                 raise ValueError("line is not a JSON object")
             yield row_to_document(obj, file, lineno, lineno)
         except (ValueError, RecursionError, TypeError) as e:
-            yield RecordError(file, lineno, f"{type(e).__name__}: {e}"[:300], lineno)
+            yield RecordError(name, lineno, f"{type(e).__name__}: {e}"[:300], lineno)
+
+
+def read_jsonl_stream(fh, file: str) -> Iterator[Document | RecordError]:
+    """JSON Lines from a binary stream (lines longer than the record cap are refused)."""
+    yield from _jsonl_lines(fh, file, 1)
 
 
 def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document | RecordError]:
@@ -81,29 +137,44 @@ def read_jsonl_range(path: str, start: int, end: int, first_line: int) -> Iterat
     yield from _jsonl_lines(data.split(b"\n"), path, first_line)
 
 
-def read_delimited(path: Path, delimiter: str, data: bytes | None = None) -> Iterator[Document | RecordError]:
-    file = str(path)
-    raw = data if data is not None else path.read_bytes()
-    text, warn = decode_bytes(raw)
-    csv.field_size_limit(1 << 28)
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+def read_delimited_text(text_fh: io.TextIOBase, file: str, delimiter: str,
+                        header_note: list[str]) -> Iterator[Document | RecordError]:
+    """Rows of a CSV/TSV text stream; ``header_note`` receives the unknown column names."""
+    csv.field_size_limit(64 << 20)
+    reader = csv.reader(text_fh, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as e:
+        yield RecordError(file, None, f"CSV header unreadable: {e}", 1)
+        return
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    header_note.extend(unknown_columns([h for h in header if h]))
     rec = 0
     while True:
         try:
             row = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as e:
             rec += 1
             yield RecordError(file, rec, f"CSV error: {e}", reader.line_num)
             continue
+        if not any(c.strip() for c in row):
+            continue
         rec += 1
+        if len(row) > len(header):
+            yield RecordError(file, rec, f"row has {len(row)} fields, the header {len(header)}", reader.line_num)
+            continue
         try:
-            if None in row:
-                raise ValueError("row has more fields than the header")
-            doc = row_to_document(row, file, rec, reader.line_num)
-            if warn:
-                doc.errors.append(warn)
-            yield doc
+            yield row_to_document(dict(zip(header, row, strict=False)), file, rec, reader.line_num)
         except ValueError as e:
             yield RecordError(file, rec, str(e), reader.line_num)
+
+
+def read_delimited(path: Path, delimiter: str, data: bytes | None = None) -> Iterator[Document | RecordError]:
+    """Compatibility entry point: a whole CSV/TSV file (bytes decoded by :func:`decode_bytes`)."""
+    raw = data if data is not None else path.read_bytes()
+    text, _note = decode_bytes(raw)
+    yield from read_delimited_text(io.StringIO(text, newline=""), str(path), delimiter, [])

@@ -1,27 +1,39 @@
-"""Plain-text reader: one document per file (GB18030/Big5/UTF-16 decoded, replacements reported)."""
+"""Plain-text reader: one document per file (UTF-8/UTF-16/GB18030/Big5 decoded, the choice noted, not an
+error); hyphenated line breaks rejoined through an offset map (``Document.origin_map``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
-from organwatch.screen.documents import Document, RecordError
+from organwatch.errors import RecordError
+from organwatch.screen.documents import Document, document_language, rejoin_hyphens
 from organwatch.screen.readers.decode import decode_bytes
+from organwatch.screen.readers.stream import Source
 
-MAX_TEXT_BYTES = 256 << 20
+MAX_TEXT_BYTES = 256 << 20  # one text document is held in memory: larger files are refused
 
 
-def read_text(path: Path, data: bytes | None = None) -> Iterator[Document | RecordError]:
-    raw = data if data is not None else path.read_bytes()
-    if len(raw) > MAX_TEXT_BYTES:
-        yield RecordError(str(path), 1, f"text file larger than {MAX_TEXT_BYTES >> 20} MiB")
+def read_source(src: Source, file: str) -> Iterator[Document | RecordError]:
+    parts: list[bytes] = []
+    size = 0
+    for chunk in src.chunks():
+        size += len(chunk)
+        if size > MAX_TEXT_BYTES:
+            src.drain_hash()
+            yield RecordError(file, 1, f"text file larger than {MAX_TEXT_BYTES >> 20} MiB: refused")
+            return
+        parts.append(chunk)
+    raw = b"".join(parts)
+    del parts
+    text, note = decode_bytes(raw)
+    del raw
+    if not text.strip():
+        yield RecordError(file, 1, "empty text file")
         return
-    if b"\x00" in raw[:4096] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        yield RecordError(str(path), 1, "binary content (NUL bytes), not a text file")
-        return
-    text, warn = decode_bytes(raw)
-    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-    doc = Document(document_id=path.name, file=str(path), record=1, text=text, title=first[:300])
-    if warn:
-        doc.errors.append(warn)
+    clean, mapping = rejoin_hyphens(text)
+    first = next((ln.strip() for ln in clean.splitlines() if ln.strip()), "")
+    doc = Document(document_id=src.path.name, file=file, record=1, text=clean, title=first[:300],
+                   language=document_language(clean), origin_map=mapping)
+    if note:
+        doc.notes.append(note)
     yield doc
