@@ -72,6 +72,18 @@ ENGINES: tuple[Engine, ...] = (
         Command("claims", "organwatch.claims.cli:claims", "lines"),
     ), section="organwatch.claims.report_section",
         result_files=("claim outcomes (.jsonl, .csv, .parquet) written by organwatch claims",)),
+    Engine("ads", "advertised transplant waits and prices in archived web pages", (
+        Command("ads", "organwatch.ads.cli:ads", None),
+        Command("ads scan", "organwatch.ads.cli:ads", "lines"),
+        Command("ads timeline", "organwatch.ads.cli:ads", "lines"),
+    ), section="organwatch.ads.report_section",
+        result_files=("advertising claims (.parquet, .jsonl, .csv) written by organwatch ads scan",)),
+    Engine("biotech", "restricted foreign-adversary biotech entities and genetic-sequencer inventory screening", (
+        Command("biotech", "organwatch.biotech.cli:biotech", None),
+        Command("biotech entities", "organwatch.biotech.cli:biotech", "lines"),
+        Command("biotech screen", "organwatch.biotech.cli:biotech", "lines"),
+    ), section="organwatch.biotech.report_section",
+        result_files=("biotech screening outcomes (.jsonl, .csv, .parquet) written by organwatch biotech screen",)),
 )
 
 
