@@ -1,0 +1,115 @@
+"""Visible text of an HTML page with an offset map into the decoded page, table cells kept apart.
+
+One tokenising expression walks the decoded page: comments, ``script``/``style``/``noscript``/``template``
+blocks and other markup are dropped; block-level tags become a line break and table cells a tab, so that each
+block and each table row is one line of the visible text; character references are decoded; whitespace
+inside text runs becomes a space (same length). For every visible character ``i``, ``starts[i]`` and
+``ends[i]`` give the ``[start, end)`` of the page characters it came from, so a visible span ``[a, b)`` quotes
+``page[starts[a]:ends[b - 1]]``. Plain-text pages map one to one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+BLOCK = {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "table", "title", "section",
+         "article", "header", "footer", "nav", "blockquote", "pre", "dd", "dt", "dl", "hr", "form", "center",
+         "tbody", "thead", "tfoot", "caption", "main", "aside", "figure", "figcaption", "address", "option",
+         "body", "head", "html", "frame", "iframe", "fieldset", "legend", "menu"}
+CELL = {"td", "th"}
+_TOKEN = re.compile(
+    r"<!--.*?(?:-->|\Z)"
+    r"|<(?P<raw>script|style|noscript|template|svg|object)\b[^>]*>.*?(?:</(?P=raw)\s*>|\Z)"
+    r"|<!\[CDATA\[.*?(?:\]\]>|\Z)|<[!?][^>]*>?"
+    r"|</?(?P<tag>[A-Za-z][A-Za-z0-9:-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
+    r"|(?P<ent>&(?:#[0-9]{1,7};?|#[xX][0-9a-fA-F]{1,6};?|[A-Za-z][A-Za-z0-9]{1,31};?))",
+    re.S | re.I)
+_WS = str.maketrans({"\n": " ", "\r": " ", "\t": " ", "\f": " ", "\v": " "})
+
+
+@dataclass
+class VisibleText:
+    text: str
+    starts: np.ndarray  # int64, page start offset of each visible character
+    ends: np.ndarray  # int64, page end offset
+
+    def page_span(self, a: int, b: int) -> tuple[int, int]:
+        """Page ``[start, end)`` of visible ``[a, b)`` (b > a)."""
+        return int(self.starts[a]), int(self.ends[b - 1])
+
+    def quote(self, a: int, b: int) -> str:
+        """The visible text of ``[a, b)`` with cell and line breaks shown as spaces."""
+        return self.text[a:b].replace("\t", " ").replace("\n", " ")
+
+
+def plain_text(page: str) -> VisibleText:
+    idx = np.arange(len(page), dtype=np.int64)
+    return VisibleText(page, idx, idx + 1)
+
+
+def _separator(tag: str) -> str | None:
+    t = tag.lower()
+    if t in CELL:
+        return "\t"
+    if t in BLOCK:
+        return "\n"
+    return None
+
+
+def html_text(page: str) -> VisibleText:
+    """The visible text of an HTML page (see the module docstring)."""
+    pieces: list[str] = []
+    starts: list[np.ndarray] = []
+    ends: list[np.ndarray] = []
+    pos = 0
+    last = ["\n"]  # last visible character that is not a space (separators are not repeated)
+
+    def run(a: int, b: int) -> None:
+        if b > a:
+            piece = page[a:b].translate(_WS)
+            pieces.append(piece)
+            tail = piece.rstrip(" ")
+            if tail:
+                last[0] = tail[-1]
+            r = np.arange(a, b, dtype=np.int64)
+            starts.append(r)
+            ends.append(r + 1)
+
+    def one(ch: str, a: int, b: int) -> None:
+        pieces.append(ch)
+        starts.append(np.full(len(ch), a, dtype=np.int64))
+        ends.append(np.full(len(ch), b, dtype=np.int64))
+
+    for m in _TOKEN.finditer(page):
+        a, b = m.span()
+        run(pos, a)
+        pos = b
+        ent = m.group("ent")
+        if ent is not None:
+            ch = html.unescape(ent)
+            if ch == ent:  # not a known reference: keep it as text
+                run(a, b)
+            else:
+                one(ch.replace("\xa0", " "), a, b)
+            continue
+        tag = m.group("tag")
+        if tag is not None:
+            sep = _separator(tag)
+            if sep is not None and sep != last[0]:
+                one(sep, a, b)
+                last[0] = sep
+    run(pos, len(page))
+    if not pieces:
+        return VisibleText("", np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    return VisibleText("".join(pieces), np.concatenate(starts), np.concatenate(ends))
+
+
+def looks_like_html(page: str, content_type: str | None = None) -> bool:
+    if content_type and "html" in content_type.lower():
+        return True
+    head = page[:2048].lower()
+    return "<html" in head or "<!doctype html" in head or "<body" in head or "<meta" in head or "<p>" in head
