@@ -1,4 +1,4 @@
-"""Real `organwatch screen` output (JSONL and Parquet, with its --json run summary) feeds `review new`."""
+"""Real `organwatch screen` output (JSONL and Parquet, with its --summary run summary) feeds `review new`."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ def sh(*args):
 @pytest.mark.parametrize("ext", ["jsonl", "parquet"])
 def test_screen_results_import_into_review(tmp_path, ext):
     out = tmp_path / f"hits.{ext}"
-    r = sh("screen", REVIEW_DATA / "screen_input.jsonl", "--out", out, "--workers", "1", "--json")
+    r = sh("screen", REVIEW_DATA / "screen_input.jsonl", "--out", out, "--workers", "1",
+           "--summary", tmp_path / "run.json")
     assert r.returncode == 0, r.stderr
-    (tmp_path / "run.json").write_text(r.stdout, encoding="utf-8")
-    screened = json.loads(r.stdout)
+    screened = json.loads((tmp_path / "run.json").read_text("utf-8"))
     project = tmp_path / "p.owproj"
     r = sh("review", "new", out, project, "--screen-summary", tmp_path / "run.json", "--json")
     assert r.returncode == 0, r.stderr

@@ -28,8 +28,9 @@ class RecordCounter:
     chunk boundaries. ``tail_nonblank`` tells whether non-blank bytes follow the last match (a record with no
     end marker), ``head_nonblank`` whether non-blank bytes precede the first one."""
 
-    def __init__(self, pattern: bytes, flags: int = re.M, boundary: bytes = b"\n") -> None:
+    def __init__(self, pattern: bytes, flags: int = re.M, boundary: bytes = b"\n", tail: bytes | None = None) -> None:
         self.rx = re.compile(pattern, flags)
+        self.tail_rx = re.compile(tail, flags) if tail else None  # what makes text after the last match a record
         self.boundary = boundary  # buffers are cut before the last boundary byte (b"<" for XML)
         self._prev_blank = boundary == b"\n"  # line mode: the stream start counts as a blank line
         self.count = 0
@@ -66,9 +67,16 @@ class RecordCounter:
             nl = part.find(b"\n", m.end())
             last_end = nl if nl >= 0 else len(part)
         if last_end >= 0:
-            self.tail_nonblank = bool(part[last_end:].strip())
+            self.tail_nonblank = self._tail(part, last_end)
+        elif self.tail_rx is not None:
+            self.tail_nonblank = self.tail_nonblank or self._tail(part, 0)
         else:
             self._blank(part)
+
+    def _tail(self, part: bytes, pos: int) -> bool:
+        if self.tail_rx is not None:
+            return self.tail_rx.search(part, pos) is not None
+        return bool(part[pos:].strip())
 
     def _blank(self, part: bytes) -> None:
         if part.strip():

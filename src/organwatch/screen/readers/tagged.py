@@ -63,16 +63,16 @@ class Syntax:
     end: frozenset[str] = frozenset()  # tags that close one (RIS ER, WoS ER)
     ignore: frozenset[str] = frozenset()  # file headers/trailers outside records (WoS FN, VR, EF)
     count: bytes = b""  # the independent record count: a line pattern (bytes regex, multiline)
-    count_tail: bool = False  # non-blank text after the last counted line is one more record (RIS without ER)
-    open_on_any: bool = False  # RIS: records end only at ER; any non-blank line opens one when none is open
+    count_tail: bytes = b""  # RIS: a start line after the last ER is one more record (a record without ER)
+    end_only: bool = False  # RIS: records end only at ER (a second TY inside a record does not split it)
     blank_starts: bool = False  # a tag line after a blank line opens a record (MEDLINE text)
     continuation: str = " "  # joins continuation lines to the field value
 
 
 SYNTAX: dict[str, Syntax] = {s.name: s for s in (
     Syntax("ris", _rx_tag(re.compile(r"^\ufeff?([A-Z][A-Z0-9]) {1,2}-(?: (.*)|()\s*)$")), frozenset({"TY"}),
-           end=frozenset({"ER"}), count=rb"^(?:\xef\xbb\xbf)?ER(?:[ \t]{1,2}-|[ \t]*\r?$)", count_tail=True,
-           open_on_any=True),
+           end=frozenset({"ER"}), count=rb"^(?:\xef\xbb\xbf)?ER(?:[ \t]{1,2}-|[ \t]*\r?$)",
+           count_tail=rb"^(?:\xef\xbb\xbf)?TY {1,2}-", end_only=True),
     Syntax("wos", _rx_tag(re.compile(r"^\ufeff?([A-Z][A-Z0-9])(?: (.*)|()\s*)$")), frozenset({"PT"}),
            end=frozenset({"ER"}), ignore=frozenset({"FN", "VR", "EF"}), count=rb"^(?:\xef\xbb\xbf)?PT[ \t]"),
     Syntax("medline_text", _rx_tag(re.compile(r"^\ufeff?([A-Z][A-Z0-9]{0,3}) *- ?(.*)$")), frozenset({"PMID"}),
@@ -89,7 +89,8 @@ SYNTAX: dict[str, Syntax] = {s.name: s for s in (
 
 
 def counter(fmt: str) -> RecordCounter:
-    return RecordCounter(SYNTAX[fmt].count)
+    s = SYNTAX[fmt]
+    return RecordCounter(s.count, tail=s.count_tail or None)
 
 
 def count_records(c: RecordCounter, fmt: str) -> int:
@@ -130,12 +131,15 @@ def split_records(lines: Iterator[str], syntax: Syntax) -> Iterator[Record]:
         if tf is not None and tf[0] in syntax.ignore:
             continue
         opens = tf is not None and (tf[0] in syntax.start or (syntax.blank_starts and was_blank))
-        if opens and cur is not None and not syntax.open_on_any:  # RIS records end only at ER
+        if opens and cur is not None and not syntax.end_only:  # RIS records end only at ER
             yield cur
             cur = None
         if cur is None:
-            if not (opens or syntax.open_on_any):
-                continue  # text between records (after WoS ER, before the first %0, ...)
+            if tf is not None and tf[0] in syntax.end:  # an end line with no record open: an empty record
+                yield Record(lineno, [])
+                continue
+            if not opens:
+                continue  # text between records (after an ER, before the first %0, ...)
             cur = Record(lineno, [])
         cur.size += len(line)
         if tf is not None:
@@ -185,7 +189,7 @@ def _ident(fmt: str, values: dict[str, list[str]], roles: dict[str, object]) -> 
 def build(rec: Record, fmt: str, file: str, name: str, index: int) -> Document:
     """A Document from one record's fields (roles from ``tagged_fields.toml``)."""
     if not rec.fields:
-        raise ValueError("text outside any record (no field tags)")
+        raise ValueError("end of record without a record (no start tag before it)")
     if rec.size > MAX_RECORD_BYTES:
         raise ValueError(f"record larger than {MAX_RECORD_BYTES >> 20} MiB: refused (bounded memory)")
     roles = field_roles()[fmt]
