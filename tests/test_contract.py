@@ -54,7 +54,10 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     p = run("volume", "--draws", "2000", "--json")
     assert p.returncode == 0, p.stderr
     volume.write_text(p.stdout, encoding="utf-8")
-    return {"dir": d, "corpus": corpus, "binary": binary, "empty": empty_dir, "screen": screen, "project": project,
+    biotech = d / "biotech-outcomes.jsonl"
+    assert run("biotech", "screen", str(DATA / "biotech" / "inventory_tx.csv"), "--state", "TX", "--as-of", "2026-01-01",
+               "--out", str(biotech)).returncode == 0
+    return {"biotech": biotech, "dir": d, "corpus": corpus, "binary": binary, "empty": empty_dir, "screen": screen, "project": project,
             "outcomes": outcomes, "volume": volume}
 
 
@@ -73,6 +76,9 @@ JSON_RUNS: dict[str, list[str]] = {
     "hospitals": ["hospitals", "--json"],
     "laws": ["laws", "--json"],
     "claims": ["claims", str(DATA / "claims" / "professional.837"), "-j", "TX", "--json", "--out", "{dir}/o2.jsonl"],
+    "biotech entities": ["biotech", "entities", "--json"],
+    "biotech screen": ["biotech", "screen", str(DATA / "biotech" / "inventory_tx.csv"), "--state", "TX", "--json",
+                       "--out", "{dir}/bt2.jsonl"],
 }
 
 # command -> arguments that must fail with one line and exit 2
@@ -94,12 +100,16 @@ BAD_RUNS: dict[str, list[str]] = {
     "hospitals": ["hospitals", "--organ", "spleen"],
     "laws": ["laws", "--as-of", "not-a-date"],
     "claims": ["claims", "{binary}", "--out", "{dir}/bad.jsonl"],
+    "biotech": ["biotech", "nope"],
+    "biotech entities": ["biotech", "entities", "--as-of", "not-a-date"],
+    "biotech screen": ["biotech", "screen", "{binary}", "--out", "{dir}/bad-bt.jsonl"],
 }
 
 # runs that read nothing at all must exit 2 with the reason (cli.md: nothing is lost silently)
 NOTHING_READ: dict[str, list[str]] = {
     "screen": ["screen", "{empty}", "--out", "{dir}/none.parquet"],
     "claims": ["claims", "{empty}", "--out", "{dir}/none.jsonl"],
+    "biotech screen": ["biotech", "screen", "{empty}", "--out", "{dir}/none-bt.jsonl"],
 }
 
 
@@ -174,7 +184,8 @@ def test_a_run_that_reads_nothing_exits_2_with_the_reason(name, work):
     assert p.returncode == 2 and "nothing read" in p.stderr, p.stderr[-300:]
 
 
-SECTION_RESULTS = {"screen": "screen", "review": "project", "claims": "outcomes", "volume": "volume"}
+SECTION_RESULTS = {"screen": "screen", "review": "project", "claims": "outcomes", "volume": "volume",
+                   "biotech": "biotech"}
 
 
 @pytest.mark.parametrize("engine", [e.name for e in engines.ENGINES if e.section])
