@@ -134,10 +134,10 @@ def test_a_record_that_breaks_screening_is_isolated(monkeypatch):
 
     real = engine.ethics_fields
 
-    def boom(norm, events, year):
+    def boom(norm, events, year, **kw):
         if "TRIGGER" in norm.upper():
             raise ValueError("synthetic failure")
-        return real(norm, events, year)
+        return real(norm, events, year, **kw)
 
     monkeypatch.setattr(engine, "ethics_fields", boom)
     docs = [Document("a", "f", 1, "供者确认脑死亡后立即气管插管。"), Document("b", "f", 2, "trigger"),

@@ -16,7 +16,7 @@ from typing import Any
 
 from organwatch.screen.documents import Document, RecordError
 from organwatch.screen.ethics import ethics_fields
-from organwatch.screen.logic import PassageLogic, worst_label
+from organwatch.screen.logic import PassageLogic, snap_window, worst_label
 from organwatch.screen.matching import Matcher
 from organwatch.screen.normalise import get_normaliser
 from organwatch.screen.rulepack import load_pack
@@ -89,32 +89,38 @@ def _institution(doc: Document, m, lang: str) -> str | None:
     return " ".join(doc.text[e.ostart:e.oend].split())
 
 
+def _title_end(doc: Document) -> int:
+    """Original offset where the title ends (0 when the text does not start with the title)."""
+    return len(doc.title) if doc.title and doc.text.startswith(doc.title) else 0
+
+
+def _passage_record(doc: Document, p: Any, ctx: int, anchor: frozenset[str]) -> dict[str, Any]:
+    ev_json = [{"type": e.type, "tag": e.tag or None, "rule": e.rule, "start": e.ostart, "end": e.oend,
+                "text": doc.text[e.ostart:e.oend]} for e in p.events]
+    first = min(e.ostart for e in p.events)
+    a, b = snap_window(doc.text, first, max(e.oend for e in p.events), ctx)
+    spans = [[e.ostart, e.oend] for e in p.events if e.type in anchor]
+    pages = getattr(doc, "page_offsets", None)
+    page = bisect.bisect_right(pages, first) if pages else None
+    return {"label": p.label, "pattern": p.pattern, "events": ev_json, "spans": spans,
+            "confidence": p.confidence, "reason": p.reason, "signals": p.signals, "also": p.also,
+            "start": a, "end": b, "text": doc.text[a:b], "page": page}
+
+
 def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, Any]]:
     pack, matcher, logic = _components(opts.rules, opts.backend)
     matches = matcher.match([d.text for d in docs])
     ctx_by_lang = {lang: pack.setting("passage_context", lang) for lang in ("zh", "en")}
+    anchor = pack.types.of("anchor")
     out = []
     for doc, m in zip(docs, matches):
         lang = m.language
         by_type: dict[str, list] = {}
         for e in m.events:
             by_type.setdefault(e.type, []).append(e)
-        doc_types = by_type.keys()
-        passages = logic.passages(m.norm, m.events, lang, doc.year, doc_types)
-        ctx = ctx_by_lang.get(lang) or ctx_by_lang["en"]
-        recs = []
-        for p in passages:
-            ev_json = [{"type": e.type, "tag": e.tag or None, "rule": e.rule, "start": e.ostart, "end": e.oend,
-                        "text": doc.text[e.ostart:e.oend]} for e in p.events]
-            a = max(0, min(e.ostart for e in p.events) - ctx)
-            b = min(len(doc.text), max(e.oend for e in p.events) + ctx)
-            spans = [[e.ostart, e.oend] for e in p.events if e.type in ("BD", "INT", "VENT", "MASK", "OPEN",
-                                                                         "ARREST", "DET", "DCD")]
-            pages = getattr(doc, "page_offsets", None)
-            page = bisect.bisect_right(pages, min(e.ostart for e in p.events)) if pages else None
-            recs.append({"label": p.label, "pattern": p.pattern, "events": ev_json, "spans": spans,
-                         "confidence": p.confidence, "reason": p.reason, "signals": p.signals, "also": p.also,
-                         "start": a, "end": b, "text": doc.text[a:b], "page": page})
+        dctx = logic.doc_context(by_type, doc.year, _title_end(doc))
+        passages = logic.passages(m.norm, m.events, lang, doc.year, doc=dctx)
+        recs = [_passage_record(doc, p, ctx_by_lang.get(p.lang) or ctx_by_lang["en"], anchor) for p in passages]
         label = worst_label(passages)
         patterns = sorted({p.pattern for p in passages if p.label == "violation" and p.pattern})
         rec = {
@@ -127,7 +133,8 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
             "document_label": label,
             "patterns": patterns,
             "passages": recs,
-            "ethics": ethics_fields(m.norm, by_type, doc.year),
+            "ethics": ethics_fields(m.norm, by_type, doc.year, pack=pack,
+                                    lang=doc.language or lang, title_end=_title_end(doc)),
             "errors": list(doc.errors),
         }
         if opts.include_text:

@@ -1,6 +1,7 @@
 """Scoring the screener against a labelled set: precision / recall / F1 per label and per pattern.
 
-Each labelled item is screened as one document; the predicted label is the document label and the
+Each labelled item is screened as one document (its ``title``, when given, first, as readers compose
+title and text); the predicted label is the document label and the
 predicted patterns are the document's violation pattern codes. Per-pattern scores treat each code as a
 binary class over items (gold = the item's ``pattern``).
 """
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from organwatch.errors import InputError
-from organwatch.screen.documents import Document
+from organwatch.screen.documents import Document, compose_text
 from organwatch.screen.engine import ScreenOptions, screen_chunk
 
 LABELS = ["violation", "suspicious", "compliant", "not_applicable"]
@@ -63,8 +64,9 @@ def _prf(tp: int, fp: int, fn: int) -> dict[str, float | int]:
 
 def predict(items: list[dict[str, Any]], rules: str = "ddr_default", backend: str = "hyperscan"
             ) -> list[dict[str, Any]]:
-    docs = [Document(document_id=str(it["id"]), file="labelled", record=i + 1, text=it["text"],
-                     year=it.get("year")) for i, it in enumerate(items)]
+    docs = [Document(document_id=str(it["id"]), file="labelled", record=i + 1,
+                     text=compose_text(str(it.get("title") or ""), it["text"]), title=str(it.get("title") or ""),
+                     year=it.get("year"), language=it.get("language")) for i, it in enumerate(items)]
     return screen_chunk(docs, ScreenOptions(rules=rules, backend=backend))
 
 

@@ -1,10 +1,12 @@
-"""Event-sequence logic: passages, violation patterns V1-V6, suspicious, compliant and exclusions.
+"""Passages of a document: subjects of airway events, clustering, donor gate, per-passage language, windows.
 
-Input: a document's ordered events (from :mod:`.matching`). Anchor events (BD, INT, VENT, MASK, OPEN,
-ARREST, DET, DCD) closer than ``cluster_gap`` form a passage; cues within ``cue_window`` join it. A passage is
-eligible only if a donor term lies within ``donor_window`` (the donor gate). Airway events whose nearest
-preceding subject in the same sentence is a recipient are dropped. Order of mention is the proxy for order
-of events (spec §4). The decision order and each rule are documented in docs/screen.md.
+Input: a document's ordered events (from :mod:`.matching`). Airway events whose subject is a recipient, an
+animal or a living donor are dropped (the subject is found clause by clause, see :meth:`PassageLogic.subject_of`).
+Anchor events closer than ``cluster_gap`` form a passage; cues within ``cue_window`` join it; the script of
+the passage (CJK or not) decides which language's windows apply. A passage is eligible when a donor term lies
+within ``donor_window`` (the donor gate); a passage without one counts only as BD -> INT, judged by the
+document's context (:func:`.patterns.decide_by_context`). The decision itself is the table of pattern
+functions in :mod:`.patterns`; docs/screen.md documents the order and each rule.
 """
 
 from __future__ import annotations
@@ -14,14 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from organwatch.screen.matching import Event
+from organwatch.screen.patterns import CLAUSE_END, SENTENCE_END, DocContext, Facts, decide, decide_by_context
 from organwatch.screen.rulepack import RulePack
 
-ANCHORS = {"BD", "INT", "VENT", "MASK", "OPEN", "ARREST", "DET", "DCD"}
-AIRWAY = {"INT", "VENT", "MASK"}
-EXCLUSIONS = {"ANIMAL": "animal_study", "LIVING": "living_donor", "WEAN": "weaning_trial", "COVID": "covid_intubation"}
-SENTENCE_END = "。；;!?！？\n"
 LABEL_RANK = {"not_applicable": 0, "compliant": 1, "suspicious": 2, "violation": 3}
-BASE_CONFIDENCE = {"V1": 0.8, "V2": 0.7, "V3": 0.75, "V4": 0.7, "V5": 0.75, "V6": 0.5}
+DROPPED_SUBJECTS = frozenset({"recipient", "animal", "living_donor"})
 
 
 @dataclass
@@ -35,245 +34,234 @@ class Passage:
     reason: str = ""
     signals: list[str] = field(default_factory=list)
     also: list[str] = field(default_factory=list)
+    lang: str = "en"  # the script of the passage window decides its windows
+
+
+def cjk_share(s: str) -> float:
+    """Share of CJK characters in ``s`` (estimated from the UTF-8 length: CJK characters take 3 bytes)."""
+    if not s:
+        return 0.0
+    extra = len(s.encode("utf-8", "surrogatepass")) - len(s)
+    return extra / 2 / len(s)
 
 
 def detect_language(norm: str) -> str:
-    """'zh' when at least 20 % of characters are CJK (estimated from the UTF-8 length), else 'en'."""
+    """'zh' when at least 20 % of characters are CJK, else 'en' ('und' for an empty text)."""
     if not norm:
         return "und"
-    sample = norm[:20000]
-    extra = len(sample.encode("utf-8", "surrogatepass")) - len(sample)
-    return "zh" if extra / 2 >= 0.2 * len(sample) else "en"
+    return "zh" if cjk_share(norm[:20000]) >= 0.2 else "en"
 
 
-def _sentence_start(norm: str, pos: int) -> int:
+def _last_boundary(text: str, lo: int, pos: int, ends: str) -> int | None:
+    """Index just after the last boundary in ``text[lo:pos]`` (a character of ``ends``, or ". "/", " for
+    English), or None."""
     best = -1
-    lo = max(0, pos - 400)
-    for ch in SENTENCE_END:
-        i = norm.rfind(ch, lo, pos)
+    for ch in ends:
+        i = text.rfind(ch, lo, pos)
         if i > best:
             best = i
-    if best < 0:
-        # an English full stop followed by a space also ends a sentence
-        i = norm.rfind(". ", lo, pos)
-        return i + 2 if i >= 0 else lo
-    j = norm.rfind(". ", best, pos)
-    return (j + 2) if j >= 0 else best + 1
+    i = text.rfind(". ", max(lo, best), pos)
+    if i >= 0 and i + 1 > best:
+        best = i + 1
+    if "," in ends:
+        i = text.rfind(", ", max(lo, best), pos)
+        if i >= 0 and i + 1 > best:
+            best = i + 1
+    return best + 1 if best >= 0 else None
 
 
-def _has_break(norm: str, a: int, b: int) -> bool:
-    """True when a sentence or clause boundary lies between normalised positions a and b."""
-    seg = norm[a:b]
-    return any(ch in seg for ch in SENTENCE_END) or ". " in seg
+def _next_boundary(text: str, pos: int, hi: int, ends: str) -> int | None:
+    """Index just after the first boundary character in ``text[pos:hi]``, or None."""
+    best = hi + 1
+    for ch in ends:
+        i = text.find(ch, pos, hi)
+        if 0 <= i < best:
+            best = i
+    i = text.find(". ", pos, hi)
+    if 0 <= i < best:
+        best = i
+    return best + 1 if best <= hi else None
 
 
-def _recipient_side(ev: Event, norm: str, subj_starts: list[int], subjects: list[Event]) -> bool:
-    """True when the nearest preceding subject term in the same sentence is a recipient term."""
-    k = bisect.bisect_right(subj_starts, ev.start) - 1
-    if k < 0:
-        return False
-    best = subjects[k]
-    if best.type != "RECIPIENT":
-        return False
-    return best.start >= _sentence_start(norm, ev.start)
+def snap_window(text: str, a: int, b: int, ctx: int) -> tuple[int, int]:
+    """The passage window around ``text[a:b]``: at most ``ctx`` characters more on each side, snapped to the
+    nearest sentence boundary, else clause boundary, else word boundary (never mid-word)."""
+    lo, hi = max(0, a - ctx), min(len(text), b + ctx)
+    start = _last_boundary(text, lo, a, SENTENCE_END) or _last_boundary(text, lo, a, CLAUSE_END)
+    if start is None:
+        k = text.rfind(" ", lo, a)
+        start = k + 1 if k >= 0 else (lo if lo == 0 or cjk_share(text[lo:a]) >= 0.5 else a)
+    while start < a and text[start].isspace():
+        start += 1
+    end = _next_boundary(text, b, hi, SENTENCE_END) or _next_boundary(text, b, hi, CLAUSE_END)
+    if end is None:
+        k = text.find(" ", b, hi)
+        end = k if k >= 0 else (hi if hi == len(text) or cjk_share(text[b:hi]) >= 0.5 else b)
+    while end > b and text[end - 1].isspace():
+        end -= 1
+    return start, end
 
 
 class PassageLogic:
     def __init__(self, pack: RulePack):
         self.pack = pack
+        tr = pack.types
+        self.anchor = tr.of("anchor")
+        self.airway = tr.of("airway")
+        self.shown = tr.of("shown")
+        self.pre_types = tr.of("pre")
+        self.strong = tr.subject_strong
+        self.weak = tr.subject_weak
+        self.subject_types = tr.of("subject")
+        self.conf = tr.confidence
+        self.exclusion = tr.exclusion
+        self.roles = tr
         # donor gate: the spec's donor terms (DONOR); criteria texts; procurement verbs (PROCURE) [verify]
         self.gate_types = frozenset(pack.settings.get("gate_types", ["DONOR", "CRITERIA"]))
         keys = ("cluster_gap", "donor_window", "cue_window", "near_after")
-        self._st = {lang: {k: pack.setting(k, lang) for k in keys} for lang in ("zh", "en", "und")}
+        self._st = {lang: {k: pack.setting(k, lang) for k in keys} for lang in ("zh", "en")}
+        self.lookback = pack.setting("sentence_lookback", "en")
+        self.max_term = max((len(lit.text) for lit in pack.literals), default=0)
+        self.rule_lang = {r.id: r.lang for r in pack.rules}
+        self.year_range = (int(pack.settings.get("year_min_modifier", 1980)),
+                           int(pack.settings.get("year_max_modifier", 2015)))
 
     def _s(self, key: str, lang: str) -> int:
         return self._st.get(lang, self._st["en"])[key]
 
-    def passages(self, norm: str, events: list[Event], lang: str, year: int | None,
-                 doc_types: set[str]) -> list[Passage]:
-        gap, donor_w, cue_w = self._s("cluster_gap", lang), self._s("donor_window", lang), self._s("cue_window", lang)
-        subjects = [e for e in events if e.type in ("DONOR", "RECIPIENT")]
-        subj_starts = [e.start for e in subjects]
-        anchors = []
+    # -------------------------------------------------------------- document context
+    def doc_context(self, by_type: dict[str, list[Event]], year: int | None, title_end: int = 0) -> DocContext:
+        """Document-level facts: about transplantation, animal donors, only living donors, a review."""
+        types = frozenset(by_type)
+        r = self.roles
+        animal = bool(r.of("doc_animal") & types) or any(
+            e.ostart < title_end for t in self.exclusion if self.strong.get(t) == "animal" for e in by_type.get(t, []))
+        living = bool(r.of("doc_living") & types) and not (r.of("doc_deceased") & types)
+        return DocContext(types=types, year=year, transplant=bool(r.of("context") & types), animal=animal,
+                          living_only=living, review="REVIEW" in types, title_end=title_end)
+
+    # -------------------------------------------------------------- subjects
+    def subject_of(self, ev: Event, norm: str, subs: list[Event], starts: list[int], after: int) -> str | None:
+        """Who an airway event happens to: the nearest strong subject before it in its clause (or just after
+        it in the clause), else a weak one in the clause, else the first strong subject of its sentence, else
+        the last strong subject of the sentence before; None when no subject is found."""
+        lo = max(0, ev.start - self.lookback)
+        s0 = _last_boundary(norm, lo, ev.start, SENTENCE_END)
+        s0 = lo if s0 is None else s0
+        c0 = _last_boundary(norm, s0, ev.start, CLAUSE_END)
+        c0 = s0 if c0 is None else c0
+        i_lo, i_hi = bisect.bisect_left(starts, lo), bisect.bisect_left(starts, ev.start)
+        before = [e for e in subs[i_lo:i_hi] if e.end <= ev.start or e.start < ev.start]
+        in_clause = [e for e in before if e.start >= c0]
+        for e in reversed(in_clause):
+            if e.type in self.strong:
+                return self.strong[e.type]
+        ce = _next_boundary(norm, ev.end, min(len(norm), ev.end + after), CLAUSE_END) or ev.end + after
+        for e in subs[i_hi:bisect.bisect_left(starts, ce)]:
+            if e.type in self.strong and e.start >= ev.end:
+                return self.strong[e.type]
+        for e in reversed(in_clause):
+            if e.type in self.weak:
+                return self.weak[e.type]
+        for e in before:
+            if s0 <= e.start < c0 and e.type in self.strong:
+                return self.strong[e.type]
+        if s0 > lo and norm[s0 - 1] != "\n":  # the sentence before, within the same paragraph
+            p0 = _last_boundary(norm, lo, s0 - 1, SENTENCE_END) or lo
+            for e in reversed(before):
+                if p0 <= e.start < s0 and e.type in self.strong:
+                    return self.strong[e.type]
+        return None
+
+    def _anchors(self, norm: str, events: list[Event], title_end: int = 0) -> list[Event]:
+        # the title is not part of the body's sentences (normalisation may join them): its subjects are skipped
+        subs = [e for e in events if e.type in self.subject_types and e.ostart >= title_end]
+        starts = [e.start for e in subs]
+        out = []
         for e in events:
-            if e.type not in ANCHORS:
+            if e.type not in self.anchor:
                 continue
-            if e.type in AIRWAY and _recipient_side(e, norm, subj_starts, subjects):
-                continue
-            anchors.append(e)
-        if not anchors:
-            return []
-        clusters: list[list[Event]] = []
-        for e in anchors:
-            if clusters and e.start - clusters[-1][-1].end <= gap:
-                clusters[-1].append(e)
-            else:
-                clusters.append([e])
-        gate_types = self.gate_types
-        gates = [e for e in events if e.type in gate_types]
-        gate_starts = [e.start for e in gates]
-        cues_all = [e for e in events if e.type not in ANCHORS]
-        cue_starts = [e.start for e in cues_all]
-        out: list[Passage] = []
-        for cl in clusters:
-            c0, c1 = cl[0].start, max(e.end for e in cl)
-            gated = False
-            k = bisect.bisect_left(gate_starts, c0 - donor_w - 400)
-            while k < len(gates) and gates[k].start <= c1 + donor_w:
-                g = gates[k]
-                w = cue_w if g.type == "CRITERIA" else donor_w
-                if c0 - w <= g.end and g.start <= c1 + w:
-                    gated = True
-                    break
-                k += 1
-            if not gated:
-                continue
-            lo, hi = c0 - cue_w, c1 + cue_w
-            i0 = bisect.bisect_left(cue_starts, lo)
-            i1 = bisect.bisect_right(cue_starts, hi)
-            cues = [e for e in cues_all[i0:i1] if e.end <= hi]
-            seq = sorted(cl + cues, key=lambda e: (e.start, e.end))
-            out.append(self.classify(seq, cl, lang, year, doc_types, c0, c1, norm))
+            if e.type in self.airway:
+                lang = self.rule_lang.get(e.rule) or "en"
+                if self.subject_of(e, norm, subs, starts, self._s("cue_window", lang)) in DROPPED_SUBJECTS:
+                    continue
+            out.append(e)
         return out
 
-    def classify(self, seq: list[Event], anchors: list[Event], lang: str, year: int | None,
-                 doc_types: set[str], c0: int, c1: int, norm_text: str = "") -> Passage:
-        types = {e.type for e in seq}
+    # -------------------------------------------------------------- clustering and passages
+    def _lang(self, norm: str, a: int, b: int, evs: list[Event]) -> str:
+        langs = {self.rule_lang.get(e.rule) for e in evs}
+        if langs == {"zh"} or langs == {"en"}:
+            return langs.pop() or "en"
+        return "zh" if cjk_share(norm[a:b]) >= 0.2 else "en"
 
-        def first(t: str, tag: str | None = None) -> Event | None:
-            for e in seq:
-                if e.type == t and (tag is None or e.tag == tag):
-                    return e
-            return None
-
-        def all_of(t: str) -> list[Event]:
-            return [e for e in seq if e.type == t]
-
-        def between(a: Event, b: Event, t: str) -> bool:
-            return any(e.type == t and a.start <= e.start and e.end <= b.end for e in seq)
-
-        def mk(label: str, pattern: str | None, conf: float, reason: str, signals: list[str] | None = None,
-               also: list[str] | None = None) -> Passage:
-            return Passage(label, pattern, [e for e in seq if e.type in ANCHORS or e.type in _SHOWN_CUES],
-                           c0, c1, round(min(conf, 0.95), 2), reason, signals or [], also or [])
-
-        for t, why in EXCLUSIONS.items():
-            if t in types:
-                return mk("not_applicable", None, 0.9, why)
-
-        ints = all_of("INT")
-        bds = all_of("BD")
-        opens = all_of("OPEN")
-        vents = all_of("VENT")
-        bd0 = bds[0] if bds else None
-        pre = first("PRE")
-        det = "DET" in types
-        dcd = "DCD" in types or any(e.type == "CAT" and e.tag == "dcd" for e in seq)
-        # "intubated after brain death": an INT mentioned just before a BD stated with "after/following"
-        # happens after it (the temporal marker inverts the order of mention)
-        near = self._s("near_after", lang)
-        retro = [i for i in ints if any(b.tag == "after" and 0 <= b.start - i.end <= near and
-                                        not _has_break(norm_text, i.end, b.start) for b in bds)]
-        # ventilated before the declaration: an airway/ventilation event or a "before/already" cue precedes BD
-        vent_before_bd = bd0 is not None and any(e.start < bd0.start for e in ints + vents if e not in retro) or (
-            pre is not None and (bd0 is None or pre.start < (bd0.start + 1)))
-        if bd0 is not None and pre is not None:
-            vent_before_bd = True
-        found: list[tuple[str, float, str, list[str]]] = []
-        signals = []
-        if "URGENT" in types:
-            signals.append("urgency_adverb")
-        if "SUPPORT" in types:
-            signals.append("support_steps")
-        if "ACTOR" in types:
-            signals.append("procurement_team_actor")
-        if year is not None and self.pack.settings.get("year_min_modifier", 1980) <= year <= \
-                self.pack.settings.get("year_max_modifier", 2015):
-            signals.append("publication_year_1980_2015")
-
-        # V4: mask oxygen / assisted breathing of the donor
-        if "MASK" in types:
-            found.append(("V4", BASE_CONFIDENCE["V4"], "donor received mask oxygen", []))
-        # V5: airway created at procurement on a donor whose breathing had stopped
-        bs = first("BREATH_STOPPED")
-        trach = [e for e in ints if e.tag == "trach"]
-        if bs is not None and any(e.start > bs.start for e in ints) and not vent_before_bd:
-            found.append(("V5", BASE_CONFIDENCE["V5"], "airway created after breathing had stopped", []))
-        elif trach and ("URGENT" in types or opens) and not vent_before_bd and not det:
-            found.append(("V5", BASE_CONFIDENCE["V5"] - 0.1, "tracheotomy at procurement", []))
-        # V3: chest opened before (or at the same time as) intubation
-        if ints and opens and not (vent_before_bd and det):
-            if opens[0].start < ints[-1].start:
-                found.append(("V3", BASE_CONFIDENCE["V3"], "chest opened before intubation", []))
-            elif any(between(i, o, "SIMULT") or between(o, i, "SIMULT") for i in ints for o in opens):
-                found.append(("V3", BASE_CONFIDENCE["V3"] - 0.05, "intubation and chest opening at the same time", []))
-        # V2 precondition: intubation as an early step of the donor operation
-        v2 = False
-        if ints and not vent_before_bd and not det:
-            i0 = ints[0]
-            steps_after = [e for e in seq if e.type in ("OPEN", "PROC", "ARREST") and e.start > i0.start]
-            actor = any(e.type == "ACTOR" for e in seq)
-            earlier_vent = any(v.start < i0.start and v.tag != "establish" for v in vents)
-            v2 = bool(steps_after or actor or "SUPPORT" in types) and not earlier_vent
-        # V1: brain death stated, then intubation as a consequence
-        if retro and not vent_before_bd:
-            found.append(("V1", BASE_CONFIDENCE["V1"], "intubation stated as following brain death", []))
-        elif bd0 is not None and ints and not vent_before_bd:
-            for b in bds:
-                later = [i for i in ints if i.start > b.start]
-                if not later:
+    def _clusters(self, norm: str, anchors: list[Event]) -> list[list[Event]]:
+        clusters: list[list[Event]] = []
+        for e in anchors:
+            if clusters:
+                last = clusters[-1][-1]
+                gap = self._s("cluster_gap", self._lang(norm, last.start, e.end, [last, e]))
+                if e.start - last.end <= gap:
+                    clusters[-1].append(e)
                     continue
-                i = later[0]
-                if b.tag == "after" or between(b, i, "URGENT") or between(b, i, "SEQ") or (
-                        i.start - b.end <= near and not v2):
-                    conf = BASE_CONFIDENCE["V1"] + (0.05 if between(b, i, "URGENT") else 0.0)
-                    found.append(("V1", conf, "intubation follows the brain-death statement", []))
-                    break
-        if v2:
-            found.append(("V2", BASE_CONFIDENCE["V2"], "intubation as a step of the procurement", []))
-        # V6: cardioplegia with no determination anywhere in the document
-        if "ARREST" in types and not ({"BD", "DET", "DCD"} & doc_types) and not any(
-                t == "CAT" for t in doc_types):
-            found.append(("V6", BASE_CONFIDENCE["V6"], "heart arrested with no death determination in the document", []))
+            clusters.append([e])
+        return clusters
 
-        if found:
-            order = ["V5", "V1", "V3", "V2", "V4", "V6"]
-            found.sort(key=lambda f: order.index(f[0]))
-            code, conf, why, _ = found[0]
-            also = [f[0] for f in found[1:]]
-            conf += 0.03 * len(signals)
-            if "NORM" in types or "REVIEW" in doc_types or "CRITERIA" in types:
-                return mk("suspicious", code, min(conf, 0.9) * 0.45, "normative or review text: " + why,
-                          signals, also)
-            if dcd and code in ("V6",):
-                return mk("compliant", None, 0.6, "DCD pathway")
-            return mk("violation", code, conf, why, signals, also)
+    def _gated(self, cl: list[Event], lang: str, gates: list[Event], gate_starts: list[int]) -> bool:
+        c0, c1 = cl[0].start, max(e.end for e in cl)
+        donor_w, cue_w = self._s("donor_window", lang), self._s("cue_window", lang)
+        # criteria texts open the gate only when they are about death determination
+        criteria_ok = any(e.type in ("BD", "DCD") or (e.type == "DET" and e.tag != "ancillary") for e in cl)
+        # a brain-dead person's chest opened or heart arrested is a procurement: the passage gates itself
+        if any(e.type == "BD" for e in cl) and any(e.type in ("OPEN", "ARREST") for e in cl):
+            return True
+        k = bisect.bisect_left(gate_starts, c0 - donor_w - self.max_term)
+        while k < len(gates) and gates[k].start <= c1 + donor_w:
+            g = gates[k]
+            k += 1
+            if g.type == "CRITERIA" and not criteria_ok:
+                continue
+            w = cue_w if g.type == "CRITERIA" else donor_w
+            if c0 - w <= g.end and g.start <= c1 + w:
+                return True
+        return False
 
-        # normative text describing the V1 sequence in any order of mention ("should be intubated after BD")
-        if ("NORM" in types or "REVIEW" in doc_types) and ints and bd0 is not None and pre is None and not det:
-            return mk("suspicious", "V1", 0.3, "normative or review text: intubation linked to brain death", signals)
-        # suspicious: ventilation established/maintained after brain death, no intubation term
-        est = [v for v in vents if v.tag == "establish"]
-        if bd0 is not None and not ints and any(v.start > bd0.start for v in est) and not vent_before_bd:
-            return mk("suspicious", "V1", 0.35, "ventilation established or maintained after brain death, "
-                                                "no intubation term", signals)
-        if bd0 is not None and not ints and not vent_before_bd and not det and not dcd and any(
-                v.start > bd0.start for v in vents) and bd0.tag == "after":
-            return mk("suspicious", "V1", 0.3, "ventilation after the brain-death statement, no intubation term",
-                      signals)
-        if dcd:
-            return mk("compliant", None, 0.7, "circulatory-death pathway")
-        if det and (vent_before_bd or not ints):
-            return mk("compliant", None, 0.75, "ventilated and tested before the declaration")
-        if "CRITERIA" in types:
-            return mk("compliant", None, 0.6, "criteria or guideline text")
-        if types & {"BD", "DET", "DCD", "CAT"}:
-            return mk("compliant", None, 0.5, "no problematic ordering")
-        return mk("not_applicable", None, 0.5, "no death-determination or procurement sequence for the donor")
-
-
-_SHOWN_CUES = {"DONOR", "RECIPIENT", "SUPPORT", "URGENT", "SEQ", "SIMULT", "PRE", "BREATH_STOPPED", "ACTOR", "PROC",
-               "NORM", "CAT", "ANIMAL", "LIVING", "WEAN", "COVID", "CRITERIA"}
+    def passages(self, norm: str, events: list[Event], lang: str, year: int | None,
+                 doc_types: Any = None, doc: DocContext | None = None) -> list[Passage]:
+        """The passages of one document (``lang`` is the document's language, used only when a passage's
+        own script cannot decide)."""
+        if doc is None:
+            by: dict[str, list[Event]] = {}
+            for e in events:
+                by.setdefault(e.type, []).append(e)
+            doc = self.doc_context(by, year)
+        anchors = self._anchors(norm, events, doc.title_end)
+        if not anchors:
+            return []
+        gates = [e for e in events if e.type in self.gate_types]
+        gate_starts = [e.start for e in gates]
+        cues_all = [e for e in events if e.type not in self.anchor]
+        cue_starts = [e.start for e in cues_all]
+        out: list[Passage] = []
+        for cl in self._clusters(norm, anchors):
+            c0, c1 = cl[0].start, max(e.end for e in cl)
+            plang = self._lang(norm, c0, c1, cl)
+            cue_w = self._s("cue_window", plang)
+            lo, hi = c0 - cue_w, c1 + cue_w
+            cues = [e for e in cues_all[bisect.bisect_left(cue_starts, lo):bisect.bisect_right(cue_starts, hi)]
+                    if e.end <= hi]
+            seq = sorted(cl + cues, key=lambda e: (e.start, e.end))
+            facts = Facts(seq, doc, self.conf, self.pre_types, self.exclusion, self._s("near_after", plang), norm,
+                          self.year_range)
+            res = decide(facts) if self._gated(cl, plang, gates, gate_starts) else decide_by_context(facts)
+            if res is None:
+                continue
+            v, also = res
+            shown = [e for e in seq if e.type in self.anchor or e.type in self.shown]
+            out.append(Passage(v.label, v.code, shown, c0, c1, round(min(v.confidence, self.conf["cap"]), 2),
+                               v.reason, facts.signals if v.label in ("violation", "suspicious") else [], also,
+                               plang))
+        return out
 
 
 def worst_label(passages: list[Passage]) -> str:

@@ -49,21 +49,12 @@ class DocMatch:
         return int(self._nt._map(np.array([self._ns + a]))[0]) - self._os
 
 
-ANCHOR_TYPES = {"BD", "INT", "VENT", "MASK", "OPEN", "ARREST", "DET", "DCD"}
-# passage-level cues: only those within ``near_window`` characters of an anchor can affect a passage
-NEAR_ONLY_TYPES = {"DONOR", "PROCURE", "RECIPIENT", "URGENT", "SEQ", "SIMULT", "PRE", "BREATH_STOPPED", "ACTOR", "PROC", "NORM",
-                   "SUPPORT", "NEG_INT", "CANNULA", "WEAN", "COVID", "ANIMAL"}
-
-
-HEAD_ONLY_TYPES = {"INST", "INST_START"}
-
-
 class Matcher:
     def __init__(self, pack: RulePack, scanner, normaliser: Normaliser, keep_all: bool = False):
         self.pack = pack
         # the largest distance from an anchor at which the passage logic can look at a cue: the donor gate
         # or cue window beyond the far end of a cluster (<= one cluster gap away from its nearest anchor),
-        # and the 400-character sentence look-back of recipient attribution; plus a margin
+        # and the sentence look-back of subject attribution (``sentence_lookback``); plus a margin
         sets = pack.settings
 
         def _max(key: str) -> int:
@@ -71,7 +62,7 @@ class Matcher:
             return max(v.values()) if isinstance(v, dict) else int(v)
 
         w = max(_max("donor_window"), _max("cue_window"), _max("near_after")) + _max("cluster_gap")
-        self.near_window = 0 if keep_all else max(w, 400) + 100
+        self.near_window = 0 if keep_all else max(w, _max("sentence_lookback")) + 100
         self.scanner = scanner
         self.norm = normaliser
         self.left = np.array([lit.left_boundary for lit in pack.literals], dtype=bool)
@@ -124,9 +115,10 @@ class Matcher:
         self._rule_tagged = np.array([bool(r.tag) for r in self.pack.rules], dtype=np.int64)
         self._supp = [(tix[k], np.array([tix[x] for x in v if x in tix], dtype=np.int64))
                       for k, v in self.pack.suppress.items() if k in tix]
-        self._anchor_type = np.array([t in ANCHOR_TYPES for t in types], dtype=bool)
-        self._near_type = np.array([t in NEAR_ONLY_TYPES for t in types], dtype=bool)
-        self._head_type = np.array([t in HEAD_ONLY_TYPES for t in types], dtype=bool)
+        roles = self.pack.types
+        self._anchor_type = np.array([t in roles.of("anchor") for t in types], dtype=bool)
+        self._near_type = np.array([t in roles.of("near_only") for t in types], dtype=bool)
+        self._head_type = np.array([t in roles.of("head_only") for t in types], dtype=bool)
         self.head_chars = int(self.pack.settings.get("institution_head", 1500))
 
     def match_arrays(self, texts: list[str]):

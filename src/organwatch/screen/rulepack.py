@@ -2,7 +2,9 @@
 
 A pack (see ``rules/ddr_default.toml``) has ``[fragments]`` (named literal lists), ``[[rule]]`` entries
 (``id``, ``type``, optional ``tag``, ``lang``, ``terms``, ``example``, ``counter_example``), ``[settings]``
-(distances used by the passage logic) and ``[suppress]`` (hit types dropped when contained in another).
+(distances used by the passage logic), ``[suppress]`` (hit types dropped when contained in another),
+``[types]`` (the role of each type in the logic, and the confidence constants; validated, unknown keys
+rejected) and ``[ethics]`` (to which documents the reporting standard applies, negation scopes).
 ``{fragment}`` in a term expands to every literal of the fragment. Literals are normalised like the text.
 """
 
@@ -54,6 +56,8 @@ class RulePack:
     settings: dict[str, Any]
     suppress: dict[str, list[str]]
     rules: list[Rule]
+    types: TypeRoles = field(default_factory=lambda: TypeRoles())
+    ethics: dict[str, Any] = field(default_factory=dict)
     literals: list[Literal] = field(default_factory=list)
     # literal index -> list of rule indexes
     owners: list[list[int]] = field(default_factory=list)
@@ -64,6 +68,121 @@ class RulePack:
     def setting(self, key: str, lang: str) -> int:
         v = self.settings[key]
         return int(v.get(lang, v.get("en"))) if isinstance(v, dict) else int(v)
+
+
+# [types]: the role of each event/cue type in the passage logic and matcher (lists of type names), plus the
+# confidence constants of the pattern functions ([types.confidence]) and the exclusion reasons
+ROLE_KEYS = ("anchor", "airway", "near_only", "head_only", "shown", "pre", "subject_strong", "subject_weak",
+             "context", "doc_animal", "doc_living", "doc_deceased")
+CONFIDENCE_KEYS = ("V1", "V2", "V3", "V4", "V5", "V6", "V1_urgent_bonus", "V3_simultaneous", "V5_tracheotomy",
+                   "signal_bonus", "cap", "normative_cap", "normative_factor", "context_suspicious_factor",
+                   "suspicious_normative", "suspicious_established", "suspicious_after", "compliant_dcd",
+                   "compliant_dcd_reintubation", "compliant_det", "compliant_criteria", "compliant_other",
+                   "dcd_arrest", "exclusion", "not_applicable")
+SUBJECTS = ("donor", "recipient", "animal", "living_donor")
+ETHICS_KEYS = ("scope", "scope_types", "applies_types", "outcome_types", "exclude_near", "exclude_window",
+               "negation_scope", "negation_post_scope", "transplant_years_window", "max_voluntary_claims")
+
+
+@dataclass
+class TypeRoles:
+    """Validated ``[types]`` table: role -> frozenset of type names, subject maps, confidences, exclusions."""
+
+    roles: dict[str, frozenset[str]] = field(default_factory=dict)
+    subject_strong: dict[str, str] = field(default_factory=dict)  # type -> donor/recipient/animal/living_donor
+    subject_weak: dict[str, str] = field(default_factory=dict)
+    exclusion: dict[str, str] = field(default_factory=dict)  # type -> reason code
+    confidence: dict[str, float] = field(default_factory=dict)
+
+    def of(self, role: str) -> frozenset[str]:
+        return self.roles.get(role, frozenset())
+
+    def conf(self, key: str) -> float:
+        return self.confidence[key]
+
+
+def _fail(msg: str, where: str) -> InputError:
+    return InputError(f"[types]: {msg}", file=where)
+
+
+def _subject_map(raw: Any, key: str, known: set[str], where: str) -> dict[str, str]:
+    if not isinstance(raw, dict):
+        raise _fail(f"'{key}' must be a table of TYPE = subject", where)
+    for t, subj in raw.items():
+        if t not in known:
+            raise _fail(f"'{key}' names type '{t}' that no rule has", where)
+        if subj not in SUBJECTS:
+            raise _fail(f"'{key}.{t}' must be one of {', '.join(SUBJECTS)}, not '{subj}'", where)
+    return dict(raw)
+
+
+def _role_lists(raw: dict[str, Any], known: set[str], where: str) -> dict[str, frozenset[str]]:
+    roles = {}
+    for role in ROLE_KEYS:
+        if role in ("subject_strong", "subject_weak"):
+            continue
+        vals = raw.get(role, [])
+        if not isinstance(vals, list) or not all(isinstance(v, str) for v in vals):
+            raise _fail(f"'{role}' must be a list of type names", where)
+        bad = [v for v in vals if v not in known]
+        if bad:
+            raise _fail(f"'{role}' names type(s) that no rule has: {', '.join(bad)}", where)
+        roles[role] = frozenset(vals)
+    return roles
+
+
+def parse_types(raw: Any, known: set[str], where: str) -> TypeRoles:
+    """Validate the ``[types]`` table against the types the rules define; unknown keys are rejected."""
+    if not isinstance(raw, dict):
+        raise _fail("missing: the pack must say which types are anchors, airway events, ... (see ddr_default)",
+                    where)
+    allowed = {*ROLE_KEYS, "exclusion", "confidence"}
+    for k in raw:
+        if k not in allowed:
+            raise _fail(f"unknown key '{k}' (allowed: {', '.join(sorted(allowed))})", where)
+    out = TypeRoles(roles=_role_lists(raw, known, where))
+    for role in ("anchor", "airway"):
+        if not out.roles[role]:
+            raise _fail(f"'{role}' must name at least one type", where)
+    out.subject_strong = _subject_map(raw.get("subject_strong", {}), "subject_strong", known, where)
+    out.subject_weak = _subject_map(raw.get("subject_weak", {}), "subject_weak", known, where)
+    out.roles["subject"] = frozenset(out.subject_strong) | frozenset(out.subject_weak)
+    exc = raw.get("exclusion", {})
+    if not isinstance(exc, dict) or not all(isinstance(v, str) and k in known for k, v in exc.items()):
+        raise _fail("'exclusion' must be a table of TYPE = \"reason\" for types that rules define", where)
+    out.exclusion = dict(exc)
+    conf = raw.get("confidence", {})
+    if not isinstance(conf, dict):
+        raise _fail("'confidence' must be a table", where)
+    for k, v in conf.items():
+        if k not in CONFIDENCE_KEYS:
+            raise _fail(f"unknown confidence key '{k}'", where)
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or not 0 <= v <= 1:
+            raise _fail(f"confidence '{k}' must be a number between 0 and 1", where)
+    missing = [k for k in CONFIDENCE_KEYS if k not in conf]
+    if missing:
+        raise _fail(f"confidence keys missing: {', '.join(missing)}", where)
+    out.confidence = {k: float(v) for k, v in conf.items()}
+    return out
+
+
+def parse_ethics(raw: Any, known: set[str], where: str) -> dict[str, Any]:
+    """Validate the ``[ethics]`` table (applicability of the §6 standard, negation scopes)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InputError("[ethics] must be a table", file=where)
+    for k in raw:
+        if k not in ETHICS_KEYS:
+            raise InputError(f"[ethics]: unknown key '{k}' (allowed: {', '.join(ETHICS_KEYS)})", file=where)
+    scope = raw.get("scope", "all")
+    if scope not in ("all", "china"):
+        raise InputError(f"[ethics]: scope must be 'all' or 'china', not '{scope}'", file=where)
+    for k in ("scope_types", "applies_types", "outcome_types", "exclude_near"):
+        bad = [t for t in raw.get(k, []) if t not in known]
+        if bad:
+            raise InputError(f"[ethics]: '{k}' names type(s) that no rule has: {', '.join(bad)}", file=where)
+    return dict(raw)
 
 
 def _expand(term: str, fragments: dict[str, list[str]], where: str) -> list[str]:
@@ -111,6 +230,7 @@ def compile_pack(doc: dict[str, Any], where: str = "<pack>", sha256: str = "") -
         rules.append(Rule(id=r["id"], type=r["type"], tag=r.get("tag", ""), lang=r.get("lang", ""),
                           terms=list(r["terms"]), example=r.get("example", ""),
                           counter_example=r.get("counter_example", ""), note=r.get("note", "")))
+    known = {r.type for r in rules}
     pack = RulePack(name=meta.get("name", "pack"), version=str(meta.get("version", "")), sha256=sha256,
                     path=where, settings=doc.get("settings", {}), suppress=doc.get("suppress", {}), rules=rules)
     index: dict[tuple[str, bool, bool], int] = {}
@@ -133,4 +253,6 @@ def compile_pack(doc: dict[str, Any], where: str = "<pack>", sha256: str = "") -
                     pack.owners[li].append(ri)
     if not pack.literals:
         raise InputError("rule pack defines no terms", file=where)
+    pack.types = parse_types(doc.get("types"), known, where)
+    pack.ethics = parse_ethics(doc.get("ethics"), known, where)
     return pack
