@@ -79,7 +79,7 @@ def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: 
             continue
         try:
             head = head_bytes(path)
-            rep.format = _choose(path, head, fmt)
+            rep.format, head = _choose(path, head, fmt)
             if rep.format == "jsonl" and jsonl_ranges and _plain(path):
                 yield from _ranges(path, rep)
                 continue
@@ -98,13 +98,18 @@ def iter_documents(paths: Iterable[str | Path], fmt: str = "auto", pdf_workers: 
         yield from _pdf_batch(pdfs, pdf_workers)
 
 
-def _choose(path: Path, head: bytes, fmt: str) -> str:
+def _choose(path: Path, head: bytes, fmt: str) -> tuple[str, bytes]:
+    """(format, head): the format detected from the head (a longer head when an XML prolog hides the root)."""
     detected = detect_format(path, head)
+    if detected == "text" and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") and len(head) >= 1 << 16:
+        # a long prolog (comments, internal subset) hides the root element: look further, once
+        head = head_bytes(path, 1 << 22)
+        detected = detect_format(path, head)
     if fmt == "auto":
-        return detected
+        return detected, head
     if fmt == "cnki" and detected in ("noteexpress", "refworks", "cnki", "endnote"):
-        return detected  # "cnki" names the CNKI family; the detected member decides the syntax
-    return fmt
+        return detected, head  # "cnki" names the CNKI family; the detected member decides the syntax
+    return fmt, head
 
 
 def _plain(path: Path) -> bool:

@@ -127,7 +127,7 @@ def is_binary(head: bytes) -> bool:
     nul = sample.count(b"\x00")
     ctrl = sum(sample.count(bytes([c])) for c in (*range(1, 9), 11, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24,
                                                    25, 26, 27, 28, 29, 30, 31))
-    return nul > max(2, len(sample) // 100) or (nul + ctrl) > len(sample) * 0.1
+    return nul > max(8, len(sample) // 100) or (nul + ctrl) > len(sample) * 0.1
 
 
 def _delimited(lines: list[str], path: Path) -> str | None:

@@ -53,7 +53,7 @@ class XmlRecords:
         self.src, self.file, self.build = src, file, build
         self.record_tags = set(record_tags)
         self.note_tags = notes or {}
-        self.tags = self.record_tags | set(self.note_tags) | {root_tag}
+        self.tags = self.record_tags | set(self.note_tags) | ({root_tag} if root_tag else set())
         self.rec = 0
         self.root: Any = None
         self.open_record_at: int | None = None  # decompressed byte count when the open record started
@@ -110,8 +110,8 @@ class XmlRecords:
         for ev, el in parser.read_events():
             tag = el.tag
             if ev == "start":
-                if self.root is None:
-                    self.root = el
+                if self.root is None:  # the root's own start event, or (root tag unknown) the first record's
+                    self.root = el if tag not in self.record_tags else el.getroottree().getroot()
                 if tag in self.record_tags:
                     self.open_record_at = self.fed
                 continue
