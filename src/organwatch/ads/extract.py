@@ -108,7 +108,7 @@ class Extractor:
             return [], nt, hits
         seg, clause, line, table = segment_ids(nt, text)
         ctx = Context.of(hits, seg, clause, table)
-        values = [v for v in values if keep_value(v, ctx)]
+        values = [v for v in values if keep_value(v, ctx, hits)]
         return group_claims(values, hits, seg, line, norm, self), nt, hits
 
 
@@ -190,10 +190,28 @@ class Context:
         return cls(clause, seg, table, bc, bs, bt)
 
 
-def keep_value(v: Value, ctx: Context) -> bool:
-    """A value is a candidate claim when its clause has no negative cue and its segment (or table) has a
-    transplant context: an organ, a transplant term, or (for waits) a wait cue."""
+def stat_scope(v: Value, hits: list[Hit], seg: np.ndarray) -> bool:
+    """A waiting-list statistic cue earlier in the value's sentence, with no contrast cue in between."""
+    sid = int(seg[v.start])
+    last = None
+    for h in hits:
+        if h.start >= v.start:
+            break
+        if int(seg[h.start]) != sid:
+            continue
+        if h.type == "NEG_STAT":
+            last = "stat"
+        elif h.type == "CONTRAST":
+            last = "contrast"
+    return last == "stat"
+
+
+def keep_value(v: Value, ctx: Context, hits: list[Hit]) -> bool:
+    """A value is a candidate claim when its clause has no negative cue, no statistics cue reaches it, and
+    its segment (or table) has a transplant context: an organ, a transplant term, or (for waits) a wait cue."""
     if ctx.by_clause.get(int(ctx.clause[v.start]), set()) & NEG_FOR[v.kind]:
+        return False
+    if stat_scope(v, hits, ctx.seg):
         return False
     want = CONTEXT_TYPES | ({"WAIT"} if v.kind == "wait" else set())
     if ctx.by_seg.get(int(ctx.seg[v.start]), set()) & want:

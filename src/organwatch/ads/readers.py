@@ -139,6 +139,13 @@ def _resync(fh: IO[bytes], start: int, gz: bool) -> int | None:
         pos += len(block)
 
 
+def _short(e: Exception) -> str:
+    """A readable one-line reason (warcio quotes the bad bytes of a header in its message)."""
+    text = str(e).split(", first line:")[0]
+    text = "".join(ch for ch in text if ch.isprintable() and ord(ch) < 128)
+    return (f"{type(e).__name__}: {' '.join(text.split())}"[:120]).rstrip(": ")
+
+
 def _warc_capture(rec: Any, name: str, n: int, fmt: str, max_bytes: int) -> Capture | None:
     """A Capture from a warcio response record, or None when the record is not a page."""
     http = rec.http_headers
@@ -201,11 +208,21 @@ def iter_warc(fh: IO[bytes], name: str, fmt: str, stats: FileStats, max_bytes: i
                 if cap is not None:
                     yield cap
             offset = None
+            fh.seek(0, io.SEEK_END)
+            rest = fh.tell() - last_end
+            if rest > 0:
+                fh.seek(last_end)
+                if fh.read(min(rest, 64)).strip(b"\r\n\x00 "):
+                    n += 1
+                    stats.seen += 1
+                    stats.failed += 1
+                    yield RecordError(file=name, record=n, message=f"truncated: the last {rest} bytes are not a "
+                                                                   "complete record")
         except Exception as e:  # noqa: BLE001 - damaged member or header: one warning, then resync
             n += 1
             stats.seen += 1
             stats.failed += 1
-            msg = " ".join(str(e).split())[:200] or type(e).__name__
+            msg = _short(e)
             yield RecordError(file=name, record=n, message=f"damaged record or gzip member ({msg}); "
                                                            "skipped to the next record")
             offset = _resync(fh, last_end + 1, gz)

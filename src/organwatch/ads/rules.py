@@ -127,6 +127,9 @@ class Grammar:
     price_max_after: list[str]
     equivalent_links: list[str]
     forward_links: list[str]
+    ordinal_day_cjk: list[str] = field(default_factory=list)
+    ordinal_day_en: list[str] = field(default_factory=list)
+    ordinal_words: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -225,7 +228,9 @@ def compile_grammar(g: dict[str, Any], where: str) -> Grammar:
         multipliers=_pairs(g, "multipliers", where, int),
         price_min_before=_strings(g, "price_min_before", where), price_min_after=_strings(g, "price_min_after", where),
         price_max_before=_strings(g, "price_max_before", where), price_max_after=_strings(g, "price_max_after", where),
-        equivalent_links=_strings(g, "equivalent_links", where), forward_links=_strings(g, "forward_links", where))
+        equivalent_links=_strings(g, "equivalent_links", where), forward_links=_strings(g, "forward_links", where),
+        ordinal_day_cjk=_strings(g, "ordinal_day_cjk", where), ordinal_day_en=_strings(g, "ordinal_day_en", where),
+        ordinal_words=_pairs(g, "ordinal_words", where, int))
 
 
 def _grammar_rules(doc: dict[str, Any], where: str) -> list[GrammarRule]:

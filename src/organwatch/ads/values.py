@@ -56,7 +56,7 @@ class ValueGrammar:
         conn = _alt(g.connectors)
         unit = _alt(list(g.units))
         self.single = f"(?:{_alt(list(g.fixed))}|{_alt(g.vague)}|{num}(?: ?{conn} ?{num})?[ -]?{unit}半?)"
-        wait = (f"(?P<wb>{_alt(g.within_before)} )?(?P<between>between )?(?P<w1>{self.single})"
+        wait = (f"(?:(?P<wb>{_alt(g.within_before)}) ?)?(?P<between>between )?(?P<w1>{self.single})"
                 f"(?: ?(?P<wc>{conn}) ?(?P<w2>{self.single}))?(?P<wa> ?{_alt(g.within_after)})?")
         self.wait_rx = re.compile(wait)
         self.single_rx = re.compile(
@@ -68,11 +68,17 @@ class ValueGrammar:
         pconn = _alt([c for c in g.connectors if c not in ("or", "and", "或")])
         bounds_b = _alt(g.price_min_before + g.price_max_before)
         bounds_a = _alt(g.price_min_after + g.price_max_after)
-        price = (f"(?P<pb>{bounds_b} )?(?P<c1>{pre})? ?(?P<a1>{amt}) ?(?P<m1>{mult})?"
+        post = _alt(list(g.currency_after))
+        price = (f"(?:(?P<pb>{bounds_b}) ?)?(?P<c1>{pre})? ?(?P<a1>{amt}) ?(?P<m1>{mult})?(?P<post1>{post})?"
                  f"(?: ?{pconn} ?(?P<c2>{pre})? ?(?P<a2>{amt}) ?(?P<m2>{mult})?)?"
-                 f" ?(?P<post>{_alt(list(g.currency_after))})?"
+                 f" ?(?P<post>{post})?"
                  f"(?P<pa>{bounds_a})?")
         self.price_rx = re.compile(price)
+        en_n = f"(?:\\d{{1,2}}(?:st|nd|rd|th)|{_alt(list(g.ordinal_words))})"
+        forms = [re.escape(f).replace(re.escape("{n}"), f"(?P<n{i}>{num})") for i, f in enumerate(g.ordinal_day_cjk)]
+        forms += [r"(?<![a-z])" + re.escape(f).replace(re.escape("{n}"), f"(?P<n{i + 50}>{en_n})")
+                  for i, f in enumerate(g.ordinal_day_en)]
+        self.ordinal_rx = re.compile("|".join(forms)) if forms else None
         self.lang_default = lang_default
 
     # -- numbers ------------------------------------------------------------------------------------------
@@ -160,8 +166,23 @@ class ValueGrammar:
         before = norm[max(0, m.start() - 6):m.start()]
         return not any(c in before for c in ("等", "需", "约", "仅", "只", "要", "待", "快", "wait", "대기"))
 
-    def waits(self, norm: str) -> list[Value]:
+    def ordinal_days(self, norm: str) -> list[Value]:
+        """"on the 2nd day", 第二天: elapsed time from N-1 to N days."""
         out: list[Value] = []
+        if self.ordinal_rx is None:
+            return out
+        for m in self.ordinal_rx.finditer(norm):
+            tok = next(v for k, v in m.groupdict().items() if v is not None)
+            tok = re.sub(r"(st|nd|rd|th)$", "", tok) if tok[0].isdigit() else tok
+            n = self.g.ordinal_words.get(tok)
+            val = float(n) if n is not None else (self.number(tok) or (None, None))[0]
+            if val is None or not 1 <= val <= 60:
+                continue
+            out.append(Value("wait", m.start(), m.end(), "wait.ordinal_day", _rounded(val - 1), _rounded(val)))
+        return out
+
+    def waits(self, norm: str) -> list[Value]:
+        out: list[Value] = self.ordinal_days(norm)
         for m in self.wait_rx.finditer(norm):
             v = self._wait(norm, m)
             if v is not None:
@@ -224,7 +245,7 @@ class ValueGrammar:
 
     def _price(self, m: re.Match[str], lang: str) -> Value | None:
         g = self.g
-        cur_text = m.group("c1") or m.group("c2") or m.group("post")
+        cur_text = m.group("c1") or m.group("post1") or m.group("c2") or m.group("post")
         if not cur_text:
             return None
         code = g.currency_before.get(cur_text) or g.currency_after.get(cur_text) or ""

@@ -123,14 +123,15 @@ def build_warc(path: Path, gz: bool = True) -> None:
 
 
 def build_damaged(src: Path, dst: Path) -> None:
-    """Corrupt the bytes inside the 3rd gzip member and cut the last member in half."""
+    """Corrupt the bytes inside gzip member 3 (the third hospital capture; member 0 is the warcinfo) and cut
+    the file in the middle of member 9 (the Chinese-numerals page), losing members 9-12."""
     data = bytearray(src.read_bytes())
     starts = [i for i in range(len(data) - 2) if data[i:i + 3] == b"\x1f\x8b\x08"]
-    a, b = starts[3], starts[4]  # member 3 = the third hospital capture (0 = warcinfo)
+    a, b = starts[3], starts[4]
     mid = (a + b) // 2
     data[mid:mid + 40] = b"\x00" * 40
-    last = starts[-1]
-    dst.write_bytes(bytes(data[:last + (len(data) - last) // 2]))
+    cut = (starts[9] + starts[10]) // 2
+    dst.write_bytes(bytes(data[:cut]))
 
 
 def build_arc(path: Path) -> None:
