@@ -208,7 +208,7 @@ def test_names_match_their_entity(name, entity):
     "Illumina, Inc.", "Thermo Fisher Scientific", "Oxford Nanopore Technologies plc", "PacBio",
     "Pacific Biosciences of California", "Element Biosciences", "Ultima Genomics", "Singular Genomics",
     "OriGene Technologies", "QIAGEN GmbH", "Roche Diagnostics", "Agilent Technologies", "10x Genomics",
-    "Genomics England", "GeneDx", "Life Technologies",
+    "Genomics England", "GeneDx", "Life Technologies", "Genomics Institute", "Shenzhen Institute",
 ])
 def test_negative_controls_do_not_match(name):
     assert default_matcher().match_name(name).decision == "none", name
@@ -228,6 +228,7 @@ def test_lookalikes_go_to_review_not_to_a_match():
     ({"manufacturer": "MGI", "model": "JETvarnish 3D", "asset_type": "printer"}, "not_restricted"),
     ({"manufacturer": "MGI Pharma", "asset_type": ""}, "not_restricted"),
     ({"manufacturer": "BGI Building Services", "asset_type": ""}, "not_restricted"),
+    ({"manufacturer": "MGI Digital Technology", "asset_type": "sequencer"}, "not_restricted"),
 ])
 def test_acronyms_only_with_genomics_context(cells, expected):
     assert verdict("2026-01-01", **cells) == expected

@@ -11,8 +11,7 @@ from typing import Any
 import click
 
 from organwatch import __version__
-from organwatch.clikit import (emit_jsonl, format_option, json_option, out_option, print_table, quiet_option, say,
-                               warn)
+from organwatch.clikit import emit_jsonl, format_option, json_option, out_option, print_table, quiet_option, say, warn
 from organwatch.errors import InputError, RecordError, UsageError, nothing_read
 from organwatch.output import infer_format, write_records
 
@@ -172,7 +171,7 @@ def screen(inventories: tuple[Path, ...], states: tuple[str, ...], as_of: str | 
                 if isinstance(item, RecordError):
                     _report(item, counts)
                     continue
-                js = jurisdictions or [state_code(item.state) if item.state else None]
+                js: list[str | None] = list(jurisdictions) or [state_code(item.state) if item.state else None]
                 if not jurisdictions and item.state and js == [None]:
                     item.notes.append(f"state '{item.state}' is not a US state code or name")
                 records.extend(screen_asset(matcher, item, js, day))

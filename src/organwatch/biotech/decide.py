@@ -10,7 +10,7 @@ Verdicts: ``restricted`` (a listed entity, a law in force that covers the facili
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +61,10 @@ def _pick(reg: Registry, cands: list[Candidate], day: dt.date) -> Candidate | No
 
 
 def _resolve_acronym(m: Matcher, nm: NameMatch, asset: Asset, context: bool) -> str:
-    """accept (genomics context), dismiss (unrelated business) or review (no context either way)."""
+    """dismiss (the name itself names an unrelated business), accept (genomics context), dismiss (unrelated
+    business elsewhere in the row) or review (no context either way)."""
+    if m.has_negative_context(nm.query):
+        return "dismiss"
     if context:
         return "accept"
     if m.has_negative_context(asset.text):
@@ -154,8 +157,8 @@ def _review(reg: Registry, asset: Asset, fld: str | None, nm: NameMatch, day: dt
              f"is it {names}?")
     else:
         q = f"'{nm.query}' is close to, but not the same as, {names}. Is it the same company?"
-    return Identification("review", candidates=nm.candidates, source_field=fld, reasons=[*reasons, "uncertain_name_match"],
-                          questions=[q])
+    return Identification("review", candidates=nm.candidates, source_field=fld,
+                          reasons=[*reasons, "uncertain_name_match"], questions=[q])
 
 
 def _from_vendor(m: Matcher, asset: Asset, day: dt.date, reasons: list[str]) -> Identification:
@@ -429,7 +432,7 @@ def outcome(case: Case, ruling: Ruling, run_questions: list[str] | None = None) 
     }
 
 
-def screen_asset(m: Matcher, asset: Asset, jurisdictions: list[str | None], day: dt.date) -> list[dict[str, Any]]:
+def screen_asset(m: Matcher, asset: Asset, jurisdictions: Sequence[str | None], day: dt.date) -> list[dict[str, Any]]:
     """One outcome per jurisdiction for one asset."""
     ident = identify(m, asset, day)
     out = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -20,7 +21,7 @@ ASSETS = ("sequencer", "sample_prep", "software", "reagent", "data_storage", "se
 EXEMPTIONS = ("merely_assembled", "us_or_ally_controlled", "grandfathered_before_effective")
 LAW_STATUSES = ("enacted", "vetoed", "passed_lower_chamber")
 HONG_KONG = ("included", "not_stated", "excluded")
-_LAW_KEYS = {
+_LAW_KEYS: dict[str, type] = {
     "law_id": str, "jurisdiction": str, "title": str, "section": str, "status": str, "status_verified": bool,
     "signed": str, "effective": str, "effective_verified": bool, "effective_assumed": str, "effective_note": str,
     "replacement_days": int, "replacement_note": str, "facilities": list, "assets": list,
@@ -28,7 +29,7 @@ _LAW_KEYS = {
     "subsidiary_clause": bool, "controlled_clause": bool, "exemptions": list, "data_storage": bool,
     "lists_used": list, "source_urls": list,
 }
-_DEF_KEYS = {"title": str, "countries": list, "hong_kong": str, "note": str, "source_urls": list}
+_DEF_KEYS: dict[str, type] = {"title": str, "countries": list, "hong_kong": str, "note": str, "source_urls": list}
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def _date(value: str, where: str) -> dt.date | None:
         raise RuntimeError(f"{where}: '{value}' is not an ISO date") from None
 
 
-def _check_keys(table: dict[str, Any], spec: dict[str, type], where: str) -> None:
+def _check_keys(table: dict[str, Any], spec: Mapping[str, type], where: str) -> None:
     unknown = set(table) - set(spec)
     if unknown:
         raise RuntimeError(f"{where}: unknown keys {sorted(unknown)}")

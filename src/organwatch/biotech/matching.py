@@ -73,7 +73,9 @@ class Matcher:
                 if is_acronym(alias):
                     self.acronyms.setdefault(forms[0].compact, []).append(Key(e.id, alias, forms[0]))
                     continue
-                self.keys.extend(Key(e.id, alias, f) for f in forms if f.compact)
+                # registry names keep their place names ("Beijing Genomics Institute"); only inputs drop them
+                if forms[0].compact:
+                    self.keys.append(Key(e.id, alias, forms[0]))
         self.exact: dict[str, list[Key]] = {}
         for k in self.keys:
             self.exact.setdefault(k.name.compact, []).append(k)

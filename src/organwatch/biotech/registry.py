@@ -259,9 +259,10 @@ def _sanction_listings(d: dict[str, Any], eid: str, fallback: list[str]) -> list
             continue
         urls = tuple(str(u) for u in sp.get("sourceUrl", []) or fallback)
         program = ",".join(str(x) for x in sp.get("program", []) or sp.get("authority", [])) or dataset
-        out.append(Listing(entity_id=eid, list=f"opensanctions:{program}", listed=start, listed_text=start.isoformat(),
-                           delisted=end if end and end > start else None, status="listed", source_urls=urls,
-                           verification="secondary_only", notes="user-supplied OpenSanctions file", origin="opensanctions"))
+        out.append(Listing(entity_id=eid, list=f"opensanctions:{program}", listed=start,
+                           listed_text=start.isoformat(), delisted=end if end and end > start else None,
+                           status="listed", source_urls=urls, verification="secondary_only",
+                           notes="user-supplied OpenSanctions file", origin="opensanctions"))
     if out:
         return out
     start = _first_date([d.get("first_seen"), *(props.get("createdAt") or [])])
@@ -294,11 +295,9 @@ def _ftm_entity(d: dict[str, Any]) -> Entity | None:
 def read_ftm(path: Path, verbose: bool = False) -> Iterator[Entity | RecordError]:
     """FollowTheMoney JSON lines (OpenSanctions ``entities.ftm.json`` / ``targets.nested.json``)."""
     name = display_name(path, verbose)
-    try:
-        fh = open(path, encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"{name}: cannot read ({e.strerror or e})") from None
-    with fh:
+    if not path.is_file():
+        raise InputError(f"{name}: no such file")
+    with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
