@@ -10,7 +10,8 @@ from test_claims_x12build import build_837
 
 from organwatch.claims.countries import normalise
 from organwatch.claims.engine import Engine
-from organwatch.claims.model import Claim, ClaimError
+from organwatch.claims.model import Claim
+from organwatch.errors import RecordError
 from organwatch.claims.readers import read_claims
 from organwatch.claims.rules import load_rules
 
@@ -23,7 +24,7 @@ def test_x12_samples_read_or_fail_per_claim(shared_formats):
     ok, bad = [], []
     for f in files:
         for c in read_claims(f):
-            (bad if isinstance(c, ClaimError) else ok).append(c)
+            (bad if isinstance(c, RecordError) else ok).append(c)
     # 13 files are well-formed; 5 declare ':' as component separator (ISA16) but use '>' in HI and SV1
     assert len(ok) == 13 and len(bad) == 5
     for e in bad:
@@ -92,7 +93,7 @@ def test_fhir_bundle_bad_entry_isolated(tmp_path):
     p = tmp_path / "b.json"
     p.write_text(json.dumps(bundle))
     out = list(read_claims(p))
-    assert [type(x).__name__ for x in out] == ["Claim", "ClaimError", "ClaimError"]
+    assert [type(x).__name__ for x in out] == ["Claim", "RecordError", "RecordError"]
     assert "Bundle.entry[1].resource" in str(out[1]) and "Claim.item[0].sequence" in str(out[1])
     assert "ExplanationOfBenefit" in str(out[2]) and "required element missing" in str(out[2])
     for e in out[1:]:
@@ -112,7 +113,7 @@ def test_fhir_malformed(tmp_path, text, where):
     p.write_text(text)
     for fast in (False, True):
         out = list(read_claims(p, fast=fast))
-        assert len(out) == 1 and isinstance(out[0], ClaimError), out
+        assert len(out) == 1 and isinstance(out[0], RecordError), out
         assert where in str(out[0])
 
 
@@ -121,7 +122,7 @@ def test_fhir_ndjson(tmp_path):
     p.write_text("\n".join(json.dumps(_claim_json(id=f"N{i}")) for i in range(3)) + "\n{broken\n")
     out = list(read_claims(p))
     assert [getattr(x, "claim_id", None) for x in out[:3]] == ["N0", "N1", "N2"]
-    assert isinstance(out[3], ClaimError) and "line 4" in str(out[3])
+    assert isinstance(out[3], RecordError) and "line 4" in str(out[3])
 
 
 def test_x12_malformed_claim_isolated_and_no_phi(tmp_path):
@@ -145,7 +146,7 @@ def test_x12_garbage_file(tmp_path):
     p = tmp_path / "g.837"
     p.write_text("ISA*garbage~~~")
     out = list(read_claims(p))
-    assert len(out) == 1 and isinstance(out[0], ClaimError)
+    assert len(out) == 1 and isinstance(out[0], RecordError)
 
 
 def test_x12_unknown_guide_reported(tmp_path):
@@ -153,7 +154,7 @@ def test_x12_unknown_guide_reported(tmp_path):
     p.write_text(build_837([{"claim_id": "U", "lines": [{"code": "50360", "date": "2024-01-10"}]}],
                            version="005010X999A1"))
     out = list(read_claims(p))
-    assert isinstance(out[0], ClaimError) and "GS08" in str(out[0])
+    assert isinstance(out[0], RecordError) and "GS08" in str(out[0])
 
 
 def test_csv_claims_and_bad_rows(tmp_path):
@@ -226,6 +227,6 @@ def test_csv_jurisdiction_and_plan_type_columns(tmp_path):
                  "B,1,2024-09-01,50360,CN,TX,platinum\n")
     out = list(read_claims(p))
     assert out[0].jurisdiction == "US-ID" and out[0].plan_type == "chip"
-    assert isinstance(out[1], ClaimError) and "plan_type" in str(out[1])
+    assert isinstance(out[1], RecordError) and "plan_type" in str(out[1])
     o = list(Engine(load_rules()).evaluate([out[0]]))
     assert [(x.jurisdiction, x.outcome) for x in o] == [("US-ID", "deny_statutory")]

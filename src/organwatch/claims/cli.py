@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from organwatch import __version__
 from organwatch.clikit import (
     csv_raw_option,
     emit_jsonl,
@@ -22,8 +21,8 @@ from organwatch.clikit import (
     quiet_option,
     say,
 )
-from organwatch.errors import InputError, UsageError, display_name
-from organwatch.output import TABLE_FORMATS, infer_format, write_records
+from organwatch.errors import UsageError, display_name
+from organwatch.output import infer_format, write_records
 
 
 def _as_of(value: str | None) -> dt.date | None:
@@ -151,114 +150,53 @@ def _show_rules(day: dt.date | None, jurisdictions: list[str], as_json: bool, ou
 @click.command()
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--jurisdiction", "-j", "jurisdictions", multiple=True,
-              help="Plan situs, e.g. US-TX (TX accepted; repeatable). Default: every jurisdiction with a rule.")
+              help="Plan situs, e.g. US-TX (TX accepted; repeatable, duplicates count once). Default: every "
+                   "jurisdiction with a rule.")
 @click.option("--plan-type", help="fully_insured, self_funded_erisa, medicaid, chip, hcso, ... (default from config).")
 @click.option("--members", "members_path", type=click.Path(path_type=Path),
               help="Members CSV: index transplants (organ, date, performed/origin country, attestation).")
 @click.option("--enrollment", "enrollment_path", type=click.Path(path_type=Path),
               help="Enrollment CSV: member_id, jurisdiction, plan_type, start, end (members moving between states).")
-@click.option("--as-of", "as_of", help="Use the rule versions valid on DATE (later versions and unsigned laws are ignored).")
+@click.option("--as-of", "as_of",
+              help="Use the rule versions valid on DATE (later versions and unsigned laws are ignored).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="TOML overriding engine settings / jurisdiction parameters (see docs/compliance.md).")
-@click.option("--out", type=click.Path(path_type=Path), help="Outcome records (default ./claim-outcomes.jsonl).")
-@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), help="jsonl, csv or parquet (default from --out).")
-@click.option("--json", "as_json", is_flag=True, help="Outcome records as JSON lines on stdout.")
+@out_option(default=None, help="Outcome records (default ./claim-outcomes.jsonl, always written unless --json).")
+@format_option("jsonl")
+@json_option("lines", "the outcome records")
 @click.option("--worklist", "worklist_path", type=click.Path(path_type=Path),
               help="Also write the transplant-tourism worklist (members to counsel / review).")
 @click.option("--errors", "errors_path", type=click.Path(path_type=Path),
-              help="Write unreadable claims (file, claim ordinal, segment / JSON path) as JSON lines.")
-@click.option("--fast", is_flag=True, help="FHIR fast path (plain JSON, no model validation); same outcomes.")
+              help="Write every unreadable claim or file part (file, record, line, field, message) as JSON lines; "
+                   "written even when nothing could be read.")
+@click.option("--fast", is_flag=True,
+              help="Fast paths: FHIR without fhirclient schema notes, X12 by the tokenising reader instead of "
+                   "pyx12; same claims and outcomes.")
+@click.option("--verbose", "-v", is_flag=True, help="Name files by full path in messages (default: base name).")
+@quiet_option
+@csv_raw_option
 def claims(inputs: tuple[Path, ...], jurisdictions: tuple[str, ...], plan_type: str | None, members_path: Path | None,
            enrollment_path: Path | None, as_of: str | None, config_path: Path | None, out: Path | None,
-           fmt: str | None, as_json: bool, worklist_path: Path | None, errors_path: Path | None, fast: bool) -> None:
+           fmt: str | None, as_json: bool, worklist_path: Path | None, errors_path: Path | None, fast: bool,
+           verbose: bool) -> None:
     """Screen claim lines against the transplant-tourism insurance laws (TX, UT, ID, TN, AZ).
 
-    Reads X12 837P/837I (pyx12), FHIR R4 Claim / ExplanationOfBenefit / Bundle (fhirclient) and the documented
-    claims CSV. Writes one record per claim line and jurisdiction: claim_id, line, jurisdiction, outcome,
-    reasons, statute, fields. Unreadable claims are counted and reported (segment or JSON path), the rest go on.
-    Member identifiers never appear in messages.
+    Reads X12 837P/837I (5010 through pyx12, 4010 by the tokenising reader; envelopes and counts checked),
+    FHIR R4 Claim / ExplanationOfBenefit as single resources, Bundles or NDJSON (references resolved across all
+    inputs of the run), and the documented claims CSV. Writes one record per claim line and jurisdiction:
+    claim_id, line (0 = a claim without lines), jurisdiction, outcome, reasons, statute, fields. Unreadable
+    claims are counted and reported (segment or JSON path), the rest go on. Member identifiers never appear
+    in messages.
 
     \b
     Example:
       organwatch claims claims.837 --jurisdiction TX --out outcomes.jsonl
       organwatch claims bundle.json --members members.csv --plan-type medicaid -j ID --worklist worklist.csv
-      organwatch claims claims/ --enrollment enrollment.csv --format parquet --out outcomes.parquet
+      organwatch claims Claim.ndjson Location.ndjson Organization.ndjson -j TX --errors errors.jsonl
     """
-    from organwatch.claims.batch import gc_paused, screen
-    from organwatch.claims.model import RECORD_COLUMNS
-    from organwatch.claims.readers import expand
-    from organwatch.claims.readers.members import read_enrollment, read_members
-    from organwatch.claims.records_out import write_outcomes
-    from organwatch.claims.rules import load_rules, plan_types, read_config, resolve_jurisdiction
-    from organwatch.claims.worklist import WORKLIST_COLUMNS, build_worklist
-    from organwatch.findings import sha256_file
+    from organwatch.claims.run import run_claims
 
-    err = Console(stderr=True)
-    day = _as_of(as_of)
-    config = read_config(config_path)
-    rules = load_rules(config, day)
-    known = list(rules.rules)
-    js = [resolve_jurisdiction(j, known) for j in jurisdictions] or None
-    if plan_type is not None and plan_type not in plan_types():
-        raise UsageError(f"--plan-type must be one of {', '.join(plan_types())}, not '{plan_type}'")
-    fmt_out = infer_format(out, fmt, "jsonl") if not as_json or out else "jsonl"
-    if out is None and not as_json:
-        out = Path("claim-outcomes.jsonl") if fmt_out == "jsonl" else Path(f"claim-outcomes.{fmt_out}")
-    members: dict = {}
-    if members_path is not None:
-        read_members(members_path, members)
-    if enrollment_path is not None:
-        read_enrollment(enrollment_path, members, known)
-    files = expand(list(inputs))
-    if not files:
-        raise InputError("no input files found", file=inputs[0])
-    if err.is_terminal and len(files) > 1:
-        from rich.progress import Progress
-
-        with Progress(console=err, transient=True) as progress:
-            task = progress.add_task("reading claims", total=len(files))
-            b = screen(files, rules, members, js, plan_type, fast,
-                       on_file=lambda _f: progress.advance(task))
-    else:
-        b = screen(files, rules, members, js, plan_type, fast)
-    batch, errors, outcomes, engine = b.claims, b.errors, b.outcomes, b.engine
-    with gc_paused():
-        records = [o.to_record() for o in outcomes]
-    inputs_ref = [{"name": str(f), "sha256": sha256_file(f)} for f in files]
-    for extra in (members_path, enrollment_path, config_path):
-        if extra is not None:
-            inputs_ref.append({"name": str(extra), "sha256": sha256_file(extra)})
-    from organwatch import datasets
-
-    laws_info = datasets.info("laws")
-    inputs_ref.append({"name": laws_info.input_ref().name, "sha256": laws_info.sha256})
-    provenance = {"inputs": inputs_ref, "parameters": {**rules.parameters, "jurisdictions": js,
-                                                        "plan_type": plan_type, "fast": fast},
-                  "version": __version__, "seed": None,
-                  "readers": {"x12": "pyx12 (maps: see claims/data/x12_maps.toml)", "fhir": "fhirclient R4 4.0.1"
-                              if not fast else "fast path (json)"},
-                  "counts": {"files": len(files), "claims": len(batch), "lines": sum(len(c.lines) for c in batch),
-                             "records": len(records), "errors": len(errors)}}
-    if as_json and out is None:
-        for r in records:
-            sys.stdout.write(json.dumps(r, ensure_ascii=False) + "\n")
-    else:
-        assert out is not None
-        write_outcomes(records, out, fmt_out, RECORD_COLUMNS)
-        Path(str(out) + ".provenance.json").write_text(
-            json.dumps(provenance, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    if errors_path is not None:
-        write_records([e.to_dict() for e in errors], errors_path, infer_format(errors_path, None, "jsonl"),
-                      ["source", "record", "where", "message"])
-    if worklist_path is not None:
-        wl = build_worklist(engine, batch, members, js)
-        write_records(wl, worklist_path, infer_format(worklist_path, None, "csv"), WORKLIST_COLUMNS)
-        err.print(f"organwatch claims: worklist of {len(wl)} members -> {worklist_path}")
-    for e in errors[:20]:
-        click.echo(f"organwatch claims: skipped {e}", err=True)
-    if len(errors) > 20:
-        err.print(f"organwatch claims: ... and {len(errors) - 20} more unreadable claims (see --errors)")
-    counts = Counter(r["outcome"] for r in records)
-    click.echo(f"organwatch claims: read {len(files)} files, {len(batch)} claims, "
-              f"{provenance['counts']['lines']} lines; {len(errors)} unreadable claims; {len(records)} outcome records"
-              + (f" -> {out}" if out else "") + "; " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())), err=True)
+    run_claims(inputs=list(inputs), jurisdictions=list(jurisdictions), plan_type=plan_type,
+               members_path=members_path, enrollment_path=enrollment_path, as_of=_as_of(as_of),
+               config_path=config_path, out=out, fmt=fmt, as_json=as_json, worklist_path=worklist_path,
+               errors_path=errors_path, fast=fast, verbose=verbose)

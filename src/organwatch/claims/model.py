@@ -28,6 +28,8 @@ class Line:
     country_field: str = ""  # e.g. "2310C/N404"
     country_raw: str | None = None
     country_source: str = ""  # evidence kind: claim_line_facility | claim_service_facility | billing_provider | ...
+    unresolved: list[str] = field(default_factory=list)  # location references that did not resolve (named)
+    unresolved_codes: list[str] = field(default_factory=list)  # procedure/diagnosis references that did not resolve
 
 
 @dataclass(slots=True)
@@ -36,28 +38,11 @@ class Claim:
     source: str  # file name
     record: int  # 1-based claim ordinal within the file (used in messages instead of identifiers)
     form: str  # 837P | 837I | FHIR-Claim | FHIR-EOB | CSV
-    member_id: str | None = None  # never logged
+    member_id: str | None = None  # never logged; normalised key (Patient/ID -> ID, urn:uuid:X -> X)
+    member_ref: str | None = None  # the reference or identifier as written (for linking through the index)
     lines: list[Line] = field(default_factory=list)
     jurisdiction: str | None = None  # from the CSV, when given
     plan_type: str | None = None
-
-
-@dataclass
-class ClaimError:
-    """A claim (or file part) that could not be read. ``where`` names the segment / JSON path / row; no PHI."""
-
-    source: str
-    record: int | None
-    where: str
-    message: str
-
-    def __str__(self) -> str:
-        rec = f", claim {self.record}" if self.record is not None else ""
-        msg = self.message if self.message.startswith(self.where) else f"{self.where}: {self.message}"
-        return f"{self.source}{rec}: {msg}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "record": self.record, "where": self.where, "message": self.message}
 
 
 @dataclass(slots=True)

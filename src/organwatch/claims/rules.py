@@ -211,6 +211,28 @@ def _build(config: dict[str, Any], eng: EngineConfig, overrides: dict[str, Any],
     return RuleSet(rules=dict(sorted(chosen.items())), engine=eng, parameters=params)
 
 
+@functools.cache
+def registry_jurisdictions() -> frozenset[str]:
+    """Every jurisdiction code of the laws registry (US-XX, US, GB, EU ...)."""
+    return frozenset(str(r["jurisdiction"]) for r in registry_rows().values() if r.get("jurisdiction"))
+
+
+def jurisdiction_value(raw: str) -> tuple[str | None, str | None]:
+    """A jurisdiction cell of a claims or enrollment file -> (code, None), (None, None) when blank, or
+    (None, problem). 'TX' and 'us-tx' -> 'US-TX'; US states are ISO 3166-2 codes; 'TEXAS' is not a code."""
+    from organwatch.claims.countries import is_us_subdivision
+
+    v = (raw or "").strip().upper()
+    if not v:
+        return None, None
+    if len(v) == 2 and v.isalpha() and v != "US" and is_us_subdivision(v):
+        v = f"US-{v}"
+    if v.startswith("US-") and is_us_subdivision(v[3:]) or v in registry_jurisdictions():
+        return v, None
+    return None, (f"'{raw.strip()[:20]}' is not a jurisdiction code (use US-TX or TX, or a code of the laws "
+                  f"registry)")
+
+
 def resolve_jurisdiction(value: str, known: list[str] | None = None) -> str:
     """'TX', 'tx', 'US-TX' -> 'US-TX'. ``known`` restricts to the rule jurisdictions."""
     v = value.strip().upper()

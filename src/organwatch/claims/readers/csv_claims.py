@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from organwatch.claims.countries import is_us_subdivision, normalise
-from organwatch.claims.model import UNKNOWN, Claim, ClaimError, Line
-from organwatch.claims.rules import plan_types
+from organwatch.claims.model import UNKNOWN, Claim, Line
+from organwatch.claims.rules import jurisdiction_value, plan_types
+from organwatch.errors import RecordError
 
 REQUIRED = ("claim_id", "line")
 
@@ -27,41 +28,43 @@ def _split(v: str | None) -> list[str]:
     return [x for x in (v or "").replace(";", " ").replace("|", " ").split() if x]
 
 
-def read_csv_claims(path: Path) -> Iterator[Claim | ClaimError]:
-    source = str(path)
+def read_csv_claims(path: Path) -> Iterator[Claim | RecordError]:
+    source = path.name
     try:
         text = path.read_text("utf-8-sig")
     except UnicodeDecodeError:
-        yield ClaimError(source, None, "file", "not UTF-8 text")
+        yield RecordError(file=source, record=None, field="file", message="not UTF-8 text")
         return
     delim = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delim)
     cols = [c.strip() for c in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in cols]
     if missing:
-        yield ClaimError(source, None, "header", f"missing column(s) {', '.join(missing)}")
+        yield RecordError(file=source, record=None, line=1, field="header",
+                          message=f"missing column(s) {', '.join(missing)}")
         return
     claims: dict[str, Claim] = {}
-    bad: dict[str, ClaimError] = {}
+    bad: dict[str, RecordError] = {}
     order: list[str] = []
     try:
         for rowno, raw in enumerate(reader, 1):
             row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if isinstance(v, str)}
             cid = row.get("claim_id", "")
             if not cid:
-                yield ClaimError(source, None, f"row {rowno}, column 'claim_id'", "empty")
+                yield RecordError(file=source, record=None, line=rowno + 1, field="claim_id", message="empty")
                 continue
             if cid not in claims and cid not in bad:
                 order.append(cid)
-                j = (row.get("jurisdiction") or "").upper() or None
-                if j and len(j) == 2 and j.isalpha() and j != "US":
-                    j = f"US-{j}"  # TX -> US-TX
+                j, j_problem = jurisdiction_value(row.get("jurisdiction") or "")
                 plan = row.get("plan_type") or None
                 claims[cid] = Claim(claim_id=cid, source=source, record=len(order), form="CSV",
                                     member_id=row.get("member_id") or None, jurisdiction=j, plan_type=plan)
-                if plan is not None and plan not in plan_types():
-                    bad[cid] = ClaimError(source, len(order), f"row {rowno}, column 'plan_type'",
-                                          "unknown plan type (see claims/data/plan_types.toml)")
+                if j_problem:
+                    bad[cid] = RecordError(file=source, record=len(order), line=rowno + 1, field="jurisdiction",
+                                           message=j_problem)
+                elif plan is not None and plan not in plan_types():
+                    bad[cid] = RecordError(file=source, record=len(order), line=rowno + 1, field="plan_type",
+                                           message="unknown plan type (see claims/data/plan_types.toml)")
             if cid in bad:
                 continue
             claim = claims[cid]
@@ -75,8 +78,9 @@ def read_csv_claims(path: Path) -> Iterator[Claim | ClaimError]:
                     except ValueError:
                         raise ValueError("date_of_service") from None
             except ValueError as e:
-                bad[cid] = ClaimError(source, claim.record, f"row {rowno}, column '{e.args[0]}'",
-                                      "not an integer" if e.args[0] == "line" else "not an ISO date (YYYY-MM-DD)")
+                bad[cid] = RecordError(file=source, record=claim.record, line=rowno + 1, field=e.args[0],
+                                       message="not an integer" if e.args[0] == "line" else
+                                       "not an ISO date (YYYY-MM-DD)")
                 continue
             raw_c = row.get("service_country") or None
             state = row.get("service_state") or None
@@ -95,6 +99,6 @@ def read_csv_claims(path: Path) -> Iterator[Claim | ClaimError]:
                 country=country, country_field=fld, country_raw=raw_c,
                 country_source="claim_service_facility" if fld else ""))
     except csv.Error as e:
-        yield ClaimError(source, None, f"line {reader.line_num}", f"malformed CSV ({e})")
+        yield RecordError(file=source, record=None, line=reader.line_num, field="csv", message=f"malformed CSV ({e})")
     for cid in order:
         yield bad[cid] if cid in bad else claims[cid]
