@@ -75,6 +75,7 @@ class ReviewApp:
                                 segments=passage_segments, new_nonce=lambda: secrets.token_urlsafe(12),
                                 urlencode=lambda d: urllib.parse.urlencode(d), label_buttons=self._label_buttons(),
                                 facet_links=queries.facet_links)
+        self.env.filters["nobidi"] = strip_bidi
 
     def _label_buttons(self) -> Markup:
         """The label buttons are the same in every hit: rendered once (escaped) instead of per hit."""
@@ -393,6 +394,15 @@ class HostCheck:
                 await PlainTextResponse("invalid host header", 400, headers=SECURITY_HEADERS)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+BIDI_CONTROLS = dict.fromkeys([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def strip_bidi(text: object) -> str:
+    """Text without bidi control characters, for places that cannot hold a ``<bdi>`` (the page ``<title>``);
+    everywhere else free text is wrapped in ``<bdi>`` so that an override cannot reorder the page around it."""
+    return str(text).translate(BIDI_CONTROLS)
 
 
 class BodyTooLarge(InputError):

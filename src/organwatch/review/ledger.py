@@ -103,13 +103,14 @@ def append(con: sqlite3.Connection, hit_id: str, reviewer: str, label: str, patt
             prev = con.execute("SELECT d.*, h.hit_id FROM decisions d JOIN hits h USING (hit_pk) WHERE nonce = ?",
                                (nonce,)).fetchone()
             if prev is not None:
-                con.execute("COMMIT")
+                con.execute("ROLLBACK")  # nothing written; the replay check below may refuse
                 return _replay(prev, hit_id, reviewer, label, pattern, rationale)
         cur = con.execute("INSERT INTO decisions(hit_pk, reviewer, timestamp, label, pattern, rationale, nonce) "
                           "VALUES (?,?,?,?,?,?,?)", (row["hit_pk"], reviewer, ts, label, pattern, rationale, nonce))
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        if con.in_transaction:
+            con.execute("ROLLBACK")
         raise
     return Decision(cur.lastrowid, hit_id, reviewer, ts, label, pattern, rationale)
 

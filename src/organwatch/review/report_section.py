@@ -14,12 +14,13 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from organwatch.errors import InputError
 from organwatch.findings import Finding, InputRef, Kind, Provenance, sha256_file
 from organwatch.report.sections import ReportContext, ReportItem, Section
 from organwatch.report.svg import bar_chart, html_table
 from organwatch.review.agreement import agreement
 from organwatch.review.config import labels, settings
-from organwatch.review.schema import APPLICATION_ID, SCHEMA_VERSION, connect
+from organwatch.review.schema import APPLICATION_ID, SCHEMA_VERSION, connect, guarded
 
 ORDER = 30
 
@@ -71,9 +72,16 @@ def project_items(path: Path, ctx: ReportContext) -> tuple[list[ReportItem], lis
     cfg = settings()["report"]
     rule = cfg["confirmed_rule"]
     threshold = float(settings()["agreement"]["kappa_threshold"])
-    con = connect(path, readonly=True)
+    with guarded(path):
+        con = connect(path, readonly=True)  # checks the schema: a crafted file is refused before any query
     try:
         return _items(con, path, ctx, rule, threshold, cfg)
+    except sqlite3.DatabaseError as e:
+        raise InputError(f"damaged review project ({' '.join(str(e).split())[:200]})", file=path.name) from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        # values a genuine project never holds (say, spans that are not JSON, or a state row without its hit)
+        raise InputError(f"malformed review project ({type(e).__name__}: {' '.join(str(e).split())[:200]})",
+                         file=path.name) from None
     finally:
         con.close()
 

@@ -152,7 +152,7 @@ def check_schema(con: sqlite3.Connection, version: int, path: Path) -> None:
         raise InputError(f"not an organwatch review project (unknown schema version {version})", file=path)
     try:
         found = set(_objects(con))
-    except sqlite3.DatabaseError as e:
+    except (sqlite3.DatabaseError, UnicodeDecodeError) as e:
         raise InputError(f"damaged review project ({e})", file=path) from None
     expected = expected_objects(version)
     extra = sorted(found - expected, key=lambda o: (o[0], o[1]))
@@ -169,11 +169,15 @@ def check_schema(con: sqlite3.Connection, version: int, path: Path) -> None:
 
 @contextlib.contextmanager
 def guarded(path: str | Path) -> Iterator[None]:
-    """SQLite errors from a damaged or hostile project file as one-line :class:`InputError`."""
+    """SQLite errors from a damaged or hostile project file, and values no genuine project holds (text that is
+    not UTF-8, JSON columns that are not JSON), as one-line :class:`InputError`."""
     try:
         yield
     except sqlite3.DatabaseError as e:
-        raise InputError(f"damaged review project ({' '.join(str(e).split())})", file=Path(path).name) from None
+        raise InputError(f"damaged review project ({' '.join(str(e).split())[:200]})", file=Path(path).name) from None
+    except (ValueError, TypeError, KeyError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise InputError(f"malformed review project ({type(e).__name__}: {' '.join(str(e).split())[:200]})",
+                         file=Path(path).name) from None
 
 
 def rebuild_state(con: sqlite3.Connection) -> None:
