@@ -102,3 +102,26 @@ def test_section_renders_offline_in_chromium(default_section, chromium, tmp_path
     assert page.locator("text=7,969").count() >= 1
     assert [u for u in requested if not u.startswith("file:")] == []
     page.close()
+
+
+def test_report_and_cli_give_the_same_median(tmp_path: Path):
+    """One number per question: the report's capacity median is `organwatch volume --json`'s median for the
+    default scenario (same draws, same seed), and the briefing prints that number."""
+    import subprocess
+    import sys
+
+    def ow(*args):
+        p = subprocess.run([sys.executable, "-m", "organwatch", *args], capture_output=True, text=True,
+                           cwd=tmp_path, timeout=900)
+        assert p.returncode == 0, p.stderr
+        return p.stdout
+
+    cli = json.loads(ow("volume", "--json"))
+    ow("report", "--out", "r.html", "--findings", "f.json", "--date", "2026-01-01")
+    doc = json.loads((tmp_path / "f.json").read_text(encoding="utf-8"))
+    cap = next(f for f in doc["findings"] if f["check"] == "volume.capacity_model")
+    assert cap["statistics"]["median"] == cli["median"]
+    assert cap["statistics"]["draws"] == cli["draws"] and cap["statistics"]["seed"] == cli["seed"]
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    brief = html[html.index('<section id="briefing">'):html.index("</section>")]
+    assert f"{round(cli['median']):,}" in brief

@@ -15,7 +15,7 @@ import datetime as _dt
 import gettext as _gettext
 import io
 from collections.abc import Iterator
-from functools import lru_cache
+from functools import lru_cache, cache
 from importlib import resources
 
 LANGUAGES = {"en": "en", "zh": "zh-Hans"}  # --lang value -> <html lang>
@@ -27,7 +27,7 @@ def catalog_path(lang: str) -> resources.abc.Traversable:
     return resources.files("organwatch.report") / "locale" / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> _gettext.NullTranslations:
     """The catalog of ``lang`` as gettext translations (English: the identity)."""
     if lang == "en":
@@ -80,3 +80,31 @@ def format_date(iso: str) -> str:
     from babel.dates import format_date as _fd
 
     return _fd(d, format="long", locale="zh_Hans_CN" if current() == "zh" else "en_GB")
+
+
+# -- catalog maintenance (used by tests/test_report_i18n.py and to update the .po) ----------------------------------
+SOURCE_MODULES = ("organwatch.report.briefing", "organwatch.report.build", "organwatch.report.labels",
+                  "organwatch.report.svg", "organwatch.stats.report_section", "organwatch.volume.report_section")
+TEMPLATES = ("report.html.j2",)
+
+
+def extract_messages() -> list[str]:
+    """Every fixed string the report translates: ``_()``/``gettext()`` calls in :data:`SOURCE_MODULES` and
+    :data:`TEMPLATES`, plus the label tables of :mod:`organwatch.report.labels`."""
+    import importlib.util
+
+    import jinja2.ext
+    from babel.messages.extract import extract_from_file
+
+    from organwatch.report import labels
+
+    keywords = {"_": None, "gettext": None, "ngettext": (1, 2)}
+    found: set[str] = set()
+    paths = [(importlib.util.find_spec(m).origin, "python") for m in SOURCE_MODULES]  # type: ignore[union-attr]  # our own modules always exist
+    tdir = resources.files("organwatch.report") / "templates"
+    paths += [(str(tdir / t), jinja2.ext.babel_extract) for t in TEMPLATES]  # type: ignore[misc]  # babel accepts a callable
+    for path, method in paths:
+        for _lineno, msg, _comments, _ctx in extract_from_file(method, str(path), keywords=keywords):
+            found.add(msg if isinstance(msg, str) else msg[0])
+    found |= set(labels.KEYS.values()) | set(labels.MODELS.values()) | {"yes", "no"}
+    return sorted(found)

@@ -19,7 +19,10 @@ HINT = ("PDF output needs Chromium and Playwright: apt-get install chromium && p
 
 
 def find_chromium() -> str | None:
-    for cand in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
+    """``$CHROMIUM`` when set (and only it), else Debian's /usr/bin/chromium or a Chromium on PATH."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"] if Path(os.environ["CHROMIUM"]).is_file() else None
+    for cand in ("/usr/bin/chromium", shutil.which("chromium"),
                  shutil.which("chromium-browser"), shutil.which("google-chrome")):
         if cand and Path(cand).is_file():
             return cand

@@ -246,10 +246,12 @@ def figure(svg_text: str, title: str, headers: Sequence[str] = (), rows: Iterabl
     data = base64.b64encode(svg_text.encode("utf-8")).decode("ascii")
     table = ""
     if headers and rows:
-        table = (f'<details class="ow-data"><summary>{escape(_("Data table"))}</summary>'
+        summary = escape(_("Data table"))
+        table = (f'<details class="ow-data"><summary>{summary}</summary>'
                  f"{html_table(headers, rows, numeric=numeric)}</details>")
+    label = escape(_("Download SVG"))
     link = (f'<a class="ow-download" download="{escape(_slug(title))}" href="data:image/svg+xml;base64,{data}">'
-            f"{escape(_('Download SVG'))}</a>")
+            f"{label}</a>")
     return Markup(f'<figure class="ow-figure"><div class="ow-chart-box">{svg_text}</div>'
                   f'<div class="ow-figtools">{link}</div>{table}</figure>')
 
@@ -298,8 +300,8 @@ def _axes(c: _Canvas, x0: float, x1: float, sx: Callable[[float], float], yt: Se
 def _segments(xs: Sequence[float], ys: Sequence[float | None], log_y: bool, connect: bool) -> list[list[tuple]]:
     """Runs of consecutive points to join; a run breaks at a missing value and, unless ``connect``, wherever the
     step between x values is larger than the series' usual step (a gap in years is a gap in the line)."""
-    pts = [(x, y) for x, y in zip(xs, ys)]
-    steps = sorted(b[0] - a[0] for a, b in zip(pts, pts[1:]) if b[0] > a[0])
+    pts = [(x, y) for x, y in zip(xs, ys, strict=False)]
+    steps = sorted(b[0] - a[0] for a, b in zip(pts, pts[1:], strict=False) if b[0] > a[0])
     usual = steps[0] if steps else 1.0
     segs: list[list[tuple]] = [[]]
     prev_x: float | None = None
@@ -318,12 +320,12 @@ def _segments(xs: Sequence[float], ys: Sequence[float | None], log_y: bool, conn
 def _gaps(series: Sequence[dict], x0: float, x1: float) -> list[tuple[float, float]]:
     """Periods without data in the observed series drawn as lines: (last year before, first year after)."""
     obs = [s for s in series if s.get("markers", True) and s.get("line", True) and not s.get("connect")]
-    xs = sorted({x for s in obs for x, y in zip(s["x"], s["y"]) if y is not None})
-    steps = sorted(b - a for a, b in zip(xs, xs[1:]) if b > a)
+    xs = sorted({x for s in obs for x, y in zip(s["x"], s["y"], strict=False) if y is not None})
+    steps = sorted(b - a for a, b in zip(xs, xs[1:], strict=False) if b > a)
     if not steps:
         return []
     usual = steps[0]
-    return [(a, b) for a, b in zip(xs, xs[1:]) if b - a > usual * 1.5 and x0 <= a and b <= x1]
+    return [(a, b) for a, b in zip(xs, xs[1:], strict=False) if b - a > usual * 1.5 and x0 <= a and b <= x1]
 
 
 def line_chart(series: Sequence[dict], title: str, x_label: str = "", y_label: str = "", width: int = 640,
@@ -333,7 +335,7 @@ def line_chart(series: Sequence[dict], title: str, x_label: str = "", y_label: s
     curves), ``markers`` (default True), ``line`` (default True), ``connect`` (join across gaps; for model curves)
     and ``labels`` (per-point tooltips). Gaps in the observed series are shaded and labelled "no data"."""
     c = _Canvas(width, height, title, desc=desc)
-    xs = [x for s in series for x, y in zip(s["x"], s["y"]) if y is not None]
+    xs = [x for s in series for x, y in zip(s["x"], s["y"], strict=False) if y is not None]
     ys = [y for s in series for y in s["y"] if y is not None and (not log_y or y > 0)]
     if not xs or not ys:
         c.text(width / 2, c.mt + 40, _("no data to draw"))
@@ -363,12 +365,13 @@ def line_chart(series: Sequence[dict], title: str, x_label: str = "", y_label: s
     def sy(y: float) -> float:
         return sy_raw(tf(y))
 
+    no_data = _("no data")
     for a, b in _gaps(series, x0, x1):
         xa, xb = sx(a) + 4, sx(b) - 4
         c.add(f'<rect x="{_f(xa)}" y="{_f(c.mt)}" width="{_f(max(xb - xa, 1))}" height="{_f(c.ph)}" '
-              f'fill="#f1f1f1"><title>{escape(_("no data"))}: {fmt_year(a)}–{fmt_year(b)}</title></rect>')
-        if xb - xa > text_width(_("no data"), 10) + 4:
-            c.text((xa + xb) / 2, c.mt + 12, _("no data"), size=10, fill="#777")
+              f'fill="#f1f1f1"><title>{escape(no_data)}: {fmt_year(a)}–{fmt_year(b)}</title></rect>')
+        if xb - xa > text_width(no_data, 10) + 4:
+            c.text((xa + xb) / 2, c.mt + 12, no_data, size=10, fill="#777")
     _axes(c, x0 - pad, x1 + pad, sx, yt, sy_raw, x_label, y_label, log_y, years=years)
     rows: list[list[object]] = []
     for i, s in enumerate(series):
@@ -380,7 +383,7 @@ def line_chart(series: Sequence[dict], title: str, x_label: str = "", y_label: s
                     d = " ".join(f"{'M' if j == 0 else 'L'}{_f(sx(x))},{_f(sy(y))}" for j, (x, y) in enumerate(seg))
                     c.add(f'<path d="{d}" fill="none" stroke="{col}" stroke-width="2"{dash}/>')
         labels = s.get("labels") or [None] * len(s["x"])
-        shown = [(x, y, lab) for x, y, lab in zip(s["x"], s["y"], labels) if y is not None and (not log_y or y > 0)]
+        shown = [(x, y, lab) for x, y, lab in zip(s["x"], s["y"], labels, strict=False) if y is not None and (not log_y or y > 0)]
         if s.get("markers", True):
             for x, y, lab in shown:
                 tip = escape(lab if lab else f"{s['name']}: {fmt_year(x) if years else fmt_num(x)} → {fmt_num(y)}")
@@ -448,7 +451,7 @@ def bar_chart(labels: Sequence[str], values: Sequence[float | None], title: str,
         c.add(f'<line x1="{_f(x)}" y1="{_f(c.mt)}" x2="{_f(x)}" y2="{_f(base_y)}" stroke="#e5e5e5"/>')
         c.text(x, base_y + 14, fmt_tick(10 ** t if log_x else t), size=10)
     rows: list[list[object]] = []
-    for i, (lab, v) in enumerate(zip(labels, values)):
+    for i, (lab, v) in enumerate(zip(labels, values, strict=False)):
         y = c.mt + i * (bar_h + gap)
         col = HIGHLIGHT if i in hl else PALETTE[0]
         if labelled:
@@ -498,7 +501,7 @@ def tornado(rows: Sequence[tuple[str, float, float]], baseline: float, title: st
     for t in ticks:
         c.add(f'<line x1="{_f(sx(t))}" y1="{_f(c.mt)}" x2="{_f(sx(t))}" y2="{_f(base_y)}" stroke="#eee"/>')
         c.text(sx(t), base_y + 14, fmt_tick(t), size=10)
-    for i, (name, (_n, a, b)) in enumerate(zip(names, rows)):
+    for i, (name, (_n, a, b)) in enumerate(zip(names, rows, strict=False)):
         y = c.mt + i * 26
         c.text(c.ml - 6, y + 13, name, anchor="end", size=10, max_w=c.ml - 10)
         for v, col in ((a, PALETTE[0]), (b, PALETTE[1])):
@@ -510,10 +513,10 @@ def tornado(rows: Sequence[tuple[str, float, float]], baseline: float, title: st
     c.add(f'<line x1="{_f(x)}" y1="{_f(c.mt)}" x2="{_f(x)}" y2="{_f(base_y)}" stroke="#222"/>')
     c.legend += [(low_label or _("input in its lowest decile"), PALETTE[0], "box"),
                  (high_label or _("input in its highest decile"), PALETTE[1], "box"),
-                 (f"{_('median')} ({fmt_num(baseline)})", "#222", "line")]
+                 (_("median") + f" ({fmt_num(baseline)})", "#222", "line")]
     if value_label:
         c.text(c.ml + c.pw / 2, base_y + 32, value_label, size=11, max_w=c.pw)
-    table = [[nm, a, b] for nm, (_n, a, b) in zip(names, rows)]
+    table = [[nm, a, b] for nm, (_n, a, b) in zip(names, rows, strict=False)]
     return figure(c.svg(), title, [_("input"), low_label or _("lowest decile"), high_label or _("highest decile")],
                   table)
 
@@ -557,7 +560,7 @@ def histogram(values: Sequence[float], title: str, bins: int = 30, value_label: 
         x = sx(marker)
         c.add(f'<line x1="{_f(x)}" y1="{_f(c.mt)}" x2="{_f(x)}" y2="{_f(c.mt + c.ph)}" stroke="{HIGHLIGHT}" '
               f'stroke-width="2"/>')
-        c.legend.append((f"{marker_label or _('tested')} ({fmt_num(marker, 3)})", HIGHLIGHT, "line"))
+        c.legend.append(((marker_label or _("tested")) + f" ({fmt_num(marker, 3)})", HIGHLIGHT, "line"))
     return figure(c.svg(), title, [value_label or _("value"), _("count")], rows)
 
 
@@ -592,7 +595,7 @@ def dot_strip(values: Sequence[float], marked: float, title: str, axis_label: st
         c.text(x, base + 15, fmt_tick(10 ** t if log_x else t), size=10)
     c.text(c.ml + c.pw / 2, base + 31, axis_label, size=10, max_w=c.pw, fill="#444")
     labs = list(labels) or [""] * len(values)
-    for i, (v, lab) in enumerate(zip(values, labs)):
+    for i, (v, lab) in enumerate(zip(values, labs, strict=False)):
         if v is None or not math.isfinite(v) or (log_x and v <= 0):
             continue
         y = mid + ((i % 5) - 2) * 5
@@ -608,7 +611,7 @@ def dot_strip(values: Sequence[float], marked: float, title: str, axis_label: st
     c.legend += [(others_label, PALETTE[0], "dot"), (marked_label, HIGHLIGHT, "dot")]
     if lower_is:
         c.legend.append((lower_is, "#fff", "box"))
-    rows = [[lab or "", fmt_num(v, 4)] for v, lab in zip(values, labs)] + [[marked_label, fmt_num(marked, 4)]]
+    rows = [[lab or "", fmt_num(v, 4)] for v, lab in zip(values, labs, strict=False)] + [[marked_label, fmt_num(marked, 4)]]
     return figure(c.svg(), title, [_("unit"), axis_label], rows, numeric=False)
 
 
@@ -640,7 +643,8 @@ def range_bar(ranges: Sequence[dict], title: str, axis_label: str, width: int = 
         c.text(x, base + 14, fmt_tick(10 ** t if log_x else t), size=10)
     c.text(c.ml + c.pw / 2, base + 30, axis_label, size=10, max_w=c.pw, fill="#444")
     rows: list[list[object]] = []
-    for i, (r, lab) in enumerate(zip(ranges, labels)):
+    median = _("median")
+    for i, (r, lab) in enumerate(zip(ranges, labels, strict=False)):
         y = c.mt + i * 24
         col = r.get("color") or PALETTE[i % len(PALETTE)]
         c.text(c.ml - 6, y + 13, lab, anchor="end", size=10, max_w=c.ml - 10)
@@ -651,7 +655,7 @@ def range_bar(ranges: Sequence[dict], title: str, axis_label: str, width: int = 
         c.points += 1
         if r.get("mid") is not None:
             c.add(f'<line x1="{_f(sx(r["mid"]))}" y1="{_f(y)}" x2="{_f(sx(r["mid"]))}" y2="{_f(y + 18)}" '
-                  f'stroke="#111" stroke-width="2"><title>{escape(_("median"))}: {escape(fmt_num(r["mid"]))}</title>'
+                  f'stroke="#111" stroke-width="2"><title>{escape(median)}: {escape(fmt_num(r["mid"]))}</title>'
                   "</line>")
         rows.append([lab, fmt_num(r["low"]), fmt_num(r["high"]), "" if r.get("mid") is None else fmt_num(r["mid"])])
     return figure(c.svg(), title, [_("range"), _("low"), _("high"), _("median")], rows, numeric=False)

@@ -183,7 +183,7 @@ class Dist:
         vals = np.asarray(p["values"], float)
         w = np.asarray(p.get("weights") or [1.0] * len(vals), float)
         out = np.zeros_like(x)
-        for v, wi in zip(vals, w / w.sum()):
+        for v, wi in zip(vals, w / w.sum(), strict=False):
             out += wi * _point_mass(x, v)
         return out
 
@@ -276,4 +276,4 @@ def parse_spec(text: str, what: str, bounds: Bounds | None = None) -> Dist:
         nums = [float(x) for x in parts]
     except ValueError:
         raise UsageError(f"{what}: cannot read numbers in '{text}'") from None
-    return Dist.from_table({"dist": kind, **dict(zip(req + opt, nums))}, what, bounds)
+    return Dist.from_table({"dist": kind, **dict(zip(req + opt, nums, strict=False))}, what, bounds)

@@ -57,8 +57,8 @@ def evidence_mix(by_hospital: list[dict[str, Any]]) -> dict[str, Any]:
     pcat = {}
     pp = datasets.load("volume_published_parameters").frame
     src = {str(u): str(c) for u, c in zip(datasets.load("volume_sources").frame["source_url"],
-                                           datasets.load("volume_sources").frame["publisher_category"])}
-    for rid, url in zip(pp["record_id"].astype(str), pp["source_url"].astype(str)):
+                                           datasets.load("volume_sources").frame["publisher_category"], strict=False)}
+    for rid, url in zip(pp["record_id"].astype(str), pp["source_url"].astype(str), strict=False):
         pcat[rid] = src.get(url, "not in sources.csv")
 
     def count(rows: list[str]) -> dict[str, int]:
@@ -81,7 +81,7 @@ def run(s: Scenario, with_calibration: bool = True, keep_draws: bool = False) ->
     per_h = model.quantiles_columns(sim.per_hospital)
     hosp_est = compare.hospital_estimates()
     by_hospital = []
-    for h, qh in zip(sim.hospitals, per_h):
+    for h, qh in zip(sim.hospitals, per_h, strict=False):
         by_hospital.append({
             "hospital_id": h.hospital_id, "name_en": h.name_en, "name_zh": h.name_zh, "province": h.province,
             "beds": h.describe_beds(s.bed_conflicts), "bed_rows": h.bed_rows,

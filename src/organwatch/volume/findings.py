@@ -26,7 +26,7 @@ def _row_urls() -> dict[str, str]:
     out = {}
     for ds in ROW_DATASETS.values():
         f = datasets.load(ds).frame
-        for rid, url in zip(f["record_id"].astype(str), f["source_url"]):
+        for rid, url in zip(f["record_id"].astype(str), f["source_url"], strict=False):
             out[rid] = "" if url is pd.NA else str(url)
     return out
 
@@ -46,7 +46,7 @@ def row_sources(rows: list[str]) -> list[dict[str, str]]:
 @functools.cache
 def _publisher_categories() -> dict[str, str]:
     f = datasets.load("volume_sources").frame
-    return {str(u): ("" if c is pd.NA else str(c)) for u, c in zip(f["source_url"], f["publisher_category"])}
+    return {str(u): ("" if c is pd.NA else str(c)) for u, c in zip(f["source_url"], f["publisher_category"], strict=False)}
 
 
 def verdict_for_p(p: float) -> Verdict:

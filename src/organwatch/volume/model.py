@@ -299,7 +299,7 @@ def quantiles(x: np.ndarray) -> dict[str, float]:
     if x.size == 0:
         return {k: 0.0 for k in QUANTILES}
     q = np.quantile(x, list(QUANTILES.values()), axis=0)
-    return {k: float(v) for k, v in zip(QUANTILES, q)}
+    return {k: float(v) for k, v in zip(QUANTILES, q, strict=False)}
 
 
 def quantiles_columns(m: np.ndarray) -> list[dict[str, float]]:

@@ -18,6 +18,7 @@ from markupsafe import Markup
 
 from organwatch.errors import InputError
 from organwatch.report import svg
+from organwatch.report.i18n import gettext as _
 from organwatch.report.sections import ReportContext, ReportItem, Section
 from organwatch.volume import findings as vf
 
@@ -92,14 +93,16 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
         items.append(ReportItem(finding=f, chart_svg=chart, table_html=table, chart_caption=caption))
     sc = main["scenario"]
     return Section(
-        id="volume", title="Transplant volume estimated from hospital capacity",
-        intro=("Annual transplants = beds × share of bed-days used by transplant patients × occupancy × 365 / length "
-               "of stay, per hospital, summed nationally, with every parameter drawn from the range of published "
-               "values or a named assumption. The result is an estimate of capacity under stated assumptions, shown "
-               "next to official totals and published estimates; it is not an observed count. Length of stay and "
-               "the transplant share are not observed for any hospital, so the interval mainly reflects those "
-               f"assumptions. Scenario '{sc['name']}' ({sc['source']}, sha256 {sc['sha256'][:12]}…), seed "
-               f"{main['seed']}, {main['draws']:,} draws."),
+        id="volume", title=_("Transplant volume estimated from hospital capacity"),
+        intro=_("Annual transplants = beds × share of bed-days used by transplant patients × occupancy × 365 / "
+                "length of stay, per hospital, summed nationally, with every parameter drawn from the range of "
+                "published values or a named assumption. The result is an estimate of capacity under stated "
+                "assumptions, shown next to official totals and published estimates; it is not an observed count. "
+                "Length of stay and the transplant share are not observed for any hospital, so the interval mainly "
+                "reflects those assumptions. Scenario '%(name)s' (%(source)s, SHA-256 %(sha)s…), seed %(seed)s, "
+                "%(draws)s draws: the same figures as organwatch volume with that scenario and seed.") % {
+            "name": sc["name"], "source": sc["source"], "sha": sc["sha256"][:12], "seed": main["seed"],
+            "draws": f"{main['draws']:,}"},
         items=items,
         sources=vf.row_sources(vf._scenario_rows(main)),
         not_tested=[main["validation"]["statement"]],
@@ -111,15 +114,14 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
     if check == "volume.capacity_model":
         rows = [(s["parameter"], s["median_low_decile"], s["median_high_decile"]) for s in r["sensitivity"]
                 if s.get("varies") and s["median_low_decile"] is not None]
-        chart = svg.tornado(rows, r["median"], "Sensitivity: median national total when each input is in its "
-                                               "lowest vs highest decile", "transplants per year") if rows else None
-        return chart, _chain_table(r), ("Tornado: each bar spans the model's median national total among draws "
-                                        "with that input in its lowest (blue) and highest (orange) decile.")
+        chart = svg.tornado(rows, r["median"], _("Sensitivity: median national total when each input is in its lowest vs highest decile"), _("transplants per year")) if rows else None
+        return chart, _chain_table(r), _("Each bar spans the model's median national total among draws with that input in its lowest (blue) "
+                                          "and highest (orange) decile.")
     if check == "volume.worked_example":
         w = r["worked_example"]
         t = svg.html_table(["beds", "occupancy", "length of stay (days)", "share", "computed", "published", "rows"],
                            [[w["beds"], w["occupancy"], w["length_of_stay"], w["share"], w["result"], w["published"],
-                             ", ".join(w["rows"])]], caption="Deterministic special case of the model")
+                             ", ".join(w["rows"])]], caption=_("Deterministic special case of the model"))
         return None, t, ""
     if check == "volume.calibration":
         cal = r.get("calibration") or {}
@@ -128,21 +130,21 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
         labels = [f"stated, row {s['row']}" for s in stated] + \
             ["model p5", "model median", "model p95"]
         vals = [s["transplants_per_bed_year"] for s in stated] + [m["p5"], m["median"], m["p95"]]
-        chart = svg.bar_chart(labels, vals, "Transplants per bed-year: stated vs the scenario's assumptions",
-                              value_label="transplants per bed per year (log scale)", log_x=True,
+        chart = svg.bar_chart(labels, vals, _("Transplants per bed-year: stated vs the scenario's assumptions"),
+                              value_label=_("transplants per bed per year (log scale)"), log_x=True,
                               value_format=lambda v: f"{v:.3g}",
                               highlight=range(len(stated))) if stated else None
         rows = [[c["row"], c["hospital_id"], c["stated"], c["prior_predictive_p_below"], c["loo_p5"], c["loo_p95"],
                  "yes" if c["loo_covered"] else "no"] for c in cal.get("checks", [])]
         t = svg.html_table(["row", "hospital", "stated per year", "prior predictive P(≤ stated)",
                             "LOO predictive p5", "LOO predictive p95", "covered"], rows,
-                           caption="Calibration diagnostics per stated volume") if rows else None
+                           caption=_("Calibration diagnostics per stated volume")) if rows else None
         rob = [[x["noise_sd"], x["lower_bounds"], f"{x['data_only_f_median']:.3g}",
                 f"{x['data_only_f_p5']:.3g}–{x['data_only_f_p95']:.3g}"] for x in cal.get("robustness", [])]
         if rob and t is not None:
             t = Markup(t + svg.html_table(["reporting noise (log sd)", "\"more than X\" read as", "data-only f median",
-                                           "90 % interval"], rob, caption="Robustness of the data-only reading of f"))
-        return chart, t, "Highlighted: per-bed yields implied by stated volumes and published beds."
+                                           "90 % interval"], rob, caption=_("Robustness of the data-only reading of f")))
+        return chart, t, _("Highlighted: per-bed yields implied by stated volumes and published beds.")
     if check == "volume.vs_official":
         off = r["vs_official"]
         years = sorted({o["year"] for o in off})
@@ -159,16 +161,16 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
         if cal:
             series.append({"name": "median, share calibrated on stated volumes (no prior)", "x": [x0, x1],
                            "y": [cal["median"], cal["median"]], "dash": True, "markers": False, "connect": True})
-        chart = svg.line_chart(series, "Official totals by year and the model's interval", "year",
-                               "transplants per year (log scale)", log_y=True)
+        chart = svg.line_chart(series, _("Official totals by year and the model's interval"), _("year"),
+                               _("transplants per year (log scale)"), log_y=True)
         pub = [[e["record_id"], e["estimator"], e["pub_year"], e["value_low"], e["value_high"], e["quantity"],
                 _pct(e.get("p_model_within"))] for e in r["published_estimates"]]
         t1 = svg.html_table(["year", "official", "row", "claim type", "share of model draws above"],
                             [[str(o["year"]), f"{_q(o['qualifier'])}{o['value']:,.0f}", o["record_id"], o["claim_type"],
-                              _pct(o["p_model_exceeds"])] for o in off], caption="Official totals, as published")
+                              _pct(o["p_model_exceeds"])] for o in off], caption=_("Official totals, as published"))
         t2 = svg.html_table(["row", "estimator", "published", "low", "high", "quantity", "model draws within"], pub,
-                            caption="Published estimates, as published")
-        return chart, Markup(t1 + t2), "The model's lines are constant: it estimates one year's capacity (c.2015)."
+                            caption=_("Published estimates, as published"))
+        return chart, Markup(t1 + t2), _("The model's lines are constant: it estimates one year's capacity (about 2015).")
     if check == "volume.implied_donors":
         d = r["donors"]
         q = d["deceased_donors_per_year"]
@@ -178,15 +180,15 @@ def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tu
         return None, svg.html_table(["", "deceased donors per year"], rows), ""
     if check == "volume.scenarios":
         labels = [x["scenario"]["name"] for x in results]
-        chart = svg.bar_chart(labels, [x["median"] for x in results], "Median national total by scenario",
-                              value_label="transplants per year (log scale)", log_x=True,
+        chart = svg.bar_chart(labels, [x["median"] for x in results], _("Median national total by scenario"),
+                              value_label=_("transplants per year (log scale)"), log_x=True,
                               value_format=lambda v: f"{v:,.0f}")
         from organwatch.volume.estimate import scenario_table
 
         rows = [[t["scenario"], round(t["median"]), f"{t['p5']:,.0f}–{t['p95']:,.0f}", t["share"], t["length_of_stay"],
                  t["occupancy"], t["imputed_hospitals"]] for t in scenario_table(results)]
         t = svg.html_table(["scenario", "median", "90 % interval", "share f", "length of stay", "occupancy",
-                            "imputed hospitals"], rows, caption="Scenario files side by side")
+                            "imputed hospitals"], rows, caption=_("Scenario files side by side"))
         return chart, t, ""
     return None, None, ""
 
@@ -212,7 +214,7 @@ def _chain_table(r: dict[str, Any]) -> Markup:
                      f"{imp.get('imputed_p5', 0):,.0f}–{imp.get('imputed_p95', 0):,.0f}"])
     rows.append(["national total", "", "", "", "", round(r["median"]), f"{r['p5']:,.0f}–{r['p95']:,.0f}"])
     t1 = svg.html_table(["hospital", "beds", "bed rows", "occupancy", "occupancy basis", "median", "90 % interval"],
-                        rows, caption="From rows to the result: hospitals")
+                        rows, caption=_("From rows to the result: hospitals"))
     ps = r["scenario"]["parameters"]
     prow = [[k, v["describe"], v["across_hospitals"], v["basis"]] for k, v in ps.items()]
     d = r["scenario"]["donors"]
@@ -220,7 +222,7 @@ def _chain_table(r: dict[str, Any]) -> Markup:
     prow.append(["living-donor share", _dist(d["living_donor_share"]), "",
                  "rows " + ", ".join(d["living_donor_share_rows"])])
     t2 = svg.html_table(["parameter", "distribution", "across hospitals", "basis"], prow,
-                        caption="From rows and assumptions to the result: parameters")
+                        caption=_("From rows and assumptions to the result: parameters"))
     return Markup(t1 + t2)
 
 
@@ -232,13 +234,12 @@ def _dist(d: dict[str, Any]) -> str:
 
 def _assumptions_table(r: dict[str, Any]) -> Markup:
     rows = [[k, v["name"], v["text"]] for k, v in sorted(r["scenario"]["assumptions"].items())]
-    t1 = svg.html_table(["id", "assumption", "text"], rows, caption="Named assumptions of the scenario "
-                                                                    f"'{r['scenario']['name']}'", numeric=False)
+    t1 = svg.html_table(["id", "assumption", "text"], rows, caption=_("Named assumptions of the scenario '%(name)s'") % {"name": r["scenario"]["name"]}, numeric=False)
     from organwatch.volume import registry
 
     frame_rows = {x["record_id"] for x in r["imputation"]["frame_rows"]}
     lic = [[x["record_id"] + (" (model frame)" if x["record_id"] in frame_rows else ""), x["as_of_date"],
             f"{_q(x['qualifier'])}{x['count']}", x["scope"], x["source_type"]] for x in registry.licensed_counts()]
     t2 = svg.html_table(["row", "as of", "count", "scope", "source"], lic, numeric=False,
-                        caption="Licensed / qualified transplant hospitals by date, as published (conflicts kept)")
+                        caption=_("Licensed or qualified transplant hospitals by date, as published (conflicts kept)"))
     return Markup(t1 + t2)
