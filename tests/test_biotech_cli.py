@@ -190,6 +190,9 @@ def test_report_section(outcomes, tmp_path):
     assert all(f.kind.value == "descriptive" and f.verdict is None for f in sec.findings)
     reg, laws, screened = sec.findings
     assert reg.statistics["entities"] == 22 and reg.statistics["listing events"] == 44
+    # counted by hand in restricted_entities.csv: 18 listed 1260H rows, 6 Entity List, 9 bill rows, 11 watch letters
+    assert [reg.statistics[k] for k in ("DoD 1260H list", "Commerce Entity List", "bill (not enacted)",
+                                        "request to list (watch letter)")] == [18, 6, 9, 11]
     assert "22 biotech entities" in reg.explanation
     assert laws.statistics["instruments"] == 8 and laws.statistics["enacted"] == 6
     assert screened.statistics["restricted"] == 5 and "Of 14 asset outcomes, 5 are restricted" in screened.explanation

@@ -65,6 +65,13 @@ def _read(path: Path) -> list[dict[str, Any]]:
         return [json.loads(ln) for ln in fh if ln.strip()]
 
 
+def _kind(x: Any) -> str:
+    """The list in words; a watch row is a request to add the entity to that list, not a listing."""
+    if x.status == "watch":
+        return "request to list (watch letter)"
+    return LIST_WORDS.get(x.list, x.list)
+
+
 def _site(url: str) -> str:
     return urlsplit(url).netloc or url
 
@@ -75,10 +82,10 @@ def registry_item() -> ReportItem:
 
     reg = load_registry()
     listings = sorted((x for e in reg.entities.values() for x in e.listings), key=lambda x: (x.listed, x.entity_id))
-    by_list = Counter(x.list for x in listings)
+    by_list = Counter(_kind(x) for x in listings)
     by_status = Counter(x.status for x in listings)
     names = {e.id: e.name_en for e in reg.entities.values()}
-    rows = [[names[x.entity_id], LIST_WORDS.get(x.list, x.list), x.listed_text,
+    rows = [[names[x.entity_id], _kind(x), x.listed_text,
              x.delisted.isoformat() if x.delisted else "", STATUS_WORDS.get(x.status, x.status),
              _site(x.source_urls[0]) if x.source_urls else ""] for x in listings]
     table = svg.html_table(["entity", "list", "date", "ended", "status", "main source (site)"], rows,
@@ -88,12 +95,13 @@ def registry_item() -> ReportItem:
         check="biotech.registry.listings", subject=f"{len(reg.entities)} entities, {len(listings)} listing events",
         kind=Kind.DESCRIPTIVE,
         statistics={"entities": len(reg.entities), "listing events": len(listings),
-                    **{LIST_WORDS.get(k, k): v for k, v in sorted(by_list.items())},
+                    **dict(sorted(by_list.items())),
                     **{f"status: {STATUS_WORDS.get(k, k)}": v for k, v in sorted(by_status.items())}},
         reference={"datasets": [i.name for i in infos]},
         explanation=(f"The registry holds {len(reg.entities)} biotech entities with {len(listings)} listing events: "
-                     f"{by_list.get('dod_1260h', 0)} on the DoD 1260H list, {by_list.get('entity_list', 0)} on the "
-                     f"Commerce Entity List, {by_list.get('bill', 0)} in bills that were not enacted, and "
+                     f"{by_list.get(LIST_WORDS['dod_1260h'], 0)} on the DoD 1260H list, "
+                     f"{by_list.get(LIST_WORDS['entity_list'], 0)} on the Commerce Entity List, "
+                     f"{by_list.get(LIST_WORDS['bill'], 0)} in bills that were not enacted, and "
                      f"{by_status.get('watch', 0)} requests by members of Congress to list an entity. A listing is a "
                      "fact about a list; whether a law restricts an asset depends on that law's own test. All rows "
                      "rest on secondary sources (law-firm alerts, press, an extract of the DoD lists)."),
@@ -104,7 +112,7 @@ def registry_item() -> ReportItem:
                                     "2003945537/-1/-1/1/ENTITIES-IDENTIFIED-AS-CHINESE-MILITARY-COMPANIES-OPERATING-"
                                     "IN-THE-UNITED-STATES-IN-ACCORDANCE-WITH-SECTION-1260H.PDF"}],
         not_tested=["The DoD PDFs and Federal Register rules were not opened; every row is secondary_only."])
-    chart = svg.bar_chart([LIST_WORDS.get(k, k) for k in sorted(by_list)], [by_list[k] for k in sorted(by_list)],
+    chart = svg.bar_chart(sorted(by_list), [by_list[k] for k in sorted(by_list)],
                           "Listing events by list", value_label="listing events")
     return ReportItem(finding=f, chart_svg=Markup(chart), table_html=table)
 
