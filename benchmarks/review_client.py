@@ -35,7 +35,10 @@ class ReviewClient:
 
     def login(self) -> None:
         status, page = self._request("GET", "/login")
-        tok = re.search(rb'name="login_csrf" value="([^"]+)"', page).group(1).decode()
+        m = re.search(rb'name="login_csrf" value="([^"]+)"', page)
+        if m is None:
+            raise RuntimeError(f"no login form (HTTP {status})")
+        tok = m.group(1).decode()
         body = urllib.parse.urlencode({"reviewer": self.reviewer, "login_csrf": tok}).encode()
         status, _ = self._request("POST", "/login", body, {"Content-Type": "application/x-www-form-urlencoded"})
         if status != 303:

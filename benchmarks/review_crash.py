@@ -48,7 +48,8 @@ def wait_ready(proc: subprocess.Popen, port: int, timeout: float = 60.0) -> None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited early: {proc.stderr.read().decode(errors='replace')[-500:]}")
+            err = proc.stderr.read() if proc.stderr is not None else b""
+            raise RuntimeError(f"server exited early: {err.decode(errors='replace')[-500:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -93,7 +94,7 @@ def run(cycles: int = 100, clients: int = 4, seed: int = 1, documents: int = 500
         log=print) -> dict:
     rng = random.Random(seed)
     tmp = tempfile.TemporaryDirectory(prefix="ow-review-crash-") if workdir is None else None
-    wd = Path(tmp.name if tmp else workdir)
+    wd = Path(tmp.name) if tmp is not None else Path(workdir or ".")
     try:
         results = write_synth(wd / "results.jsonl", documents, passages=2, seed=seed)
         project = wd / "crash.owproj"
@@ -104,7 +105,8 @@ def run(cycles: int = 100, clients: int = 4, seed: int = 1, documents: int = 500
         con.close()
         acked: dict[str, tuple] = {}
         lock = threading.Lock()
-        last_max, attempted, kills, problems = 0, 0, 0, []
+        last_max, attempted, kills = 0, 0, 0
+        problems: list[str] = []
         t0 = time.monotonic()
         for cycle in range(cycles):
             port = free_port()
@@ -113,7 +115,8 @@ def run(cycles: int = 100, clients: int = 4, seed: int = 1, documents: int = 500
             stop = threading.Event()
             counts = [0]
 
-            def worker(k: int) -> None:
+            def worker(k: int, port: int = port, stop: threading.Event = stop, counts: list[int] = counts,
+                       cycle: int = cycle) -> None:
                 c = ReviewClient(port, f"reviewer{k}", timeout=10)
                 try:
                     c.login()

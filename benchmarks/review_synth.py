@@ -12,6 +12,7 @@ import argparse
 import json
 import random
 from pathlib import Path
+from typing import Any
 
 ZH = ["供体确认脑死亡后，立即行气管插管并接呼吸机，随后开胸取心。", "供者体位摆好后行气管插管，消毒铺巾，正中切口开胸。",
       "开胸同时行气管插管，心脏颜色由紫转红。", "供体以面罩给氧维持，随即劈开胸骨。", "灌注停跳液后心脏停跳，随后切取供肝。",
@@ -34,7 +35,7 @@ def make(n_docs: int, passages: int, seed: int = 7):
         else:
             title = f"Procurement series {i}: " + " ".join(rng.choice(["donor", "heart", "liver", "lung", "kidney",
                                                                        "outcome", "technique"]) for _ in range(5))
-        rec = {"document_id": f"syn-{i:07d}", "source": {"file": "synthetic", "record": i}, "title": title,
+        rec: dict[str, Any] = {"document_id": f"syn-{i:07d}", "source": {"file": "synthetic", "record": i}, "title": title,
                "year": rng.randint(1995, 2024), "language": "zh" if zh else "en",
                "document_label": rng.choice(["violation", "suspicious"]), "patterns": [],
                "institution": rng.choice(INSTITUTIONS), "errors": [], "passages": []}
@@ -43,7 +44,7 @@ def make(n_docs: int, passages: int, seed: int = 7):
         elif rng.random() < 0.5:
             rec["doi"] = f"10.9999/syn.{i}"
         offset = 0
-        for p in range(passages):
+        for _ in range(passages):
             text = rng.choice(ZH if zh else EN)
             pat = rng.choice(PATTERNS)
             a = offset + rng.randint(0, max(0, len(text) // 2))

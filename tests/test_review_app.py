@@ -94,7 +94,7 @@ def test_queue_order_filters_facets_and_progress(client):
     assert ids[:3] == ["doc-001#p0", "doc-004#p0", "doc-002#p0"]
     assert ids[-1] in ("doc-010#doc",)  # no confidence: last
     # evidence spans are highlighted in the original language; events listed
-    assert '<mark class="span">脑死亡后</mark>' in html and 'class="etype">INT' in html
+    assert '<mark class="span">脑死亡后</mark>' in html and 'class="etype"><bdi>INT' in html
     h = {"X-CSRF-Token": csrf}
     client.post("/decide", data={"hit_id": "doc-001#p0", "label": "confirmed_violation"}, headers=h)
     client.post("/decide", data={"hit_id": "doc-005#p0", "label": "duplicate"}, headers=h)

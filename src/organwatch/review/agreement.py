@@ -23,7 +23,7 @@ def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
     n = len(a)
     if n == 0:
         return None
-    po = sum(x == y for x, y in zip(a, b)) / n
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
     ca, cb = Counter(a), Counter(b)
     pe = sum(ca[k] * cb[k] for k in set(ca) | set(cb)) / (n * n)
     if pe >= 1.0:
@@ -66,7 +66,7 @@ def agreement(con: sqlite3.Connection, disagreement_limit: int = 200) -> dict[st
         both = [(v[r1], v[r2]) for v in by_hit.values() if r1 in v and r2 in v]
         if not both:
             continue
-        a, b = zip(*both)
+        a, b = zip(*both, strict=True)
         pairs.append({"reviewers": [r1, r2], "n": len(both),
                       "observed_agreement": sum(x == y for x, y in both) / len(both), "kappa": cohen_kappa(a, b)})
     items = [list(v.values()) for v in by_hit.values()]

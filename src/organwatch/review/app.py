@@ -9,6 +9,7 @@ Nothing in a request names a file: the project path is fixed when the app is mad
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import sqlite3
@@ -34,8 +35,16 @@ from organwatch.review import ledger, queries
 from organwatch.review.config import labels, settings
 from organwatch.review.render import passage_segments
 from organwatch.review.schema import connect
-from organwatch.review.security import (COOKIE, SECURITY_HEADERS, RunStore, Session, Sessions, check_token, csrf_ok,
-                                        is_loopback)
+from organwatch.review.security import (
+    COOKIE,
+    SECURITY_HEADERS,
+    RunStore,
+    Session,
+    Sessions,
+    check_token,
+    csrf_ok,
+    is_loopback,
+)
 
 MAX_BODY = 64 * 1024
 MAX_FIELDS = 20
@@ -70,7 +79,8 @@ class ReviewApp:
         self.env = Environment(loader=PackageLoader("organwatch.review", "templates"),
                                autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
                                trim_blocks=True, lstrip_blocks=True)
-        self.env.globals.update(labels=labels(), version=__version__, label_names={lab.code: lab.name for lab in labels()},
+        self.env.globals.update(labels=labels(), version=__version__,
+                                label_names={lab.code: lab.name for lab in labels()},
                                 keymap=json.dumps(self._keymap(), ensure_ascii=True),
                                 segments=passage_segments, new_nonce=lambda: secrets.token_urlsafe(12),
                                 urlencode=lambda d: urllib.parse.urlencode(d), label_buttons=self._label_buttons(),
@@ -101,10 +111,8 @@ class ReviewApp:
     def close(self) -> None:
         with self._lock:
             for c in self._all:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     c.close()
-                except sqlite3.Error:
-                    pass
             self._all.clear()
         if self.own_store:
             self.store.remove()
@@ -168,11 +176,11 @@ class ReviewApp:
                     reviewer, error = None, e.message
             if reviewer is not None:
                 cookie, _ = self.sessions.open(reviewer, token)
-                resp = RedirectResponse("/queue", status_code=303, headers=SECURITY_HEADERS)
-                resp.set_cookie(COOKIE, cookie, max_age=self.sessions.max_age, httponly=True, samesite="strict",
+                done = RedirectResponse("/queue", status_code=303, headers=SECURITY_HEADERS)
+                done.set_cookie(COOKIE, cookie, max_age=self.sessions.max_age, httponly=True, samesite="strict",
                                 path="/")
-                resp.delete_cookie("ow_login", path="/login")
-                return resp
+                done.delete_cookie("ow_login", path="/login")
+                return done
         nonce = secrets.token_urlsafe(16)
         resp = self.render(request, "login.html.j2", status=400 if error else 200, error=error,
                            need_token=bool(self.tokens), login_csrf=nonce)
@@ -284,7 +292,8 @@ class ReviewApp:
                           nonce=form.get("nonce") or None)
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse({"decision_id": d.decision_id, "hit_id": d.hit_id, "reviewer": d.reviewer,
-                                 "timestamp": d.timestamp, "label": d.label, "pattern": d.pattern}, headers=SECURITY_HEADERS)
+                                 "timestamp": d.timestamp, "label": d.label, "pattern": d.pattern},
+                                headers=SECURITY_HEADERS)
         row = con.execute("SELECT hit_pk FROM hits WHERE hit_id = ?", (d.hit_id,)).fetchone()
         if request.headers.get("hx-request") == "true":
             h = queries.hit(con, row["hit_pk"])

@@ -20,6 +20,7 @@ refused once ``MAX_FAILED`` records have failed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import gzip
 import json
@@ -159,7 +160,7 @@ def _chunks(path: Path, fmt: str) -> Iterator[bytes]:
     """The (inflated) bytes of a JSONL file in chunks, refusing a decompression bomb while streaming."""
     gz = fmt == "jsonl.gz"
     try:
-        fh = gzip.open(path, "rb") if gz else open(path, "rb")
+        fh = gzip.open(path, "rb") if gz else open(path, "rb")  # noqa: SIM115 - closed by the with below
     except OSError as e:
         raise InputError(f"cannot open ({e.strerror or e})", file=path) from None
     inflated = 0
@@ -244,10 +245,8 @@ def _provenance(path: Path, fmt: str) -> dict[str, Any]:
                     prov[k] = v.decode("utf-8", "replace")
     for side in (Path(str(path) + ".provenance.json"), path.with_suffix(".provenance.json")):
         if side.is_file() and side.stat().st_size < 16 * 1024 * 1024:
-            try:
+            with contextlib.suppress(ValueError):
                 prov["sidecar"] = json.loads(side.read_text("utf-8"))
-            except ValueError:
-                pass
             break
     return prov
 
@@ -480,7 +479,7 @@ def import_results(con: sqlite3.Connection, path: Path, progress=None,
         cur = con.execute("INSERT INTO inputs(name, sha256, format, records, imported, skipped, failed, hits, "
                           "provenance, imported_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
                           (path.name, summary.sha256, fmt, 0, 0, 0, 0, 0, "{}", now))
-        input_pk = cur.lastrowid
+        input_pk = int(cur.lastrowid or 0)
         next_doc = (con.execute("SELECT COALESCE(MAX(doc_pk), 0) FROM documents").fetchone()[0]) + 1
         batch = _Batch(con, input_pk, summary, next_doc)
         for n, rec in iter_records(path, fmt):

@@ -112,7 +112,7 @@ def append(con: sqlite3.Connection, hit_id: str, reviewer: str, label: str, patt
         if con.in_transaction:
             con.execute("ROLLBACK")
         raise
-    return Decision(cur.lastrowid, hit_id, reviewer, ts, label, pattern, rationale)
+    return Decision(int(cur.lastrowid or 0), hit_id, reviewer, ts, label, pattern, rationale)
 
 
 def mark_group_duplicates(con: sqlite3.Connection, keep_hit_id: str, reviewer: str) -> list[Decision]:

@@ -196,8 +196,10 @@ def _hit_facets(con: sqlite3.Connection, f: Filters, cache: FacetCache | None) -
     if not where:
         for facet in HIT_FACETS:
             out[facet] = [(r[0], r[1]) for r in con.execute(
-                "SELECT value, n FROM facet_counts WHERE facet = ? ORDER BY n DESC, value LIMIT ?", (facet, FACET_LIMIT))]
-        out["_total"] = con.execute("SELECT COALESCE(SUM(n), 0) FROM facet_counts WHERE facet = 'pattern'").fetchone()[0]
+                "SELECT value, n FROM facet_counts WHERE facet = ? ORDER BY n DESC, value LIMIT ?",
+                (facet, FACET_LIMIT))]
+        out["_total"] = con.execute(
+            "SELECT COALESCE(SUM(n), 0) FROM facet_counts WHERE facet = 'pattern'").fetchone()[0]
     else:
         w = " WHERE " + " AND ".join(c.replace("h.", "c.") for c in where)
         for facet in HIT_FACETS:
@@ -278,7 +280,7 @@ def facet_links(query: dict[str, str], fac: dict[str, Any], label_names: dict[st
     for name, title in FACET_TITLES:
         base = urllib.parse.urlencode({k: v for k, v in query.items() if k not in (name, "page")})
         prefix = f"/queue?{base}&" if base else "/queue?"
-        rows = []
+        rows: list[tuple[str, str | None, Any]] = []
         for value, n in fac.get(name, []):
             if value is None:
                 rows.append(("(none)", None, n))
@@ -297,4 +299,5 @@ def progress(con: sqlite3.Connection, me: str | None, by_label: bool = True) -> 
     return {"hits": total, "decided": decided, "mine": mine,
             "decisions": con.execute("SELECT COALESCE(MAX(decision_id), 0) FROM decisions").fetchone()[0],
             "by_label": [(r[0], r[1]) for r in con.execute(
-                "SELECT label, COUNT(DISTINCT hit_pk) FROM hit_state GROUP BY label ORDER BY label")] if by_label else []}
+                "SELECT label, COUNT(DISTINCT hit_pk) FROM hit_state GROUP BY label ORDER BY label")]
+            if by_label else []}

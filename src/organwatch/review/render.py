@@ -51,11 +51,11 @@ def passage_segments(text: str | None, text_start: int | None, spans: Sequence[S
         segs.append(("…", None))
     i = lo
     while i < hi:
-        k = kinds[i] if kinds else None
+        kind = kinds[i] if kinds else None
         j = i + 1
-        while j < hi and (kinds[j] if kinds else None) == k:
+        while j < hi and (kinds[j] if kinds else None) == kind:
             j += 1
-        segs.append((text[i:j], k))
+        segs.append((text[i:j], kind))
         i = j
     if hi < n:
         segs.append(("…", None))

@@ -90,9 +90,11 @@ def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, t
            cfg: dict[str, Any]) -> tuple[list[ReportItem], list[str]]:
     name = path.name
     inputs = [InputRef(name=name, sha256=sha256_file(path))] + [
-        InputRef(name=r["name"], sha256=r["sha256"]) for r in con.execute("SELECT name, sha256 FROM inputs ORDER BY input_pk")]
+        InputRef(name=r["name"], sha256=r["sha256"])
+        for r in con.execute("SELECT name, sha256 FROM inputs ORDER BY input_pk")]
     params = {"confirmed_rule": rule, "kappa_threshold": threshold, "schema_version": SCHEMA_VERSION}
-    screen_prov = {r["name"]: json.loads(r["provenance"] or "{}") for r in con.execute("SELECT name, provenance FROM inputs")}
+    screen_prov = {r["name"]: json.loads(r["provenance"] or "{}")
+                   for r in con.execute("SELECT name, provenance FROM inputs")}
     if any(screen_prov.values()):
         params["screening_provenance"] = screen_prov
     prov = lambda: Provenance(inputs=list(inputs), parameters=dict(params))  # noqa: E731
@@ -152,7 +154,8 @@ def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, t
             for pk in chunk:
                 h = hits[pk]
                 confirming = [d for d in decs[pk] if d["label"] == "confirmed_violation"]
-                pattern = Counter(d["pattern"] or h["pattern"] or "unspecified" for d in confirming).most_common(1)[0][0]
+                pattern = Counter(d["pattern"] or h["pattern"] or "unspecified"
+                                  for d in confirming).most_common(1)[0][0]
                 ex, quoted = _excerpt(h["text"], h["text_start"], json.loads(h["spans"] or "[]"),
                                       int(cfg["excerpt_chars"]))
                 rows_by_pattern[pattern].append({
@@ -179,7 +182,8 @@ def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, t
                 evidence=rows, provenance=prov())
             shown = rows[: int(cfg["max_table_rows"])]
             table = html_table(["hit", "document", "year", "evidence", "reviewers", "rationale"], [
-                (r["hit_id"], r["title"] or r["document_id"], r["year"], " … ".join(r["evidence_spans"]) or r["passage_excerpt"],
+                (r["hit_id"], r["title"] or r["document_id"], r["year"],
+                 " … ".join(r["evidence_spans"]) or r["passage_excerpt"],
                  "; ".join(f"{d['reviewer']}: {names.get(d['label'], d['label'])}" for d in r["decisions"]),
                  " | ".join(d["rationale"] for d in r["decisions"] if d["rationale"]))
                 for r in shown], caption=f"Confirmed passages, pattern {pattern}"

@@ -118,7 +118,7 @@ MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
 _INTERNAL_TABLES = frozenset(["sqlite_sequence", "sqlite_stat1", "sqlite_stat4"])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def expected_objects(version: int) -> frozenset[tuple[str, str, str, str]]:
     """(type, name, table, normalised SQL) of every object a project of ``version`` holds, from the migrations."""
     con = sqlite3.connect(":memory:")
