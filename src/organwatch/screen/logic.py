@@ -125,6 +125,7 @@ class PassageLogic:
         self.rule_lang = {r.id: r.lang for r in pack.rules}
         self.year_range = (int(pack.settings.get("year_min_modifier", 1980)),
                            int(pack.settings.get("year_max_modifier", 2015)))
+        self.v6_until = int(pack.settings.get("v6_violation_until", 9999))
 
     def _s(self, key: str, lang: str) -> int:
         return self._st.get(lang, self._st["en"])[key]
@@ -252,7 +253,7 @@ class PassageLogic:
                     if e.end <= hi]
             seq = sorted(cl + cues, key=lambda e: (e.start, e.end))
             facts = Facts(seq, doc, self.conf, self.pre_types, self.exclusion, self._s("near_after", plang), norm,
-                          self.year_range)
+                          self.year_range, self.v6_until)
             res = decide(facts) if self._gated(cl, plang, gates, gate_starts) else decide_by_context(facts)
             if res is None:
                 continue

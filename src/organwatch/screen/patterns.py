@@ -62,6 +62,7 @@ class Facts:
     near: int
     norm: str = ""
     year_range: tuple[int, int] = (1980, 2015)
+    v6_until: int = 2014
     types: set[str] = field(default_factory=set)
     ints: list[Event] = field(default_factory=list)
     bds: list[Event] = field(default_factory=list)
@@ -69,6 +70,7 @@ class Facts:
     vents: list[Event] = field(default_factory=list)
     dcds: list[Event] = field(default_factory=list)
     bds_clean: list[Event] = field(default_factory=list)
+    bd_any: list[Event] = field(default_factory=list)  # with brain death as a donor category
     pre: Event | None = None
     det: bool = False
     dcd: bool = False
@@ -79,7 +81,9 @@ class Facts:
     def __post_init__(self) -> None:
         self.types = {e.type for e in self.seq}
         self.ints = self.all_of("INT")
-        self.bds = self.all_of("BD")
+        # brain death as a donor category (脑死亡供者, brain-dead donors) labels the donor, it starts no sequence
+        self.bd_any = self.all_of("BD")
+        self.bds = [b for b in self.bd_any if b.tag != "category"]
         self.opens = self.all_of("OPEN")
         self.vents = self.all_of("VENT")
         # circulatory-death events that are not part of a brain-death phrase (宣布死亡后 is both)
@@ -273,7 +277,7 @@ def dcd_arrest(f: Facts, code: str) -> Verdict | None:
 # ------------------------------------------------------------------ suspicious (no violation found)
 def normative_link(f: Facts) -> Verdict | None:
     """Normative or review text linking intubation and brain death in any order of mention."""
-    if (("NORM" in f.types or f.doc.review) and f.ints and f.bds and f.pre is None and not f.det):
+    if (("NORM" in f.types or f.doc.review) and f.ints and f.bd_any and f.pre is None and not f.det):
         return Verdict("suspicious", "V1", f.conf["suspicious_normative"],
                        "normative or review text: intubation linked to brain death")
     return None
@@ -329,7 +333,7 @@ def criteria_text(f: Facts) -> Verdict | None:
 def no_problematic_order(f: Facts) -> Verdict | None:
     """Brain death, a determination or a donor category mentioned without a problematic order (silence is
     not evidence)."""
-    if f.bds or f.det or f.dcd or "CAT" in f.types:
+    if f.bd_any or f.det or f.dcd or "CAT" in f.types:
         return Verdict("compliant", None, f.conf["compliant_other"],
                        "brain death or a donor category mentioned, no problematic order of events")
     return None
@@ -365,6 +369,9 @@ def decide(f: Facts) -> tuple[Verdict, list[str]]:
         guard = dcd_reintubation(f) or dcd_arrest(f, code)
         if guard is not None:
             return guard, []
+        if code == "V6" and f.doc.year is not None and f.doc.year > f.v6_until:
+            return Verdict("suspicious", code, conf * f.conf["v6_late_factor"],
+                           why + f" (published after {f.v6_until}: DBD/DCD era)"), also
         if f.normative:
             return Verdict("suspicious", code, min(conf, f.conf["normative_cap"]) * f.conf["normative_factor"],
                            "normative or review text: " + why), also

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -58,7 +59,7 @@ def _load(path: Path) -> list[dict[str, Any]]:
         idx = [i for i, r in enumerate(rows) if r.get("document_label") in ("violation", "suspicious")][:MAX_ROWS]
         if idx and "passages" in names:
             ps = pq.read_table(path, columns=["passages"]).column("passages").take(idx).to_pylist()
-            for i, p in zip(idx, ps):
+            for i, p in zip(idx, ps, strict=True):
                 rows[i]["passages"] = p
         return rows
     if suf in (".jsonl", ".ndjson"):
@@ -71,12 +72,137 @@ def _load(path: Path) -> list[dict[str, Any]]:
         for r in csv.DictReader(fh):
             for k in ("patterns", "passages", "ethics", "source", "errors"):
                 if r.get(k):
-                    try:
+                    with contextlib.suppress(ValueError):
                         r[k] = json.loads(r[k])
-                    except ValueError:
-                        pass
             rows.append(r)
     return rows
+
+
+# Rogers et al. (BMJ Open 2019) Table 3 items, as ethics fields: (field, row label)
+TABLE3 = (("donor_source", "Donor source reported"),
+          ("no_prisoner_statement", "Explicit statement that no organs from executed prisoners were used"),
+          ("donor_consent", "Donor or family consent reported"),
+          ("ethics_approval", "Ethics committee approval reported"))
+
+
+def _pct(k: int, n: int) -> str:
+    return f"{k / n * 100:.1f} %" if n else "–"
+
+
+def ethics_summary(eth: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts for the ethics finding: documents the §6 standard applies to (the denominator) and, among
+    them, how many report each Table 3 item, fail the standard, or carry negated statements."""
+    applies = [e for e in eth if e.get("standard_applies") is True]
+    assessed = sum(1 for e in eth if "standard_applies" in e)
+    out: dict[str, Any] = {"documents_with_ethics_fields": len(eth), "documents_assessed_for_scope": assessed,
+                           "standard_applies": len(applies)}
+    for key, _ in TABLE3:
+        out[f"{key}_reported"] = sum(1 for e in applies if e.get(key))
+    out["fails_standard"] = sum(1 for e in applies if e.get("fails_standard"))
+    out["negated_statements"] = sum(1 for e in applies if e.get("negated"))
+    out["date_red_flags"] = sum(1 for e in applies if (e.get("date_plausibility") or {}).get("status") == "red_flag")
+    return out
+
+
+def _ethics_item(eth: list[dict[str, Any]], prov: Provenance) -> tuple[Finding, Any]:
+    st = ethics_summary(eth)
+    n, m = st["standard_applies"], st["documents_with_ethics_fields"]
+    rows = [[label, str(st[f"{key}_reported"]), _pct(st[f"{key}_reported"], n),
+             str(n - st[f"{key}_reported"]), _pct(n - st[f"{key}_reported"], n)] for key, label in TABLE3]
+    rows.append(["Missing donor source or donor consent, or a voluntary-donation claim before 2010 (§6)",
+                 str(st["fails_standard"]), _pct(st["fails_standard"], n), str(n - st["fails_standard"]),
+                 _pct(n - st["fails_standard"], n)])
+    table = html_table(["item", "reported", "share reported", "not reported", "share not reported"], rows,
+                       caption=f"Ethics reporting in the {n} documents the standard applies to "
+                               f"(layout of Rogers et al., BMJ Open 2019, Table 3)")
+    consent, prisoner = st["donor_consent_reported"], st["no_prisoner_statement_reported"]
+    if n:
+        expl = (f"The ethics-reporting standard applies to {n} of the {m} screened documents (research reporting "
+                f"organ-transplant outcomes, in the configured scope). Of these {n}, {consent} ({_pct(consent, n)}) "
+                f"report donor or family consent and {prisoner} ({_pct(prisoner, n)}) state explicitly that no "
+                f"organs from executed prisoners were used. Counts of explicit statements found in the text; "
+                f"statements the text negates (\"consent was not reported\") count as not reported.")
+    else:
+        expl = (f"None of the {m} screened documents reports organ-transplant outcomes in the configured scope, "
+                "so the ethics-reporting standard was applied to none of them.")
+    f2 = Finding(
+        check="screen.ethics.reporting", subject=f"{n} of {m} documents in the scope of the reporting standard",
+        kind=Kind.DESCRIPTIVE, statistics=st,
+        reference={"standard": "docs/specs/screening-criteria.md §6 (donor source, donor consent, ethics approval, "
+                               "date plausibility)", "layout": "Rogers et al., BMJ Open 2019, Table 3"},
+        explanation=expl, provenance=prov, title="Ethics reporting in transplant research papers", engine="screen",
+        not_tested=["documents outside the scope of the standard (not reporting organ-transplant outcomes, or "
+                    "outside the configured country scope)",
+                    "statements outside the supplied text (e.g. supplementary files)"])
+    return f2, table
+
+
+def _provenance(inputs: list[Path]) -> Provenance:
+    params: dict[str, Any] = {}
+    for p in inputs:
+        if Path(p).suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            meta = pq.read_schema(p).metadata or {}
+            if b"organwatch" in meta:
+                with contextlib.suppress(ValueError, KeyError):
+                    params[str(p)] = json.loads(meta[b"organwatch"])["provenance"]
+    return Provenance(inputs=[InputRef(str(p), sha256_file(p)) for p in inputs],
+                      parameters={"screen_runs": params} if params else {}, seed=None)
+
+
+def _failed(r: dict[str, Any]) -> bool:  # a record a reader could not read: no ethics fields
+    return r.get("ethics") in (None, "") and bool(r.get("errors"))
+
+
+def _labels_item(recs: list[dict[str, Any]], prov: Provenance) -> Finding:
+    failed = sum(1 for r in recs if _failed(r))
+    labels = Counter(r.get("document_label") for r in recs if not _failed(r))
+    patterns = Counter(code for r in recs for code in (r.get("patterns") or []))
+    n = len(recs) - failed
+    flagged = labels.get("violation", 0) + labels.get("suspicious", 0)
+    return Finding(
+        check="screen.documents.labels", subject=f"{n} screened documents", kind=Kind.DESCRIPTIVE,
+        statistics={"documents": n, "records_failed": failed, **{k: labels.get(k, 0) for k in LABELS},
+                    "flagged_for_review": flagged, "patterns": dict(sorted(patterns.items()))},
+        reference={"criteria": "docs/specs/screening-criteria.md §4-§5 (dead donor rule; V1-V6)"},
+        explanation=(f"{labels.get('violation', 0)} of {n} documents contain at least one passage whose described "
+                     f"order of events matches a violation pattern, and {labels.get('suspicious', 0)} an ambiguous "
+                     "one. These are machine flags for human review, not findings about any person."),
+        evidence=[{"document_id": r["document_id"], "label": r["document_label"], "patterns": r.get("patterns")}
+                  for r in recs if r.get("document_label") in ("violation", "suspicious")][:50],
+        provenance=prov, title="Literature screening: passages matching dead-donor-rule patterns", engine="screen",
+        not_tested=["passages without a donor term nearby, except brain death followed by intubation (judged by "
+                    "the document's transplantation context)",
+                    "text not in the inputs (full texts that were not supplied)"])
+
+
+def shorten(text: str, limit: int = 300) -> str:
+    """``text`` cut to at most ``limit`` characters at a sentence, clause or word boundary (never mid-word)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    for ends in ("。！？；.!?;", "，,、：:", " "):
+        k = max(cut.rfind(ch) for ch in ends)
+        if k >= limit // 2:
+            return cut[:k + 1].rstrip() + " …"
+    return cut + " …"
+
+
+def _flag_table(recs: list[dict[str, Any]]) -> Any:
+    rows = []
+    for r in recs:
+        if r.get("document_label") not in ("violation", "suspicious"):
+            continue
+        for p in r.get("passages") or []:
+            if p.get("label") in ("violation", "suspicious"):
+                rows.append([r["document_id"], str(r.get("year") or ""), p.get("label"), p.get("pattern") or "",
+                             f"{p.get('confidence', 0):.2f}", shorten(p.get("text") or "")])
+                break
+        if len(rows) >= MAX_ROWS:
+            break
+    return html_table(["document", "year", "label", "pattern", "confidence", "passage"], rows,
+                      caption="Flagged documents (first 100): first flagged passage")
 
 
 def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
@@ -85,87 +211,15 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
     recs: list[dict[str, Any]] = []
     for p in inputs:
         recs.extend(_load(Path(p)))
-    params: dict[str, Any] = {}
-    for p in inputs:
-        if Path(p).suffix.lower() in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            meta = pq.read_schema(p).metadata or {}
-            if b"organwatch" in meta:
-                try:
-                    params[str(p)] = json.loads(meta[b"organwatch"])["provenance"]
-                except (ValueError, KeyError):
-                    pass
-    prov = Provenance(inputs=[InputRef(str(p), sha256_file(p)) for p in inputs],
-                      parameters={"screen_runs": params} if params else {}, seed=None)
-    def _failed(r: dict[str, Any]) -> bool:  # a record a reader could not read: no ethics fields
-        return r.get("ethics") in (None, "") and bool(r.get("errors"))
-
-    failed = sum(1 for r in recs if _failed(r))
-    labels = Counter(r.get("document_label") for r in recs if not _failed(r))
-    patterns = Counter(code for r in recs for code in (r.get("patterns") or []))
-    n = len(recs) - failed
-    flagged = labels.get("violation", 0) + labels.get("suspicious", 0)
-    f1 = Finding(
-        check="screen.documents.labels", subject=f"{n} screened documents", kind=Kind.DESCRIPTIVE,
-        statistics={"documents": n, "records_failed": failed, **{k: labels.get(k, 0) for k in LABELS},
-                    "flagged_for_review": flagged, "patterns": dict(sorted(patterns.items()))},
-        reference={"criteria": "screening-criteria.md §4-§5 (dead donor rule; V1-V6)"},
-        explanation=(f"{labels.get('violation', 0)} documents contain at least one passage whose described order of "
-                     f"events matches a violation pattern, and {labels.get('suspicious', 0)} an ambiguous one. These "
-                     "are machine flags for human review, not findings about any person."),
-        evidence=[{"document_id": r["document_id"], "label": r["document_label"], "patterns": r.get("patterns")}
-                  for r in recs if r.get("document_label") in ("violation", "suspicious")][:50],
-        provenance=prov, title="Literature screening: passages matching dead-donor-rule patterns", engine="screen",
-        not_tested=["passages without a donor term within the gate window", "text not in the inputs (full texts "
-                    "that were not supplied)"])
+    prov = _provenance(inputs)
+    f1 = _labels_item(recs, prov)
+    patterns = f1.statistics["patterns"]
     chart = bar_chart([f"{c} {PATTERN_NAMES[c]}" for c in PATTERN_NAMES],
                       [patterns.get(c, 0) for c in PATTERN_NAMES], title="Documents per violation pattern",
                       value_label="documents")
-    rows = []
-    for r in recs:
-        if r.get("document_label") not in ("violation", "suspicious"):
-            continue
-        for p in r.get("passages") or []:
-            if p.get("label") in ("violation", "suspicious"):
-                rows.append([r["document_id"], str(r.get("year") or ""), p.get("label"), p.get("pattern") or "",
-                             f"{p.get('confidence', 0):.2f}", (p.get("text") or "")[:300]])
-                break
-        if len(rows) >= MAX_ROWS:
-            break
-    table = html_table(["document", "year", "label", "pattern", "confidence", "passage"], rows,
-                       caption="Flagged documents (first 100): first flagged passage")
+    table = _flag_table(recs)
     eth = [r.get("ethics") for r in recs if isinstance(r.get("ethics"), dict)]
-    m = len(eth)
-
-    def share(key: str) -> float:
-        return round(sum(1 for e in eth if e.get(key)) / m, 4) if m else 0.0
-
-    f2 = Finding(
-        check="screen.ethics.reporting", subject=f"{m} documents with ethics-reporting fields",
-        kind=Kind.DESCRIPTIVE,
-        statistics={"documents": m, "donor_source_stated": round(sum(1 for e in eth if e.get("donor_source")) / m, 4)
-                    if m else 0.0, "no_prisoner_statement": share("no_prisoner_statement"),
-                    "donor_consent": share("donor_consent"), "ethics_approval": share("ethics_approval"),
-                    "fails_standard": share("fails_standard"),
-                    "date_red_flags": sum(1 for e in eth if (e.get("date_plausibility") or {}).get("status") ==
-                                          "red_flag")},
-        reference={"standard": "screening-criteria.md §6: fails if donor source or donor consent is missing, or a "
-                               "voluntary-donation claim predates 2010"},
-        explanation="Shares of documents reporting each ethics item, detected from explicit statements in the text.",
-        provenance=prov, title="Ethics reporting in the screened documents", engine="screen",
-        not_tested=["statements outside the supplied text (e.g. supplementary files)"])
-    eth_rows = []
-    for key, label in (("donor_source", "donor source stated"), ("no_prisoner_statement", "explicit no-prisoner statement"),
-                       ("donor_consent", "donor or family consent reported"), ("ethics_approval", "ethics approval reported"),
-                       ("death_determination", "manner of death determination stated"),
-                       ("fails_standard", "fails the reporting standard (§6)")):
-        k = sum(1 for e in eth if e.get(key))
-        eth_rows.append([label, str(k), f"{(k / m * 100) if m else 0:.1f} %"])
-    red = sum(1 for e in eth if (e.get("date_plausibility") or {}).get("status") == "red_flag")
-    eth_rows.append(["voluntary-donation claim for transplants before 2010", str(red),
-                     f"{(red / m * 100) if m else 0:.1f} %"])
-    eth_table = html_table(["item", "documents", "share"], eth_rows, caption=f"Ethics reporting in {m} documents")
+    f2, eth_table = _ethics_item(eth, prov)
     return Section(id="screening", title="Literature screening", order=ORDER,
                    intro="Machine screening of the supplied literature against the dead-donor-rule criteria. "
                          "Every flag is a pointer for human review with its evidence span.",

@@ -75,7 +75,7 @@ class RulePack:
 ROLE_KEYS = ("anchor", "airway", "near_only", "head_only", "shown", "pre", "subject_strong", "subject_weak",
              "context", "doc_animal", "doc_living", "doc_deceased")
 CONFIDENCE_KEYS = ("V1", "V2", "V3", "V4", "V5", "V6", "V1_urgent_bonus", "V3_simultaneous", "V5_tracheotomy",
-                   "signal_bonus", "cap", "normative_cap", "normative_factor", "context_suspicious_factor",
+                   "signal_bonus", "cap", "normative_cap", "normative_factor", "context_suspicious_factor", "v6_late_factor",
                    "suspicious_normative", "suspicious_established", "suspicious_after", "compliant_dcd",
                    "compliant_dcd_reintubation", "compliant_det", "compliant_criteria", "compliant_other",
                    "dcd_arrest", "exclusion", "not_applicable")
