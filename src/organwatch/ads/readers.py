@@ -34,6 +34,7 @@ HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml", ".mht", ".mhtml")
 CDX_SUFFIXES = (".cdx", ".cdx.json", ".cdxj.json")
 FORMATS = "WARC, WARC.gz, ARC, ARC.gz, WACZ, Wayback CDX JSON (with an id_ payload folder), HTML, MHTML, folders"
 _GZ = b"\x1f\x8b\x08"
+_ARC_LINE = re.compile(rb"^(?:https?|dns|ftp):\S+ \S+ \d{8,14} ")
 _SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)(\S+?)\s*-->", re.I)
 _SINGLEFILE_URL = re.compile(r"^\s*url:\s*(\S+)\s*$", re.M)
 _SINGLEFILE_DATE = re.compile(r"^\s*saved date:\s*(.+?)\s*$", re.M)
@@ -171,8 +172,14 @@ def iter_warc(fh: IO[bytes], name: str, fmt: str, stats: FileStats, max_bytes: i
               ) -> Iterator[Capture | RecordError]:
     from warcio.archiveiterator import ArchiveIterator
 
-    head = fh.read(3)
-    gz = head == _GZ
+    head = fh.read(256)
+    gz = head[:3] == _GZ
+    if not (gz or head.startswith((b"WARC/", b"filedesc:")) or _ARC_LINE.match(head)):
+        stats.seen += 1
+        stats.failed += 1
+        yield RecordError(file=name, record=1, message="not a WARC or ARC file (no gzip member, WARC/ or ARC header "
+                                                       "at the start)")
+        return
     n = 0
     offset: int | None = 0
     while offset is not None:
