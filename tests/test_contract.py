@@ -57,7 +57,9 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     biotech = d / "biotech-outcomes.jsonl"
     assert run("biotech", "screen", str(DATA / "biotech" / "inventory_tx.csv"), "--state", "TX", "--as-of", "2026-01-01",
                "--out", str(biotech)).returncode == 0
-    return {"biotech": biotech, "dir": d, "corpus": corpus, "binary": binary, "empty": empty_dir, "screen": screen, "project": project,
+    ads = d / "ads-claims.parquet"
+    assert run("ads", "scan", str(DATA / "ads" / "pages.warc.gz"), "--out", str(ads)).returncode == 0
+    return {"ads": ads, "biotech": biotech, "dir": d, "corpus": corpus, "binary": binary, "empty": empty_dir, "screen": screen, "project": project,
             "outcomes": outcomes, "volume": volume}
 
 
@@ -77,6 +79,8 @@ JSON_RUNS: dict[str, list[str]] = {
     "laws": ["laws", "--json"],
     "claims": ["claims", str(DATA / "claims" / "professional.837"), "-j", "TX", "--json", "--out", "{dir}/o2.jsonl"],
     "biotech entities": ["biotech", "entities", "--json"],
+    "ads scan": ["ads", "scan", str(DATA / "ads" / "crawl.wacz"), "--json", "--out", "{dir}/ads2.jsonl"],
+    "ads timeline": ["ads", "timeline", "{ads}", "--json"],
     "biotech screen": ["biotech", "screen", str(DATA / "biotech" / "inventory_tx.csv"), "--state", "TX", "--json",
                        "--out", "{dir}/bt2.jsonl"],
 }
@@ -101,6 +105,9 @@ BAD_RUNS: dict[str, list[str]] = {
     "laws": ["laws", "--as-of", "not-a-date"],
     "claims": ["claims", "{binary}", "--out", "{dir}/bad.jsonl"],
     "biotech": ["biotech", "nope"],
+    "ads": ["ads", "nope"],
+    "ads scan": ["ads", "scan", "{binary}", "--out", "{dir}/bad-ads.parquet"],
+    "ads timeline": ["ads", "timeline", "{binary}"],
     "biotech entities": ["biotech", "entities", "--as-of", "not-a-date"],
     "biotech screen": ["biotech", "screen", "{binary}", "--out", "{dir}/bad-bt.jsonl"],
 }
@@ -110,6 +117,7 @@ NOTHING_READ: dict[str, list[str]] = {
     "screen": ["screen", "{empty}", "--out", "{dir}/none.parquet"],
     "claims": ["claims", "{empty}", "--out", "{dir}/none.jsonl"],
     "biotech screen": ["biotech", "screen", "{empty}", "--out", "{dir}/none-bt.jsonl"],
+    "ads scan": ["ads", "scan", "{empty}", "--out", "{dir}/none-ads.parquet"],
 }
 
 
@@ -185,7 +193,7 @@ def test_a_run_that_reads_nothing_exits_2_with_the_reason(name, work):
 
 
 SECTION_RESULTS = {"screen": "screen", "review": "project", "claims": "outcomes", "volume": "volume",
-                   "biotech": "biotech"}
+                   "biotech": "biotech", "ads": "ads"}
 
 
 @pytest.mark.parametrize("engine", [e.name for e in engines.ENGINES if e.section])
@@ -211,7 +219,7 @@ def test_every_section_accepts_its_own_result_files(engine, work):
 
 def test_check_ids_are_unique_per_engine_and_kind_and_documented(work):
     findings = work["dir"] / "all-findings.json"
-    p = run("report", str(work["screen"]), str(work["project"]), str(work["outcomes"]), str(work["volume"]),
+    p = run("report", str(work["screen"]), str(work["project"]), str(work["outcomes"]), str(work["volume"]), str(work["ads"]),
             "--out", str(work["dir"] / "all.html"), "--findings", str(findings), "--date", "2026-01-01")
     assert p.returncode == 0, p.stderr
     doc = json.loads(findings.read_text(encoding="utf-8"))
