@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import subprocess
 import sys
@@ -42,9 +41,8 @@ def test_gettext_switches_language_and_back():
         assert i18n.format_date("2023-09-01") == "2023年9月1日"
     assert i18n.gettext("Briefing") == "Briefing"
     assert i18n.format_date("2023-09-01") == "1 September 2023"
-    with pytest.raises(ValueError):
-        with i18n.use("fr"):
-            pass
+    with pytest.raises(ValueError), i18n.use("fr"):
+        pass
 
 
 def _report(tmp_path, *args):

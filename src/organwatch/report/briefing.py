@@ -86,7 +86,7 @@ def _stat(f: Finding, key: str, default: Any = None) -> Any:
     return f.statistics.get(key, default)
 
 
-# -- rules: one per question ----------------------------------------------------------------------------------------
+# -- rules: one per question -----------------------------------------------------------------------------------------
 def _formula_chart(f: Finding) -> Markup | None:
     ref = [e for e in f.evidence if "reference_country" in e and isinstance(e.get("r2"), (int, float))]
     tested = _stat(f, "tested_r2")
@@ -337,7 +337,7 @@ RULES: tuple[Callable[[Index], list[BriefingItem]], ...] = (
 COVERED_ENGINES = ("stats", "volume", "claims", "screen", "review")
 
 
-# -- what could not be tested --------------------------------------------------------------------------------------------
+# -- what could not be tested ----------------------------------------------------------------------------------------
 def not_tested(idx: Index, reproductions_anchor: str = "") -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for f in idx.all(kind=Kind.TEST):

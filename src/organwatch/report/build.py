@@ -117,7 +117,8 @@ def _render(sections: list[Section], generated: str | None) -> str:
 
         warn(warning)
     if css:
-        note = i18n.gettext("Chinese characters are shown with an embedded subset of %(font)s.") % {"font": fonts.LICENSE}
+        note = i18n.gettext("Chinese characters are shown with an embedded subset of %(font)s.") % {
+            "font": fonts.LICENSE}
         html = html.replace(NOTE_MARK, f'<p class="small">{note}</p>', 1)
     return html.replace(FONT_MARK, css, 1)
 

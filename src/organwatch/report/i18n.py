@@ -15,7 +15,7 @@ import datetime as _dt
 import gettext as _gettext
 import io
 from collections.abc import Iterator
-from functools import lru_cache, cache
+from functools import cache
 from importlib import resources
 
 LANGUAGES = {"en": "en", "zh": "zh-Hans"}  # --lang value -> <html lang>

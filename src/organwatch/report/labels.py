@@ -65,8 +65,7 @@ def stat_label(key: str) -> str:
             return _("formula of the %(model)s") % {"model": _(words)}
         if key.startswith(model + "_") and len(key) - len(model) <= 8:
             return _("%(model)s, parameter %(p)s") % {"model": _(words), "p": key[len(model) + 1:].replace("_", " ")}
-    words = [TOKENS.get(t, t) for t in key.split("_") if t]
-    text = " ".join(words)
+    text = " ".join(TOKENS.get(t, t) for t in key.split("_") if t)
     return text[:1].upper() + text[1:] if text else key
 
 

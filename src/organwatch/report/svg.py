@@ -34,7 +34,7 @@ _IDENT_IN_TEXT = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
 _WIDE = re.compile(r"[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]")
 
 
-# -- numbers -----------------------------------------------------------------------------------------------------
+# -- numbers ---------------------------------------------------------------------------------------------------------
 def fmt_num(x: float | int | None, digits: int = 4) -> str:
     """A number for people: thousands separators, ``digits`` significant digits, never scientific notation."""
     if x is None or isinstance(x, bool) or (isinstance(x, float) and not math.isfinite(x)):
@@ -76,7 +76,7 @@ def humanize(s: str) -> str:
     return s.replace("_", " ") if _IDENT.match(s) else s
 
 
-# -- text geometry --------------------------------------------------------------------------------------------------
+# -- text geometry ---------------------------------------------------------------------------------------------------
 def _char_w(ch: str) -> float:
     if _WIDE.match(ch):
         return 1.0
@@ -148,7 +148,7 @@ def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return ticks
 
 
-# -- the canvas --------------------------------------------------------------------------------------------------------
+# -- the canvas ------------------------------------------------------------------------------------------------------
 @dataclass
 class _Canvas:
     """One SVG: a wrapped title on top, a plot area, room below for axis labels and the legend."""
@@ -186,7 +186,8 @@ class _Canvas:
              rotate: float | None = None, fill: str = "#222", max_w: float | None = None, weight: str = "") -> None:
         s = humanize(s)
         bold = weight in ("600", "700", "bold")
-        shown = fit(s, min(max_w or self.w, self.w - 4), size, bold) if rotate is None else fit(s, max_w or self.h, size)
+        room = min(max_w or self.w, self.w - 4) if rotate is None else (max_w or self.h)
+        shown = fit(s, room, size, bold)
         if rotate is None:  # keep the label inside the box: shift it in from the edges
             w = text_width(shown, size, bold)
             lo = {"start": 2.0, "middle": w / 2 + 2, "end": w + 2}[anchor]
@@ -256,7 +257,7 @@ def figure(svg_text: str, title: str, headers: Sequence[str] = (), rows: Iterabl
                   f'<div class="ow-figtools">{link}</div>{table}</figure>')
 
 
-# -- axes ---------------------------------------------------------------------------------------------------------------
+# -- axes ------------------------------------------------------------------------------------------------------------
 def _log_ticks(lo: float, hi: float) -> list[float]:
     """Powers of ten between ``lo`` and ``hi`` (log10 units), with 2 and 5 multiples when the span is short."""
     a, b = math.floor(lo), math.ceil(hi)
@@ -296,7 +297,7 @@ def _axes(c: _Canvas, x0: float, x1: float, sx: Callable[[float], float], yt: Se
         c.text(13, c.mt + c.ph / 2, y_label, size=11, rotate=-90, max_w=c.ph)
 
 
-# -- line chart -------------------------------------------------------------------------------------------------------
+# -- line chart ------------------------------------------------------------------------------------------------------
 def _segments(xs: Sequence[float], ys: Sequence[float | None], log_y: bool, connect: bool) -> list[list[tuple]]:
     """Runs of consecutive points to join; a run breaks at a missing value and, unless ``connect``, wherever the
     step between x values is larger than the series' usual step (a gap in years is a gap in the line)."""
@@ -328,6 +329,58 @@ def _gaps(series: Sequence[dict], x0: float, x1: float) -> list[tuple[float, flo
     return [(a, b) for a, b in zip(xs, xs[1:], strict=False) if b - a > usual * 1.5 and x0 <= a and b <= x1]
 
 
+def _y_axis(ys: Sequence[float], tf: Callable[[float], float], y_zero: bool, log_y: bool
+            ) -> tuple[float, float, list[float]]:
+    ylo, yhi = min(map(tf, ys)), max(map(tf, ys))
+    if y_zero and not log_y:
+        ylo = min(0.0, ylo)
+    yt = _log_ticks(ylo, yhi) if log_y else _nice_ticks(ylo, yhi)
+    ylo, yhi = min(yt[0], ylo), max(yt[-1], yhi)
+    return ylo, (ylo + 1 if yhi == ylo else yhi), yt
+
+
+def _draw_gaps(c: _Canvas, gaps: list[tuple[float, float]], sx: Callable[[float], float]) -> None:
+    no_data = _("no data")
+    for a, b in gaps:
+        xa, xb = sx(a) + 4, sx(b) - 4
+        c.add(f'<rect x="{_f(xa)}" y="{_f(c.mt)}" width="{_f(max(xb - xa, 1))}" height="{_f(c.ph)}" '
+              f'fill="#f1f1f1"><title>{escape(no_data)}: {fmt_year(a)}–{fmt_year(b)}</title></rect>')
+        if xb - xa > text_width(no_data, 10) + 4:
+            c.text((xa + xb) / 2, c.mt + 12, no_data, size=10, fill="#777")
+
+
+def _draw_series(c: _Canvas, i: int, s: dict, sx: Callable[[float], float], sy: Callable[[float], float],
+                 log_y: bool, years: bool) -> list[list[object]]:
+    """One series: its line segments (broken at gaps), its markers, its legend entry; returns its data rows."""
+    col = s.get("color") or PALETTE[i % len(PALETTE)]
+    dash = ' stroke-dasharray="5 4"' if s.get("dash") else ""
+    xf = fmt_year if years else fmt_num
+    if s.get("line", True):
+        for seg in _segments(s["x"], s["y"], log_y, bool(s.get("connect"))):
+            if len(seg) > 1:
+                d = " ".join(f"{'M' if j == 0 else 'L'}{_f(sx(x))},{_f(sy(y))}" for j, (x, y) in enumerate(seg))
+                c.add(f'<path d="{d}" fill="none" stroke="{col}" stroke-width="2"{dash}/>')
+    labels = s.get("labels") or [None] * len(s["x"])
+    shown = [(x, y, lab) for x, y, lab in zip(s["x"], s["y"], labels, strict=False)
+             if y is not None and (not log_y or y > 0)]
+    rows: list[list[object]] = []
+    if s.get("markers", True):
+        for x, y, lab in shown:
+            tip = escape(lab if lab else f"{s['name']}: {xf(x)} → {fmt_num(y)}")
+            c.add(f'<circle class="ow-point" cx="{_f(sx(x))}" cy="{_f(sy(y))}" r="3.5" fill="{col}">'
+                  f"<title>{tip}</title></circle>")
+            c.points += 1
+            rows.append([s["name"], xf(x), y])
+    else:
+        c.points += len(shown)
+        if shown:
+            rows.append([s["name"], f"{xf(shown[0][0])}–{xf(shown[-1][0])}",
+                         f"{fmt_num(shown[0][1])} … {fmt_num(shown[-1][1])}"])
+    kind = "dash" if s.get("dash") else ("line" if s.get("line", True) else "dot")
+    c.legend.append((s["name"], col, kind))
+    return rows
+
+
 def line_chart(series: Sequence[dict], title: str, x_label: str = "", y_label: str = "", width: int = 640,
                height: int = 300, y_zero: bool = True, log_y: bool = False, desc: str = "",
                years: bool | None = None) -> Markup:
@@ -347,13 +400,7 @@ def line_chart(series: Sequence[dict], title: str, x_label: str = "", y_label: s
     x0, x1 = min(xs), max(xs)
     if x0 == x1:
         x0, x1 = x0 - 1, x1 + 1
-    ylo, yhi = min(map(tf, ys)), max(map(tf, ys))
-    if y_zero and not log_y:
-        ylo = min(0.0, ylo)
-    yt = _log_ticks(ylo, yhi) if log_y else _nice_ticks(ylo, yhi)
-    ylo, yhi = min(yt[0], ylo), max(yt[-1], yhi)
-    if yhi == ylo:
-        yhi = ylo + 1
+    ylo, yhi, yt = _y_axis(ys, tf, y_zero, log_y)
     pad = (x1 - x0) * 0.03
 
     def sx(x: float) -> float:
@@ -365,44 +412,15 @@ def line_chart(series: Sequence[dict], title: str, x_label: str = "", y_label: s
     def sy(y: float) -> float:
         return sy_raw(tf(y))
 
-    no_data = _("no data")
-    for a, b in _gaps(series, x0, x1):
-        xa, xb = sx(a) + 4, sx(b) - 4
-        c.add(f'<rect x="{_f(xa)}" y="{_f(c.mt)}" width="{_f(max(xb - xa, 1))}" height="{_f(c.ph)}" '
-              f'fill="#f1f1f1"><title>{escape(no_data)}: {fmt_year(a)}–{fmt_year(b)}</title></rect>')
-        if xb - xa > text_width(no_data, 10) + 4:
-            c.text((xa + xb) / 2, c.mt + 12, no_data, size=10, fill="#777")
+    _draw_gaps(c, _gaps(series, x0, x1), sx)
     _axes(c, x0 - pad, x1 + pad, sx, yt, sy_raw, x_label, y_label, log_y, years=years)
     rows: list[list[object]] = []
     for i, s in enumerate(series):
-        col = s.get("color") or PALETTE[i % len(PALETTE)]
-        dash = ' stroke-dasharray="5 4"' if s.get("dash") else ""
-        if s.get("line", True):
-            for seg in _segments(s["x"], s["y"], log_y, bool(s.get("connect"))):
-                if len(seg) > 1:
-                    d = " ".join(f"{'M' if j == 0 else 'L'}{_f(sx(x))},{_f(sy(y))}" for j, (x, y) in enumerate(seg))
-                    c.add(f'<path d="{d}" fill="none" stroke="{col}" stroke-width="2"{dash}/>')
-        labels = s.get("labels") or [None] * len(s["x"])
-        shown = [(x, y, lab) for x, y, lab in zip(s["x"], s["y"], labels, strict=False) if y is not None and (not log_y or y > 0)]
-        if s.get("markers", True):
-            for x, y, lab in shown:
-                tip = escape(lab if lab else f"{s['name']}: {fmt_year(x) if years else fmt_num(x)} → {fmt_num(y)}")
-                c.add(f'<circle class="ow-point" cx="{_f(sx(x))}" cy="{_f(sy(y))}" r="3.5" fill="{col}">'
-                      f"<title>{tip}</title></circle>")
-                c.points += 1
-                rows.append([s["name"], fmt_year(x) if years else fmt_num(x), y])
-        else:
-            c.points += len(shown)
-            if shown:
-                rows.append([s["name"], f"{fmt_year(shown[0][0]) if years else fmt_num(shown[0][0])}–"
-                                        f"{fmt_year(shown[-1][0]) if years else fmt_num(shown[-1][0])}",
-                             f"{fmt_num(shown[0][1])} … {fmt_num(shown[-1][1])}"])
-        kind = "dash" if s.get("dash") else ("line" if s.get("line", True) else "dot")
-        c.legend.append((s["name"], col, kind))
+        rows += _draw_series(c, i, s, sx, sy, log_y, years)
     return figure(c.svg(), title, [_("series"), x_label or "x", y_label or "y"], rows)
 
 
-# -- bars ---------------------------------------------------------------------------------------------------------------
+# -- bars ------------------------------------------------------------------------------------------------------------
 def _bar_scale(vals: Sequence[float], log_x: bool) -> tuple[float, float, list[float]]:
     tf = math.log10 if log_x else (lambda v: v)
     if log_x:
@@ -564,7 +582,7 @@ def histogram(values: Sequence[float], title: str, bins: int = 30, value_label: 
     return figure(c.svg(), title, [value_label or _("value"), _("count")], rows)
 
 
-# -- briefing charts ---------------------------------------------------------------------------------------------------
+# -- briefing charts -------------------------------------------------------------------------------------------------
 def dot_strip(values: Sequence[float], marked: float, title: str, axis_label: str, marked_label: str,
               others_label: str, log_x: bool = False, width: int = 560, lower_is: str = "",
               labels: Sequence[str] = (), desc: str = "") -> Markup:
@@ -611,7 +629,8 @@ def dot_strip(values: Sequence[float], marked: float, title: str, axis_label: st
     c.legend += [(others_label, PALETTE[0], "dot"), (marked_label, HIGHLIGHT, "dot")]
     if lower_is:
         c.legend.append((lower_is, "#fff", "box"))
-    rows = [[lab or "", fmt_num(v, 4)] for v, lab in zip(values, labs, strict=False)] + [[marked_label, fmt_num(marked, 4)]]
+    rows = [[lab or "", fmt_num(v, 4)] for v, lab in zip(values, labs, strict=False)]
+    rows.append([marked_label, fmt_num(marked, 4)])
     return figure(c.svg(), title, [_("unit"), axis_label], rows, numeric=False)
 
 
@@ -661,7 +680,7 @@ def range_bar(ranges: Sequence[dict], title: str, axis_label: str, width: int = 
     return figure(c.svg(), title, [_("range"), _("low"), _("high"), _("median")], rows, numeric=False)
 
 
-# -- tables -------------------------------------------------------------------------------------------------------------
+# -- tables ----------------------------------------------------------------------------------------------------------
 def _cell(v: object, numeric: bool, year_col: bool) -> str:
     if year_col and isinstance(v, (int, float)) and not isinstance(v, bool):
         return f'<td class="num">{escape(fmt_year(v))}</td>'

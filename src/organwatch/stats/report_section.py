@@ -169,7 +169,7 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section:
         table = _repeats_chart(f) if f.check == "stats.repeated_values" else None
         items.append(ReportItem(finding=f, chart_svg=chart_for(f), table_html=table))
     items += [ReportItem(finding=f) for f in published]
-    sources = {}
+    sources: dict[str, str] = {}
     for f in findings:
         for s in f.sources:
             if s.get("url", "").startswith("http"):

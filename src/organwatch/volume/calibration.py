@@ -1,4 +1,4 @@
-"""Bayesian calibration of the unobserved transplant share f (docs/specs/volume-method.md §7.3, items 1 and 3), on a grid.
+"""Bayesian calibration of the unobserved transplant share f on a grid (docs/specs/volume-method.md §7.3, 1 and 3).
 
 Data: hospitals of the registry that publish both a transplant-bed count and a stated annual volume (same organ
 scope; years no more than ``max_year_gap`` apart when both are known). Observation model, per stated volume y::
@@ -90,7 +90,7 @@ def observations(s: Scenario) -> tuple[list[Observation], list[dict[str, Any]]]:
             own = _own_occupancy(h, s.bed_exclude_publishers) if occ.hospital_figures else None
             d, rows = (own if own is not None else (occ.dist, occ.rows))
             lo, hi = _range(d)
-            obs.append(Observation(h.hospital_id, h.name_en, float(f.value), f.qualifier, f.record_id, f.organ,
+            obs.append(Observation(h.hospital_id, h.name_en, f.number, f.qualifier, f.record_id, f.organ,
                                    sorted({float(v) for v in g.values}), list(g.rows), lo, hi, list(rows), vy))
     return obs, excluded
 

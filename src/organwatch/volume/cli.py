@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
@@ -62,7 +63,8 @@ def _fmt(x) -> str:
               help="Also write the findings (organwatch Finding JSON) to this file.")
 def volume(scenarios: tuple[str, ...], seed: int | None, draws: int | None, share: str | None, los: str | None,
            occupancy: str | None, beds: str | None, hospitals: tuple[str, ...], no_imputation: bool,
-           exclude_publishers: tuple[str, ...], no_calibration: bool, as_json: bool, out: Path | None, fmt: str | None, findings_out: Path | None) -> None:
+           exclude_publishers: tuple[str, ...], no_calibration: bool, as_json: bool, out: Path | None,
+           fmt: str | None, findings_out: Path | None) -> None:
     """Estimate annual transplant volume from hospital capacity: beds x share x occupancy x 365 / length of stay.
 
     The answer is an estimate of capacity under the scenario's stated assumptions (every input cites a row of
@@ -81,20 +83,8 @@ def volume(scenarios: tuple[str, ...], seed: int | None, draws: int | None, shar
     from organwatch.volume import estimate, registry
     from organwatch.volume import findings as vfind
     from organwatch.volume import scenario as scen
-    from organwatch.volume.distributions import parse_spec
-    from organwatch.volume.scenario import PARAM_BOUNDS
 
-    # validated here (not with click ranges) so a bad value is one line and exit 2, like every other input error
-    if seed is not None and not 0 <= seed < 2**63:
-        raise UsageError(f"--seed = {seed} is out of range: must be >= 0")
-    if draws is not None and not 1 <= draws <= scen.MAX_DRAWS:
-        raise UsageError(f"--draws = {draws} is out of range: must be between 1 and {scen.MAX_DRAWS:,}")
-    specs = {}
-    for name, text, bound in (("share", share, "share"), ("length_of_stay", los, "length_of_stay"),
-                              ("occupancy", occupancy, "occupancy"), ("beds", beds, "beds")):
-        if text is not None:
-            flag = {"length_of_stay": "--los"}.get(name, f"--{name}")
-            specs[name] = parse_spec(text, flag, PARAM_BOUNDS[bound])
+    specs = _overrides(seed, draws, share, los, occupancy, beds)
     for h in hospitals:
         registry.get(h)  # unknown hospital -> one-line error
     ids = [registry.get(h).hospital_id for h in hospitals]
@@ -128,24 +118,48 @@ def volume(scenarios: tuple[str, ...], seed: int | None, draws: int | None, shar
     elif as_json:
         sys.stdout.write(doc_text)
     elif out is not None:
-        records = []
-        for r in runs:
-            base = {"scenario": r["scenario"]["name"], "seed": r["seed"], "draws": r["draws"]}
-            for h in r["by_hospital"]:
-                records.append({"kind": "hospital", **{k: h.get(k) for k in TABLE_COLUMNS if k in h}, **base})
-            imp = r["imputation"]
-            if imp["imputed_hospitals"]:
-                records.append({"kind": "imputed", "hospital_id": f"{imp['imputed_hospitals']} imputed hospitals",
-                                "bed_rows": [x["record_id"] for x in imp["frame_rows"]],
-                                **{k: imp.get(f"imputed_{k}") for k in ("median", "p2_5", "p5", "p25", "p75", "p95",
-                                                                        "p97_5")}, **base})
-            records.append({"kind": "national", "hospital_id": "national total",
-                            **{k: r[k] for k in ("median", "p2_5", "p5", "p25", "p75", "p95", "p97_5")}, **base})
+        records = _table_records(runs)
         f = infer_format(out, fmt, default="csv")
         write_records(records, out, f, columns=TABLE_COLUMNS)
         err.print(f"organwatch volume: wrote {len(records)} rows to {out}")
     if not as_json:
         _print_summary(runs)
+
+
+def _overrides(seed: int | None, draws: int | None, share: str | None, los: str | None, occupancy: str | None,
+               beds: str | None) -> dict[str, Any]:
+    """Command-line overrides, validated here (not with click ranges) so a bad value is one line and exit 2."""
+    from organwatch.volume import scenario as scen
+    from organwatch.volume.distributions import parse_spec
+    from organwatch.volume.scenario import PARAM_BOUNDS
+
+    if seed is not None and not 0 <= seed < 2**63:
+        raise UsageError(f"--seed = {seed} is out of range: must be >= 0")
+    if draws is not None and not 1 <= draws <= scen.MAX_DRAWS:
+        raise UsageError(f"--draws = {draws} is out of range: must be between 1 and {scen.MAX_DRAWS:,}")
+    specs = {}
+    for name, text in (("share", share), ("length_of_stay", los), ("occupancy", occupancy), ("beds", beds)):
+        if text is not None:
+            flag = {"length_of_stay": "--los"}.get(name, f"--{name}")
+            specs[name] = parse_spec(text, flag, PARAM_BOUNDS[name])
+    return specs
+
+
+def _table_records(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The per-hospital, imputed and national rows of every run, for --out as a table."""
+    quantiles = ("median", "p2_5", "p5", "p25", "p75", "p95", "p97_5")
+    records: list[dict[str, Any]] = []
+    for r in runs:
+        base = {"scenario": r["scenario"]["name"], "seed": r["seed"], "draws": r["draws"]}
+        for h in r["by_hospital"]:
+            records.append({"kind": "hospital", **{k: h.get(k) for k in TABLE_COLUMNS if k in h}, **base})
+        imp = r["imputation"]
+        if imp["imputed_hospitals"]:
+            records.append({"kind": "imputed", "hospital_id": f"{imp['imputed_hospitals']} imputed hospitals",
+                            "bed_rows": [x["record_id"] for x in imp["frame_rows"]],
+                            **{k: imp.get(f"imputed_{k}") for k in quantiles}, **base})
+        records.append({"kind": "national", "hospital_id": "national total", **{k: r[k] for k in quantiles}, **base})
+    return records
 
 
 def _print_summary(runs: list[dict]) -> None:
@@ -269,7 +283,8 @@ def hospitals(ids: tuple[str, ...], province: str | None, organ: str | None, lic
         h = records[0]
         con.print(f"{h['name_en']} {h['name_zh']} — {h['city']}, {h['province']} ({h['hospital_id']})")
         if h["licensed_organs"]:
-            con.print(f"licensed organs: {', '.join(h['licensed_organs'])} ({h['licence_date']}; {h['licence_source']})")
+            organs = ", ".join(h["licensed_organs"])
+            con.print(f"licensed organs: {organs} ({h['licence_date']}; {h['licence_source']})")
         t = Table(title="Published figures")
         for c in ("row", "metric", "value", "organ", "unit", "date", "publisher category"):
             t.add_column(c)

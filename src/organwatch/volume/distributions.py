@@ -8,6 +8,7 @@ Every distribution samples with numpy in one call (no Python loop per draw).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,30 +85,9 @@ class Dist:
         return d
 
     def validate(self, what: str, bounds: Bounds | None) -> None:
-        p = self.params
-        k = self.kind
-        if k == "uniform" or k == "loguniform":
-            if not p["low"] <= p["high"]:
-                raise UsageError(f"{what}: low ({_fmt(p['low'])}) must not exceed high ({_fmt(p['high'])})")
-            if k == "loguniform" and p["low"] <= 0:
-                raise UsageError(f"{what}: loguniform needs low > 0")
-        elif k == "triangular":
-            if not p["low"] <= p["mode"] <= p["high"] or p["low"] == p["high"]:
-                raise UsageError(f"{what}: triangular needs low <= mode <= high and low < high")
-        elif k == "lognormal":
-            if p["median"] <= 0 or not 1 <= p["gsd"] <= 100:
-                raise UsageError(f"{what}: lognormal needs median > 0 and a geometric sd in [1, 100]")
-        elif k == "beta":
-            if p["a"] <= 0 or p["b"] <= 0:
-                raise UsageError(f"{what}: beta needs a > 0 and b > 0")
-            if not p.get("low", 0.0) < p.get("high", 1.0):
-                raise UsageError(f"{what}: beta needs low < high")
-        elif k == "choice":
-            if not p["values"]:
-                raise UsageError(f"{what}: choice needs at least one value")
-            w = p.get("weights")
-            if w is not None and (len(w) != len(p["values"]) or any(x < 0 for x in w) or sum(w) <= 0):
-                raise UsageError(f"{what}: choice weights must be non-negative, sum > 0, one per value")
+        problem = _PARAM_CHECKS.get(self.kind, lambda p, k: None)(self.params, self.kind)
+        if problem:
+            raise UsageError(f"{what}: {problem}")
         if bounds is not None:
             for x in self.support_points():
                 bounds.check(x, what)
@@ -277,3 +257,47 @@ def parse_spec(text: str, what: str, bounds: Bounds | None = None) -> Dist:
     except ValueError:
         raise UsageError(f"{what}: cannot read numbers in '{text}'") from None
     return Dist.from_table({"dist": kind, **dict(zip(req + opt, nums, strict=False))}, what, bounds)
+
+
+# -- parameter checks per family: each returns the problem in words, or None ---------------------------------------
+def _check_uniform(p: dict[str, Any], k: str) -> str | None:
+    if not p["low"] <= p["high"]:
+        return f"low ({_fmt(p['low'])}) must not exceed high ({_fmt(p['high'])})"
+    if k == "loguniform" and p["low"] <= 0:
+        return "loguniform needs low > 0"
+    return None
+
+
+def _check_triangular(p: dict[str, Any], k: str) -> str | None:
+    if not p["low"] <= p["mode"] <= p["high"] or p["low"] == p["high"]:
+        return "triangular needs low <= mode <= high and low < high"
+    return None
+
+
+def _check_lognormal(p: dict[str, Any], k: str) -> str | None:
+    if p["median"] <= 0 or not 1 <= p["gsd"] <= 100:
+        return "lognormal needs median > 0 and a geometric sd in [1, 100]"
+    return None
+
+
+def _check_beta(p: dict[str, Any], k: str) -> str | None:
+    if p["a"] <= 0 or p["b"] <= 0:
+        return "beta needs a > 0 and b > 0"
+    if not p.get("low", 0.0) < p.get("high", 1.0):
+        return "beta needs low < high"
+    return None
+
+
+def _check_choice(p: dict[str, Any], k: str) -> str | None:
+    if not p["values"]:
+        return "choice needs at least one value"
+    w = p.get("weights")
+    if w is not None and (len(w) != len(p["values"]) or any(x < 0 for x in w) or sum(w) <= 0):
+        return "choice weights must be non-negative, sum > 0, one per value"
+    return None
+
+
+_PARAM_CHECKS: dict[str, Callable[[dict[str, Any], str], str | None]] = {
+    "uniform": _check_uniform, "loguniform": _check_uniform, "triangular": _check_triangular,
+    "lognormal": _check_lognormal, "beta": _check_beta, "choice": _check_choice,
+}

@@ -32,12 +32,11 @@ def worked_example() -> dict[str, Any]:
     """COHRC's Tianjin example, recomputed from the embedded rows as a deterministic special case."""
     h = registry.get("tianjin-first-central-hospital")
     by_id = {f.record_id: f for f in h.figures}
-    beds = by_id[WORKED_EXAMPLE["beds_row"]].value
-    occ = by_id[WORKED_EXAMPLE["occupancy_row"]].value / 100
-    los_f = by_id[WORKED_EXAMPLE["los_row"]]
-    los = los_f.value_max or los_f.value
+    beds = by_id[WORKED_EXAMPLE["beds_row"]].number
+    occ = by_id[WORKED_EXAMPLE["occupancy_row"]].number / 100
+    los = by_id[WORKED_EXAMPLE["los_row"]].number_max
     n = model.capacity(beds, occ, los, 1.0)
-    published = by_id[WORKED_EXAMPLE["published_row"]].value
+    published = by_id[WORKED_EXAMPLE["published_row"]].number
     return {"beds": beds, "occupancy": occ, "length_of_stay": los, "share": 1.0, "result": n,
             "result_rounded": int(round(n)), "published": published,
             "published_text": by_id[WORKED_EXAMPLE["published_row"]].text_as_published,
@@ -52,7 +51,8 @@ def provenance(s: Scenario) -> dict[str, Any]:
 
 
 def evidence_mix(by_hospital: list[dict[str, Any]]) -> dict[str, Any]:
-    """Publisher categories of the hospital rows that enter the model (docs/specs/volume-method.md §0: the evidence base is one-sided)."""
+    """Publisher categories of the hospital rows that enter the model (docs/specs/volume-method.md §0: the evidence
+    base is one-sided)."""
     cat = {f.record_id: f.publisher_category for h in registry.hospitals() for f in h.figures}
     pcat = {}
     pp = datasets.load("volume_published_parameters").frame

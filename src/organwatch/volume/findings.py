@@ -46,7 +46,8 @@ def row_sources(rows: list[str]) -> list[dict[str, str]]:
 @functools.cache
 def _publisher_categories() -> dict[str, str]:
     f = datasets.load("volume_sources").frame
-    return {str(u): ("" if c is pd.NA else str(c)) for u, c in zip(f["source_url"], f["publisher_category"], strict=False)}
+    return {str(u): ("" if c is pd.NA else str(c))
+            for u, c in zip(f["source_url"], f["publisher_category"], strict=False)}
 
 
 def verdict_for_p(p: float) -> Verdict:
@@ -184,7 +185,8 @@ def vs_official_finding(result: dict[str, Any]) -> Finding:
                            "highly_unusual: outside it"},
         explanation=(f"{p:.1%} of the model's draws exceed the official {year} figure of {_n(ref['value'])}. "
                      "This measures the distance between the scenario's assumptions and the official count; it does "
-                     "not show which of the two is correct. Official totals are themselves disputed (official sources differ for the same year), and "
+                     "not show which of the two is correct. Official totals are themselves disputed (official sources "
+                     "differ for the same year), and "
                      "the model estimates capacity, which can exceed the number of transplants performed."),
         evidence=[{"year": r["year"], "official": r["value"], "qualifier": r["qualifier"], "row": r["record_id"],
                    "p_model_exceeds": r["p_model_exceeds"]} for r in rows]

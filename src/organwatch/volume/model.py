@@ -36,8 +36,7 @@ def capacity(beds: float, occupancy: float, length_of_stay: float, share: float 
     >>> round(capacity(500, 1.31, 30))  # COHRC's Tianjin example (H0018-H0021)
     7969
     """
-    for name, v, lo_open in (("beds", beds, True), ("occupancy", occupancy, True),
-                             ("length_of_stay", length_of_stay, True), ("share", share, True)):
+    for name, v in (("beds", beds), ("occupancy", occupancy), ("length_of_stay", length_of_stay), ("share", share)):
         if not (isinstance(v, (int, float)) and math.isfinite(v)) or v <= 0:
             raise UsageError(f"{name} = {v} is out of range: must be > 0")
     if share > 1:
@@ -81,13 +80,15 @@ class HospitalInput:
             if len(vals) == 1 or conflicts == "choice":
                 txt = " or ".join(f"{v:g}" for v in vals)
             else:
-                txt = f"{(min(vals) if conflicts == 'min' else max(vals)):g} ({conflicts} of {', '.join(f'{v:g}' for v in vals)})"
+                chosen = min(vals) if conflicts == "min" else max(vals)
+                txt = f"{chosen:g} ({conflicts} of {', '.join(f'{v:g}' for v in vals)})"
             parts.append(f"{g.organ}: {txt}")
         return "; ".join(parts)
 
 
 def excluded_publisher(f: registry.Figure, patterns: list[str]) -> bool:
-    """Evidence drop (docs/specs/volume-method.md §7.6): is this row's publisher category matched by any pattern (case-insensitive)?"""
+    """Evidence drop (docs/specs/volume-method.md §7.6): is this row's publisher category matched by any pattern
+    (case-insensitive)?"""
     cat = f.publisher_category.lower()
     return any(p.lower() in cat for p in patterns)
 
@@ -97,8 +98,8 @@ def _own_occupancy(h: registry.Hospital, exclude_publishers: list[str] | None = 
             and not excluded_publisher(f, exclude_publishers or [])]
     if not figs:
         return None
-    lo = min(f.value for f in figs) / 100
-    hi = max(max(f.value, f.value_max or f.value) for f in figs) / 100
+    lo = min(f.number for f in figs) / 100
+    hi = max(max(f.number, f.number_max) for f in figs) / 100
     d = Dist("uniform", {"low": lo, "high": hi}) if hi > lo else Dist("fixed", {"value": lo})
     return d, [f.record_id for f in figs]
 
@@ -191,6 +192,24 @@ def _param_draws(p_dist: Dist, across: str, seed: int, name: str, draws: int, n:
         np.empty((draws, 0))
 
 
+def _fill_beds(beds: np.ndarray, j: int, h: Any, conflicts: str, seed: int, draws: int) -> None:
+    """Column ``j`` of ``beds``: the hospital's bed override, or the sum of its bed groups, each group's conflicting
+    published counts resolved by ``conflicts`` (min / max / one of them at random, equally likely)."""
+    if h.bed_override is not None:
+        beds[:, j] = h.bed_override.sample(stream(seed, f"beds:{h.hospital_id}"), draws)
+        return
+    beds[:, j] = 0.0
+    for g in h.bed_groups:
+        vals = np.unique(np.asarray(g.values, float))  # distinct published counts, equally likely
+        if conflicts == "min" or len(vals) == 1:
+            beds[:, j] += vals.min() if conflicts != "max" else vals.max()
+        elif conflicts == "max":
+            beds[:, j] += vals.max()
+        else:
+            rng = stream(seed, f"beds:{h.hospital_id}:{g.organ}")
+            beds[:, j] += vals[rng.integers(0, len(vals), draws)]
+
+
 def simulate(s: Scenario, share_override: np.ndarray | None = None) -> Simulation:
     """Run the Monte Carlo. ``share_override`` (draws,) replaces the share draws (calibrated run)."""
     draws, seed = s.draws, s.seed
@@ -210,19 +229,7 @@ def simulate(s: Scenario, share_override: np.ndarray | None = None) -> Simulatio
     beds = np.empty((draws, n), order="F")
     occ = np.empty((draws, n), order="F")
     for j, h in enumerate(hosp):
-        if h.bed_override is not None:
-            beds[:, j] = h.bed_override.sample(stream(seed, f"beds:{h.hospital_id}"), draws)
-        else:
-            beds[:, j] = 0.0
-            for g in h.bed_groups:
-                vals = np.unique(np.asarray(g.values, float))  # distinct published counts, equally likely
-                if s.bed_conflicts == "min" or len(vals) == 1:
-                    beds[:, j] += vals.min() if s.bed_conflicts != "max" else vals.max()
-                elif s.bed_conflicts == "max":
-                    beds[:, j] += vals.max()
-                else:
-                    rng = stream(seed, f"beds:{h.hospital_id}:{g.organ}")
-                    beds[:, j] += vals[rng.integers(0, len(vals), draws)]
+        _fill_beds(beds, j, h, s.bed_conflicts, seed, draws)
         if ps["occupancy"].across_hospitals == "common" and h.occupancy is ps["occupancy"].dist:
             occ[:, j] = h.occupancy.sample(stream(seed, "occupancy"), draws)
         else:

@@ -43,6 +43,18 @@ class Figure:
     def year(self) -> int | None:
         return first_year(self.reference_date)
 
+    @property
+    def number(self) -> float:
+        """The numeric value; a row whose value is text (e.g. a rank claim) cannot be used as a number."""
+        if self.value is None:
+            raise UsageError(f"row {self.record_id} ({self.metric}) has no numeric value: '{self.value_text}'")
+        return self.value
+
+    @property
+    def number_max(self) -> float:
+        """The upper end of a range value, or the value itself."""
+        return self.value_max if self.value_max is not None else self.number
+
     def to_dict(self) -> dict[str, Any]:
         return {"record_id": self.record_id, "metric": self.metric, "value": self.value,
                 "value_as_published": self.value_text, "qualifier": self.qualifier, "value_max": self.value_max,

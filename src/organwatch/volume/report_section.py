@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -110,87 +111,111 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
     )
 
 
-def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> tuple[Any, Any, str]:
-    if check == "volume.capacity_model":
-        rows = [(s["parameter"], s["median_low_decile"], s["median_high_decile"]) for s in r["sensitivity"]
-                if s.get("varies") and s["median_low_decile"] is not None]
-        chart = svg.tornado(rows, r["median"], _("Sensitivity: median national total when each input is in its lowest vs highest decile"), _("transplants per year")) if rows else None
-        return chart, _chain_table(r), _("Each bar spans the model's median national total among draws with that input in its lowest (blue) "
-                                          "and highest (orange) decile.")
-    if check == "volume.worked_example":
-        w = r["worked_example"]
-        t = svg.html_table(["beds", "occupancy", "length of stay (days)", "share", "computed", "published", "rows"],
-                           [[w["beds"], w["occupancy"], w["length_of_stay"], w["share"], w["result"], w["published"],
-                             ", ".join(w["rows"])]], caption=_("Deterministic special case of the model"))
-        return None, t, ""
-    if check == "volume.calibration":
-        cal = r.get("calibration") or {}
-        stated = r["per_bed_yield"].get("stated", [])
-        m = r["per_bed_yield"]["model"]
-        labels = [f"stated, row {s['row']}" for s in stated] + \
-            ["model p5", "model median", "model p95"]
-        vals = [s["transplants_per_bed_year"] for s in stated] + [m["p5"], m["median"], m["p95"]]
-        chart = svg.bar_chart(labels, vals, _("Transplants per bed-year: stated vs the scenario's assumptions"),
-                              value_label=_("transplants per bed per year (log scale)"), log_x=True,
-                              value_format=lambda v: f"{v:.3g}",
-                              highlight=range(len(stated))) if stated else None
-        rows = [[c["row"], c["hospital_id"], c["stated"], c["prior_predictive_p_below"], c["loo_p5"], c["loo_p95"],
-                 "yes" if c["loo_covered"] else "no"] for c in cal.get("checks", [])]
-        t = svg.html_table(["row", "hospital", "stated per year", "prior predictive P(≤ stated)",
-                            "LOO predictive p5", "LOO predictive p95", "covered"], rows,
-                           caption=_("Calibration diagnostics per stated volume")) if rows else None
-        rob = [[x["noise_sd"], x["lower_bounds"], f"{x['data_only_f_median']:.3g}",
-                f"{x['data_only_f_p5']:.3g}–{x['data_only_f_p95']:.3g}"] for x in cal.get("robustness", [])]
-        if rob and t is not None:
-            t = Markup(t + svg.html_table(["reporting noise (log sd)", "\"more than X\" read as", "data-only f median",
-                                           "90 % interval"], rob, caption=_("Robustness of the data-only reading of f")))
-        return chart, t, _("Highlighted: per-bed yields implied by stated volumes and published beds.")
-    if check == "volume.vs_official":
-        off = r["vs_official"]
-        years = sorted({o["year"] for o in off})
-        if not years:
-            return None, None, ""
-        x0, x1 = years[0], years[-1]
-        series = [{"name": "official total (as published)", "x": [o["year"] for o in off],
-                   "y": [o["value"] for o in off], "line": False,
-                   "labels": [f"{o['year']}: {_q(o['qualifier'])}{o['value']:,.0f} ({o['record_id']})" for o in off]}]
-        for key, name in (("p5", "model p5"), ("median", "model median"), ("p95", "model p95")):
-            series.append({"name": f"{name} ({r['scenario']['name']})", "x": [x0, x1], "y": [r[key], r[key]],
-                           "dash": key != "median", "markers": False, "connect": True})
-        cal = (r.get("calibration") or {}).get("calibrated_data_only")
-        if cal:
-            series.append({"name": "median, share calibrated on stated volumes (no prior)", "x": [x0, x1],
-                           "y": [cal["median"], cal["median"]], "dash": True, "markers": False, "connect": True})
-        chart = svg.line_chart(series, _("Official totals by year and the model's interval"), _("year"),
-                               _("transplants per year (log scale)"), log_y=True)
-        pub = [[e["record_id"], e["estimator"], e["pub_year"], e["value_low"], e["value_high"], e["quantity"],
-                _pct(e.get("p_model_within"))] for e in r["published_estimates"]]
-        t1 = svg.html_table(["year", "official", "row", "claim type", "share of model draws above"],
-                            [[str(o["year"]), f"{_q(o['qualifier'])}{o['value']:,.0f}", o["record_id"], o["claim_type"],
-                              _pct(o["p_model_exceeds"])] for o in off], caption=_("Official totals, as published"))
-        t2 = svg.html_table(["row", "estimator", "published", "low", "high", "quantity", "model draws within"], pub,
-                            caption=_("Published estimates, as published"))
-        return chart, Markup(t1 + t2), _("The model's lines are constant: it estimates one year's capacity (about 2015).")
-    if check == "volume.implied_donors":
-        d = r["donors"]
-        q = d["deceased_donors_per_year"]
-        rows = [["model (median)", round(q["median"])], ["model p5", round(q["p5"])], ["model p95", round(q["p95"])]]
-        rows += [[f"official {o['year']} ({o['record_id']})", f"{_q(o['qualifier'])}{o['value']:,.0f}"]
-                 for o in d["official_deceased_donors"]]
-        return None, svg.html_table(["", "deceased donors per year"], rows), ""
-    if check == "volume.scenarios":
-        labels = [x["scenario"]["name"] for x in results]
-        chart = svg.bar_chart(labels, [x["median"] for x in results], _("Median national total by scenario"),
-                              value_label=_("transplants per year (log scale)"), log_x=True,
-                              value_format=lambda v: f"{v:,.0f}")
-        from organwatch.volume.estimate import scenario_table
+Visual = tuple[Any, Any, str]  # (chart, extra table, caption)
 
-        rows = [[t["scenario"], round(t["median"]), f"{t['p5']:,.0f}–{t['p95']:,.0f}", t["share"], t["length_of_stay"],
-                 t["occupancy"], t["imputed_hospitals"]] for t in scenario_table(results)]
-        t = svg.html_table(["scenario", "median", "90 % interval", "share f", "length of stay", "occupancy",
-                            "imputed hospitals"], rows, caption=_("Scenario files side by side"))
-        return chart, t, ""
-    return None, None, ""
+
+def _v_capacity(r: dict[str, Any], results: list[dict[str, Any]]) -> Visual:
+    rows = [(s["parameter"], s["median_low_decile"], s["median_high_decile"]) for s in r["sensitivity"]
+            if s.get("varies") and s["median_low_decile"] is not None]
+    chart = svg.tornado(rows, r["median"], _("Sensitivity: median national total when each input is in its lowest "
+                                             "vs highest decile"), _("transplants per year")) if rows else None
+    return chart, _chain_table(r), _("Each bar spans the model's median national total among draws with that input "
+                                     "in its lowest (blue) and highest (orange) decile.")
+
+
+def _v_worked(r: dict[str, Any], results: list[dict[str, Any]]) -> Visual:
+    w = r["worked_example"]
+    t = svg.html_table(["beds", "occupancy", "length of stay (days)", "share", "computed", "published", "rows"],
+                       [[w["beds"], w["occupancy"], w["length_of_stay"], w["share"], w["result"], w["published"],
+                         ", ".join(w["rows"])]], caption=_("Deterministic special case of the model"))
+    return None, t, ""
+
+
+def _v_calibration(r: dict[str, Any], results: list[dict[str, Any]]) -> Visual:
+    cal = r.get("calibration") or {}
+    stated = r["per_bed_yield"].get("stated", [])
+    m = r["per_bed_yield"]["model"]
+    labels = [f"stated, row {s['row']}" for s in stated] + ["model 5th percentile", "model median",
+                                                            "model 95th percentile"]
+    vals = [s["transplants_per_bed_year"] for s in stated] + [m["p5"], m["median"], m["p95"]]
+    chart = svg.bar_chart(labels, vals, _("Transplants per bed-year: stated vs the scenario's assumptions"),
+                          value_label=_("transplants per bed per year (log scale)"), log_x=True,
+                          value_format=lambda v: svg.fmt_num(v, 3), highlight=range(len(stated))) if stated else None
+    rows = [[c["row"], c["hospital_id"], c["stated"], c["prior_predictive_p_below"], c["loo_p5"], c["loo_p95"],
+             "yes" if c["loo_covered"] else "no"] for c in cal.get("checks", [])]
+    t = svg.html_table(["row", "hospital", "stated per year", "prior predictive P(≤ stated)",
+                        "leave-one-out 5th percentile", "leave-one-out 95th percentile", "covered"], rows,
+                       caption=_("Calibration diagnostics per stated volume")) if rows else None
+    rob = [[x["noise_sd"], x["lower_bounds"], svg.fmt_num(x["data_only_f_median"], 3),
+            f"{svg.fmt_num(x['data_only_f_p5'], 3)}–{svg.fmt_num(x['data_only_f_p95'], 3)}"]
+           for x in cal.get("robustness", [])]
+    if rob and t is not None:
+        t = Markup(t + svg.html_table(["reporting noise (log sd)", "\"more than X\" read as", "data-only f median",
+                                       "90 % interval"], rob, caption=_("Robustness of the data-only reading of f")))
+    return chart, t, _("Highlighted: per-bed yields implied by stated volumes and published beds.")
+
+
+def _v_official(r: dict[str, Any], results: list[dict[str, Any]]) -> Visual:
+    off = r["vs_official"]
+    years = sorted({o["year"] for o in off})
+    if not years:
+        return None, None, ""
+    x0, x1 = years[0], years[-1]
+    series: list[dict[str, Any]] = [{
+        "name": "official total (as published)", "x": [o["year"] for o in off], "y": [o["value"] for o in off],
+        "line": False, "labels": [f"{o['year']}: {_q(o['qualifier'])}{o['value']:,.0f} ({o['record_id']})"
+                                  for o in off]}]
+    for key, name in (("p5", "model 5th percentile"), ("median", "model median"), ("p95", "model 95th percentile")):
+        series.append({"name": f"{name} ({r['scenario']['name']})", "x": [x0, x1], "y": [r[key], r[key]],
+                       "dash": key != "median", "markers": False, "connect": True})
+    cal = (r.get("calibration") or {}).get("calibrated_data_only")
+    if cal:
+        series.append({"name": "median, share calibrated on stated volumes (no prior)", "x": [x0, x1],
+                       "y": [cal["median"], cal["median"]], "dash": True, "markers": False, "connect": True})
+    chart = svg.line_chart(series, _("Official totals by year and the model's interval"), _("year"),
+                           _("transplants per year (log scale)"), log_y=True)
+    pub = [[e["record_id"], e["estimator"], e["pub_year"], e["value_low"], e["value_high"], e["quantity"],
+            _pct(e.get("p_model_within"))] for e in r["published_estimates"]]
+    t1 = svg.html_table(["year", "official", "row", "claim type", "share of model draws above"],
+                        [[str(o["year"]), f"{_q(o['qualifier'])}{o['value']:,.0f}", o["record_id"], o["claim_type"],
+                          _pct(o["p_model_exceeds"])] for o in off], caption=_("Official totals, as published"))
+    t2 = svg.html_table(["row", "estimator", "published", "low", "high", "quantity", "model draws within"], pub,
+                        caption=_("Published estimates, as published"))
+    return chart, Markup(t1 + t2), _("The model's lines are constant: it estimates one year's capacity (about 2015).")
+
+
+def _v_donors(r: dict[str, Any], results: list[dict[str, Any]]) -> Visual:
+    d = r["donors"]
+    q = d["deceased_donors_per_year"]
+    rows: list[list[Any]] = [["model (median)", round(q["median"])], ["model 5th percentile", round(q["p5"])],
+                             ["model 95th percentile", round(q["p95"])]]
+    rows += [[f"official {o['year']} ({o['record_id']})", f"{_q(o['qualifier'])}{o['value']:,.0f}"]
+             for o in d["official_deceased_donors"]]
+    return None, svg.html_table(["", "deceased donors per year"], rows), ""
+
+
+def _v_scenarios(r: dict[str, Any], results: list[dict[str, Any]]) -> Visual:
+    from organwatch.volume.estimate import scenario_table
+
+    chart = svg.bar_chart([x["scenario"]["name"] for x in results], [x["median"] for x in results],
+                          _("Median national total by scenario"), value_label=_("transplants per year (log scale)"),
+                          log_x=True, value_format=lambda v: f"{v:,.0f}")
+    rows = [[t["scenario"], round(t["median"]), f"{t['p5']:,.0f}–{t['p95']:,.0f}", t["share"], t["length_of_stay"],
+             t["occupancy"], t["imputed_hospitals"]] for t in scenario_table(results)]
+    t = svg.html_table(["scenario", "median", "90 % interval", "share f", "length of stay", "occupancy",
+                        "imputed hospitals"], rows, caption=_("Scenario files side by side"))
+    return chart, t, ""
+
+
+VISUALS: dict[str, Callable[[dict[str, Any], list[dict[str, Any]]], Visual]] = {
+    "volume.capacity_model": _v_capacity, "volume.worked_example": _v_worked, "volume.calibration": _v_calibration,
+    "volume.vs_official": _v_official, "volume.implied_donors": _v_donors, "volume.scenarios": _v_scenarios,
+}
+
+
+def _visuals(check: str, r: dict[str, Any], results: list[dict[str, Any]]) -> Visual:
+    fn = VISUALS.get(check)
+    return fn(r, results) if fn else (None, None, "")
 
 
 def _q(qualifier: str) -> str:
@@ -234,7 +259,8 @@ def _dist(d: dict[str, Any]) -> str:
 
 def _assumptions_table(r: dict[str, Any]) -> Markup:
     rows = [[k, v["name"], v["text"]] for k, v in sorted(r["scenario"]["assumptions"].items())]
-    t1 = svg.html_table(["id", "assumption", "text"], rows, caption=_("Named assumptions of the scenario '%(name)s'") % {"name": r["scenario"]["name"]}, numeric=False)
+    caption = _("Named assumptions of the scenario '%(name)s'") % {"name": r["scenario"]["name"]}
+    t1 = svg.html_table(["id", "assumption", "text"], rows, caption=caption, numeric=False)
     from organwatch.volume import registry
 
     frame_rows = {x["record_id"] for x in r["imputation"]["frame_rows"]}

@@ -265,6 +265,37 @@ def _dist(value: Any, what: str, bound: str, file: str) -> Dist:
         raise InputError(e.message, file=file) from None
 
 
+def _beds_options(beds: dict[str, Any], file: str) -> tuple[list[str], str, list[Any], list[str]]:
+    """[beds]: metrics, how conflicting counts resolve, excluded qualifiers and publishers (validated)."""
+    metrics = beds.get("metrics", ["transplant_beds"])
+    if not isinstance(metrics, list) or not metrics or any(not isinstance(m, str) or m not in BED_METRICS
+                                                           for m in metrics):
+        raise InputError(f"[beds] metrics must be a non-empty list from {sorted(BED_METRICS)}", file=file)
+    conflicts = beds.get("conflicts", "choice")
+    if conflicts not in ("choice", "min", "max"):
+        raise InputError("[beds] conflicts must be 'choice', 'min' or 'max'", file=file)
+    excl = beds.get("exclude_qualifiers", [])
+    if not isinstance(excl, list):
+        raise InputError("[beds] exclude_qualifiers must be a list", file=file)
+    excl_pub = beds.get("exclude_publishers", [])
+    if not isinstance(excl_pub, list) or not all(isinstance(x, str) and x.strip() for x in excl_pub):
+        raise InputError("[beds] exclude_publishers must be a list of non-empty strings", file=file)
+    return metrics, conflicts, excl, excl_pub
+
+
+def _imputation_options(imp: dict[str, Any], file: str) -> tuple[str, list[str]]:
+    """[imputation]: the method and the licensed-hospital rows that give the frame size (validated)."""
+    method = imp.get("method", "bootstrap")
+    if method not in ("none", "bootstrap"):
+        raise InputError("[imputation] method must be 'none' or 'bootstrap'", file=file)
+    count_rows = _rows_exist(imp.get("hospital_count_rows", []), "[imputation] hospital_count_rows", file)
+    if method == "bootstrap" and not count_rows:
+        raise InputError("[imputation] bootstrap needs hospital_count_rows (licensed-hospital rows)", file=file)
+    if any(not r.startswith("L") for r in count_rows):
+        raise InputError("[imputation] hospital_count_rows must be L rows (licensed_hospitals)", file=file)
+    return method, count_rows
+
+
 def _build(doc: dict[str, Any], source: str, sha: str, file: str) -> Scenario:
     sc = doc.get("scenario", {})
     assumptions = {}
@@ -299,29 +330,9 @@ def _build(doc: dict[str, Any], source: str, sha: str, file: str) -> Scenario:
         params[name] = Parameter(name, _dist(t, f"parameter {name}", name, file), rows, aid, across, hf)
 
     beds = doc.get("beds", {})
-    metrics = beds.get("metrics", ["transplant_beds"])
-    if not isinstance(metrics, list) or not metrics or any(not isinstance(m, str) or m not in BED_METRICS
-                                                           for m in metrics):
-        raise InputError(f"[beds] metrics must be a non-empty list from {sorted(BED_METRICS)}", file=file)
-    conflicts = beds.get("conflicts", "choice")
-    if conflicts not in ("choice", "min", "max"):
-        raise InputError("[beds] conflicts must be 'choice', 'min' or 'max'", file=file)
-    excl = beds.get("exclude_qualifiers", [])
-    if not isinstance(excl, list):
-        raise InputError("[beds] exclude_qualifiers must be a list", file=file)
-    excl_pub = beds.get("exclude_publishers", [])
-    if not isinstance(excl_pub, list) or not all(isinstance(x, str) and x.strip() for x in excl_pub):
-        raise InputError("[beds] exclude_publishers must be a list of non-empty strings", file=file)
-
+    metrics, conflicts, excl, excl_pub = _beds_options(beds, file)
     imp = doc.get("imputation", {})
-    method = imp.get("method", "bootstrap")
-    if method not in ("none", "bootstrap"):
-        raise InputError("[imputation] method must be 'none' or 'bootstrap'", file=file)
-    count_rows = _rows_exist(imp.get("hospital_count_rows", []), "[imputation] hospital_count_rows", file)
-    if method == "bootstrap" and not count_rows:
-        raise InputError("[imputation] bootstrap needs hospital_count_rows (licensed-hospital rows)", file=file)
-    if any(not r.startswith("L") for r in count_rows):
-        raise InputError("[imputation] hospital_count_rows must be L rows (licensed_hospitals)", file=file)
+    method, count_rows = _imputation_options(imp, file)
 
     cal = dict(doc.get("calibration", {}))
     cal_out = {
