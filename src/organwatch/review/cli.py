@@ -124,7 +124,11 @@ def serve(project: Path, host: str, port: int, reviewers: tuple[str, ...], worke
 
     tokens = {}
     for r in reviewers:
-        tokens[validate_reviewer(r)] = new_token()
+        name = validate_reviewer(r)
+        if name in tokens:
+            raise UsageError(f"--reviewer {r!r} names reviewer {name!r} twice (names are compared after NFKC "
+                             "normalisation)")
+        tokens[name] = new_token()
     if not is_loopback(host) and not tokens:
         raise UsageError(f"--host {host} is not loopback: give --reviewer NAME for every reviewer (each gets a token)")
     _check_bind(host, port)
