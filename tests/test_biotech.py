@@ -306,6 +306,30 @@ def test_country_and_state_cells():
     assert state_code("federal") == "US" and state_code("Narnia") is None
 
 
+@pytest.mark.parametrize(("cell", "kind"), [
+    ("Sequencer", "sequencer"), ("NGS Sequencing System", "sequencer"), ("Sequencing reagent kit", "reagent"),
+    ("Library prep kit", "reagent"), ("Sequencing software", "software"), ("Liquid handler", "sample_prep"),
+    ("Cloud storage", "data_storage"), ("Sequencing service", "service"), ("Laser printer", "other"),
+    ("测序仪", "sequencer"), ("Centrifuge", None),
+])
+def test_asset_type_cells(cell, kind):
+    from organwatch.biotech.inventory import asset_kind
+
+    assert asset_kind(cell) == kind
+
+
+@pytest.mark.parametrize(("cell", "kind"), [
+    ("Hospital", "medical_facility"), ("University Hospital", "medical_facility"),
+    ("State Public Health Laboratory", "state_lab"), ("Department of Health Laboratory", "state_lab"),
+    ("Research Institute", "research_facility"), ("University", "research_facility"), ("Biotech company", "company"),
+    ("Federal agency", "federal_agency"), ("Warehouse", None),
+])
+def test_facility_type_cells(cell, kind):
+    from organwatch.biotech.inventory import facility_kind
+
+    assert facility_kind(cell) == kind
+
+
 def test_hong_kong_origin_asks_when_the_definition_is_silent():
     out = screen("2025-01-01", "US-ID", manufacturer="Example Instruments", country_of_origin="Hong Kong")
     assert out["verdict"] == "needs_review" and "origin_hong_kong_not_stated" in out["reasons"]

@@ -46,6 +46,10 @@ def columns_config() -> dict[str, Any]:
         raise RuntimeError(f"biotech/data/columns.toml: [facility_types] keys must be in {FACILITIES}")
     if not set(raw["asset_types"]) <= {*ASSETS, "other"}:
         raise RuntimeError(f"biotech/data/columns.toml: [asset_types] keys must be in {ASSETS} or other")
+    for table, kinds in (("facility_keywords", FACILITIES), ("asset_keywords", (*ASSETS, "other"))):
+        if not all(isinstance(x, list) and len(x) == 2 and x[1] in kinds for x in raw.get(table, [None])):
+            raise RuntimeError(f"biotech/data/columns.toml: '{table}' must be [keyword, kind] pairs with kinds in "
+                               f"{kinds}")
     return raw
 
 
@@ -71,12 +75,25 @@ def is_blank(value: str) -> bool:
     return _cell_key(value) in {_cell_key(v) for v in columns_config()["blank_values"]}
 
 
+def _keyword(value: str, table: str) -> str | None:
+    folded = _cell_key(value).replace("_", " ")
+    return next((kind for word, kind in columns_config()[table] if word in folded), None)
+
+
+@functools.lru_cache(maxsize=4096)
 def facility_kind(value: str) -> str | None:
-    return _vocab("facility_types").get(header_key(value)) if value else None
+    """Facility kind of a facility_type cell: the vocabulary, else the first keyword it contains, else None."""
+    if not value:
+        return None
+    return _vocab("facility_types").get(header_key(value)) or _keyword(value, "facility_keywords")
 
 
+@functools.lru_cache(maxsize=4096)
 def asset_kind(value: str) -> str | None:
-    return _vocab("asset_types").get(header_key(value)) if value else None
+    """Asset kind of an asset_type cell: the vocabulary, else the first keyword it contains, else None."""
+    if not value:
+        return None
+    return _vocab("asset_types").get(header_key(value)) or _keyword(value, "asset_keywords")
 
 
 def country_code(value: str) -> str | None:

@@ -86,12 +86,22 @@ class Matcher:
         self._product_re, self._product_groups = _product_regex(registry.products)
         s = settings()
         self.scores = s["scores"]
+        self._cache: dict[str, NameMatch] = {}
         self._context = _terms_regex(tuple(s["context_terms"]))
         self._negative = _terms_regex(tuple(s["negative_context_terms"]))
 
     # -- names ---------------------------------------------------------------------------------------------
     def match_name(self, text: str) -> NameMatch:
-        """The best candidates for one name-bearing field."""
+        """The best candidates for one name-bearing field (cached: inventories repeat their makers' names)."""
+        hit = self._cache.get(text)
+        if hit is None:
+            hit = self._match_name(text)
+            if len(self._cache) < 100_000:
+                self._cache[text] = hit
+        return NameMatch(query=hit.query, candidates=list(hit.candidates), decision=hit.decision,
+                         runner_up=hit.runner_up)
+
+    def _match_name(self, text: str) -> NameMatch:
         result = NameMatch(query=text)
         forms = [f for f in name_forms(text) if f.compact]
         if not forms:
