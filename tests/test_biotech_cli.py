@@ -157,6 +157,9 @@ def test_binary_file_and_bad_options(tmp_path):
     _one_error_line(run("screen", str(INVENTORY), "--as-of", "2026-13-01", "--out", str(tmp_path / "o.jsonl")))
     _one_error_line(run("entities", "--as-of", "yesterday"))
     _one_error_line(run("screen", str(tmp_path / "missing.csv"), "--out", str(tmp_path / "o.jsonl")))
+    xls = tmp_path / "old.xls"
+    xls.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(512))
+    assert "Excel 97-2003" in _one_error_line(run("screen", str(xls), "--out", str(tmp_path / "o.jsonl")))
     xl = tmp_path / "fake.xlsx"
     xl.write_bytes(b"PK\x03\x04 not really a workbook")
     _one_error_line(run("screen", str(xl), "--out", str(tmp_path / "o.jsonl")))
@@ -224,3 +227,12 @@ def test_labelled_inventory_recall_and_false_restricted(tmp_path):
     for a in positives:
         assert got[a]["lists"] and all(x["source"].startswith("http") and x["date"] for x in got[a]["lists"])
     assert {got[a]["verdict"] for a in ("N21", "N22", "N23", "N24", "N25", "N26")} == {"watch"}
+
+
+def test_utf16_and_semicolon_csv(tmp_path):
+    inv = tmp_path / "u16.csv"
+    inv.write_bytes("Hersteller;Model;Manufacturer\nx;DNBSEQ-G400;MGI Tech Co., Ltd.\n".encode("utf-16"))
+    p = run("screen", str(inv), "--state", "TX", "--as-of", "2026-01-01", "--json", "--out", str(tmp_path / "o.jsonl"))
+    assert p.returncode == 0, p.stderr
+    assert [r["verdict"] for r in lines(p.stdout)] == ["restricted"]
+

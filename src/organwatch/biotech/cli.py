@@ -119,7 +119,8 @@ def entities(as_of: str | None, statuses: tuple[str, ...], lists: tuple[str, ...
     elif out is None:
         print_table(["entity_id", "status", "lists", "name"],
                     [[r["entity_id"], (r["status"] or "").replace("_", " "),
-                      "\n".join(f"{x['list']} {x['date']}" for x in r["lists"]), r["name_en"]] for r in rows],
+                      "\n".join(f"{x['list']} {x['date']}" + (" (request)" if x["status"] == "watch" else "")
+                                for x in r["lists"]), r["name_en"]] for r in rows],
                     title=f"{len(rows)} entities" + (f" in force on {day}" if day else ""), ids=("entity_id",))
     say(f"biotech entities: {len(rows)} entities" + (f" as of {day}" if day else "") + (f" -> {out}" if out else ""))
 

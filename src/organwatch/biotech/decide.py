@@ -358,7 +358,7 @@ def rule_restricted(c: Case) -> Ruling | None:
     if c.facility is None:
         kinds = ", ".join(_words(f) for f in sorted(c.law.facilities))
         questions.append(f"The row does not say what kind of facility uses it; {c.law.section} covers {kinds}.")
-    questions.extend(c.law.facility_conditions)
+    questions.extend(L.conditions_for(c.law, c.facility))
     if c.kind is None:
         questions.append("Confirm the asset is a genetic sequencer, sequencing software or other covered asset.")
     if c.law.replace_by is not None and c.day < c.law.replace_by:

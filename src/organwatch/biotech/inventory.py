@@ -251,6 +251,13 @@ def _rows_to_assets(rows: Iterable[tuple[int, list[Any]]], mapping: dict[str, in
 
 # -- CSV ------------------------------------------------------------------------------------------------------
 def _decode(data: bytes, name: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text" export
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError(f"{name}: damaged UTF-16 text; save the inventory as UTF-8 CSV or XLSX") from None
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InputError(f"{name}: an Excel 97-2003 (.xls) workbook; save it as XLSX or CSV")
     if b"\x00" in data[:4096]:
         raise InputError(f"{name}: not a text CSV file (binary content); inventories are CSV, TSV or XLSX")
     try:

@@ -25,7 +25,7 @@ _LAW_KEYS: dict[str, type] = {
     "law_id": str, "jurisdiction": str, "title": str, "section": str, "status": str, "status_verified": bool,
     "signed": str, "effective": str, "effective_verified": bool, "effective_assumed": str, "effective_note": str,
     "replacement_days": int, "replacement_note": str, "facilities": list, "assets": list,
-    "facility_conditions": list, "adversary": str, "produced_in": bool, "domiciled_clause": bool,
+    "facility_conditions": dict, "adversary": str, "produced_in": bool, "domiciled_clause": bool,
     "subsidiary_clause": bool, "controlled_clause": bool, "exemptions": list, "data_storage": bool,
     "lists_used": list, "source_urls": list,
 }
@@ -66,7 +66,7 @@ class Law:
     replacement_note: str
     facilities: frozenset[str]
     assets: frozenset[str]
-    facility_conditions: tuple[str, ...]
+    facility_conditions: dict[str, str]  # facility kind or "any" -> condition asked as a question
     adversary: Adversary
     produced_in: bool
     domiciled_clause: bool
@@ -120,6 +120,18 @@ def _vocab(values: list[Any], allowed: tuple[str, ...], where: str) -> frozenset
     return frozenset(values)
 
 
+def _conditions(table: dict[str, Any], where: str) -> dict[str, str]:
+    bad = [k for k, v in table.items() if (k != "any" and k not in FACILITIES) or not isinstance(v, str)]
+    if bad:
+        raise RuntimeError(f"{where}: facility_conditions keys must be facility kinds or 'any' with text: {bad}")
+    return dict(table)
+
+
+def conditions_for(law: Law, facility: str | None) -> list[str]:
+    """The conditions to ask about for a facility kind (all of them when the kind is unknown)."""
+    return [text for kind, text in law.facility_conditions.items() if facility is None or kind in ("any", facility)]
+
+
 def _adversary(key: str, t: dict[str, Any]) -> Adversary:
     where = f"biotech/data/laws.toml [definitions.{key}]"
     _check_keys(t, _DEF_KEYS, where)
@@ -147,7 +159,7 @@ def _law(code: str, t: dict[str, Any], defs: dict[str, Adversary]) -> Law:
                effective_assumed=_date(t["effective_assumed"], where), effective_note=t["effective_note"],
                replacement_days=t["replacement_days"], replacement_note=t["replacement_note"],
                facilities=_vocab(t["facilities"], FACILITIES, where), assets=_vocab(t["assets"], ASSETS, where),
-               facility_conditions=tuple(t["facility_conditions"]), adversary=defs[t["adversary"]],
+               facility_conditions=_conditions(t["facility_conditions"], where), adversary=defs[t["adversary"]],
                produced_in=t["produced_in"], domiciled_clause=t["domiciled_clause"],
                subsidiary_clause=t["subsidiary_clause"], controlled_clause=t["controlled_clause"],
                exemptions=_vocab(t["exemptions"], EXEMPTIONS, where), data_storage=t["data_storage"],
