@@ -257,18 +257,20 @@ def line_unknowns(ev: LineEval) -> None:
     origin_risk = c_loc != "US" or (c_orig not in (UNKNOWN, "US")) or ev.ctx.foreign_procurement
     if ev.ctx.foreign_procurement and c_orig == UNKNOWN and ev.facts.transplant:
         ev.unknown.append("FOREIGN_PROCUREMENT_ON_CLAIM")
+    if ev.line.unresolved and ev.loc_field != "members.performed_country":
+        # a more specific place than the one used exists on the claim but did not resolve
+        ev.unknown.append("REFERENCE_UNRESOLVED")
+        ev.notes.append("location reference(s) did not resolve: " + "; ".join(ev.line.unresolved[:3]))
     if c_loc == UNKNOWN:
         ev.unknown.append("LOCATION_UNKNOWN")
-        if ev.line.unresolved:
-            ev.unknown.append("REFERENCE_UNRESOLVED")
-            ev.notes.append("location reference(s) did not resolve: " + "; ".join(ev.line.unresolved[:3]))
     elif ev.hk_review(c_loc):
         ev.unknown.append("HK_MO_SCOPE")
     elif c_loc != "US" and c_orig == UNKNOWN:
         ev.unknown.append("ORIGIN_UNKNOWN_FOREIGN")
     if c_orig != UNKNOWN and ev.hk_review(c_orig):
         ev.unknown.append("HK_MO_SCOPE")
-    if c_orig == UNKNOWN and origin_risk and not (set(ev.unknown) - {"FOREIGN_PROCUREMENT_ON_CLAIM"}):
+    if c_orig == UNKNOWN and origin_risk and not (set(ev.unknown) - {"FOREIGN_PROCUREMENT_ON_CLAIM",
+                                                                     "REFERENCE_UNRESOLVED"}):
         ev.unknown.append("ORIGIN_UNKNOWN")
     if "PROCURED_THROUGH_FOH" in ev.r.prongs and ev.foh is None and origin_risk:
         ev.unknown.append("FOH_UNKNOWN")

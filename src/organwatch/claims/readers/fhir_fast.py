@@ -189,18 +189,19 @@ class _Reader:
                     return raw, fld, how
         return None, "", ""
 
-    def header_places(self, unresolved: list[str]) -> list[tuple[str | None, str, str, str]]:
-        """[(raw, field, how, evidence kind)] for facility, then provider."""
+    def header_places(self, unresolved: list[tuple[int, str]]) -> list[tuple[str | None, str, str, str, int]]:
+        """[(raw, field, how, evidence kind, position)] for facility (1), then provider (2); references that
+        exist but did not resolve go to ``unresolved`` with their position in the chain."""
         rt = self.rt
         out = []
-        for key, hint, kind in (("facility", "Location", "claim_facility"),
-                                ("provider", "Organization", "provider_organization")):
-            facts, why = self.resolve(self.res.get(key), f"{rt}.{key}", hint if key == "facility" else None)
+        for pos, key, hint, kind in ((1, "facility", "Location", "claim_facility"),
+                                     (2, "provider", None, "provider_organization")):
+            facts, why = self.resolve(self.res.get(key), f"{rt}.{key}", hint)
             if why:
-                unresolved.append(why)
+                unresolved.append((pos, why))
             raw, fld, how = self.place(facts, f"{rt}.{key}")
             if raw:
-                out.append((raw, fld, how, kind))
+                out.append((raw, fld, how, kind, pos))
         return out
 
 
@@ -247,7 +248,7 @@ def claim_from_dict(res: dict[str, Any], source: str, record: int, index: Resour
     code_refs: list[str] = []
     dx_by_seq = rd.diagnoses(code_refs)
     procs = rd.procedures(code_refs)
-    loc_refs: list[str] = []
+    loc_refs: list[tuple[int, str]] = []
     header = rd.header_places(loc_refs)
     items = [(_item_paths(rt, "item", k), it, False) for k, it in enumerate(_arr(res.get("item"), f"{rt}.item"))]
     items += [(_item_paths(rt, "addItem", k), it, True)
@@ -263,16 +264,18 @@ def claim_from_dict(res: dict[str, Any], source: str, record: int, index: Resour
         line.procedures = list(procs)
         line.diagnoses = [(c, f, pr) for _, (cs, pr, f) in sorted(dx_by_seq.items(), key=_seq_key)
                           for c in cs]
-        raw, fld, how, kind = header[0] if header else (None, "", "", "")
+        raw, fld, how, kind, used = header[0] if header else (None, "", "", "", 3)
         _set_country(line, raw, fld, how, kind)
-        line.unresolved, line.unresolved_codes = list(loc_refs), list(code_refs)
+        line.unresolved = [why for pos, why in loc_refs if pos < used]
+        line.unresolved_codes = list(code_refs)
         claim.lines.append(line)
     return claim, rd.problems
 
 
 def _item_line(rd: _Reader, paths: tuple[str, ...], it: Any, added: bool, n: int, claim_date: dt.date | None,
                dx_by_seq: dict[Any, tuple[list[str], bool, str]], procs: list[tuple[str, str]],
-               header: list[tuple[str | None, str, str, str]], code_refs: list[str], loc_refs: list[str]) -> Line:
+               header: list[tuple[str | None, str, str, str, int]], code_refs: list[str],
+               loc_refs: list[tuple[int, str]]) -> Line:
     (p, p_sd, p_sp, p_sps, p_pos, p_rev, p_dxs, p_la, p_lr) = paths
     it = _obj(it, p)
     seq = it.get("sequence")
@@ -301,20 +304,23 @@ def _item_line(rd: _Reader, paths: tuple[str, ...], it: Any, added: bool, n: int
             for c in cs:
                 line.diagnoses.append((c, fld, pr))
     # line location: locationAddress -> locationReference -> facility -> provider
-    raw, fld, how, kind = None, "", "", ""
+    raw, fld, how, kind, used = None, "", "", "", 3
     refs = list(loc_refs)
     if it.get("locationAddress") is not None:
         raw, fld, how = _address_place(it.get("locationAddress"), p_la)
-        kind = "claim_line_facility"
+        kind, used = "claim_line_facility", 0
     if raw is None and it.get("locationReference") is not None:
         facts, why = rd.resolve(it.get("locationReference"), p_lr, "Location")
         if why:
-            refs.insert(0, why)
+            refs.insert(0, (0, why))
         raw, fld, how = rd.place(facts, p_lr)
-        kind = "claim_line_facility"
-    if raw is None and header:
-        raw, fld, how, kind = header[0]
+        kind, used = "claim_line_facility", 0
+    if raw is None:
+        used = 3
+        if header:
+            raw, fld, how, kind, used = header[0]
     _set_country(line, raw, fld, how, kind)
-    line.unresolved, line.unresolved_codes = refs, list(code_refs)
+    line.unresolved = [why for pos, why in refs if pos < used]
+    line.unresolved_codes = list(code_refs)
     return line
 

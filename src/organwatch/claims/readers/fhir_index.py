@@ -144,6 +144,8 @@ class ResourceIndex:
         self.count += 1
         if f.rid:
             self.by_key.setdefault(f"{f.rtype}/{f.rid}", f)
+            if len(f.rid) == 36 and f.rid.count("-") == 4:  # bulk NDJSON has no fullUrl: urn:uuid:<id> names it
+                self.by_key.setdefault(f"urn:uuid:{f.rid}", f)
         if full_url:
             self.by_key.setdefault(full_url, f)
         for ident in f.identifiers:
@@ -154,8 +156,6 @@ class ResourceIndex:
                 lst = self.by_ident.setdefault(key, [])
                 if not any(x is f for x in lst):
                     lst.append(f)
-        if not f.identifiers:
-            return
 
     def resolve(self, ref: str, contained: dict[str, Facts] | None = None,
                 rtype_hint: str | None = None) -> tuple[Facts | None, str]:
@@ -190,8 +190,8 @@ class ResourceIndex:
             found = cands if found is None else [c for c in found if any(c is d for d in cands)]
         if not found:
             return None, f"no {rtype} with that identifier in the inputs of this run"
-        if len(found) > 1:
-            return None, f"{len(found)} {rtype} resources match (ambiguous)"
+        if len(found) > 1 and len({(f.country, f.state, f.codes) for f in found}) > 1:
+            return None, f"{len(found)} {rtype} resources with different addresses or codes match (ambiguous)"
         return found[0], ""
 
 
