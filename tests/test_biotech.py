@@ -157,8 +157,9 @@ def test_parent_listing_is_reported_but_not_inherited():
 def test_opensanctions_import_adds_attributed_listings_with_end_dates():
     from pathlib import Path
 
-    from organwatch.biotech.registry import OPENSANCTIONS_ATTRIBUTION
+    from organwatch.biotech.registry import opensanctions_config
 
+    OPENSANCTIONS_ATTRIBUTION = opensanctions_config()["attribution"]
     errors: list = []
     reg = load_registry((Path(__file__).parent / "data" / "biotech" / "entities.ftm.json",), errors)
     # 5 lines: 2 companies, 1 line that is not JSON, 1 company without a name, 1 address (not a vendor)
@@ -335,3 +336,16 @@ def test_hong_kong_origin_asks_when_the_definition_is_silent():
     assert out["verdict"] == "needs_review" and "origin_hong_kong_not_stated" in out["reasons"]
     out = screen("2026-01-01", "US-TX", manufacturer="Example Instruments", country_of_origin="Hong Kong")
     assert out["verdict"] == "needs_review" and "origin_in_foreign_adversary" in out["reasons"]
+
+
+def test_flat_opensanctions_export_attaches_sanction_entities():
+    from pathlib import Path
+
+    reg = load_registry((Path(__file__).parent / "data" / "biotech" / "entities_flat.ftm.json",))
+    flat = reg.entities["os:NK-flat1"]
+    assert [(x.list, x.listed_text, x.delisted) for x in flat.listings] == [("dod_1260h", "2025-01-07", D("2026-02-17"))]
+    assert flat.status_on(D("2024-06-01")) is None and flat.status_on(D("2026-02-16")) == "listed"
+    assert flat.status_on(D("2026-02-17")) is None  # withdrawn on 2026-02-17
+    other = reg.entities["os:NK-flat2"]
+    assert [(x.list, x.listed_text) for x in other.listings] == [("opensanctions:us_trade_csl", "2023-05-01")]
+    assert other.listings[0].source_urls == ("https://www.opensanctions.org/entities/NK-flat2/",)

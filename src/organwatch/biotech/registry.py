@@ -24,8 +24,6 @@ STATUSES = ("listed", "watch", "named_in_bill_only", "delisted")
 PRECEDENCE = {"listed": 3, "watch": 2, "named_in_bill_only": 1}
 LISTS = ("dod_1260h", "entity_list", "bill", "statute")
 PRODUCT_KINDS = ("sequencer", "sample_prep_robot", "reagent", "software")
-OPENSANCTIONS_ATTRIBUTION = ("Includes data from OpenSanctions (https://www.opensanctions.org), licensed CC BY-NC 4.0 "
-                             "(https://www.opensanctions.org/licensing/); non-commercial use only.")
 _MONTH = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -93,7 +91,9 @@ class Entity:
 
     @property
     def attribution(self) -> str:
-        return OPENSANCTIONS_ATTRIBUTION if any(x.origin == "opensanctions" for x in self.listings) else ""
+        if any(x.origin == "opensanctions" for x in self.listings):
+            return str(opensanctions_config()["attribution"])
+        return ""
 
 
 @dataclass(frozen=True)
@@ -218,12 +218,23 @@ def load_registry(entities_files: tuple[Path, ...] = (), errors: list[RecordErro
             raise InputError(f"{display_name(path, verbose)}: no FollowTheMoney organisation or company entity "
                              "with a name could be read (expected JSON lines with 'schema' and 'properties')")
         reg.inputs.append({"name": display_name(path, verbose), "sha256": sha256_file(path)})
-        reg.attribution = OPENSANCTIONS_ATTRIBUTION
+        reg.attribution = str(opensanctions_config()["attribution"])
     return reg
 
 
 # -- OpenSanctions / FollowTheMoney ----------------------------------------------------------------------------
-FTM_SCHEMATA = ("Company", "Organization", "LegalEntity", "PublicBody")
+@functools.cache
+def opensanctions_config() -> dict[str, Any]:
+    """biotech/data/opensanctions.toml, validated."""
+    import tomllib
+    from importlib import resources
+
+    raw = tomllib.loads((resources.files("organwatch.biotech") / "data" / "opensanctions.toml").read_text("utf-8"))
+    if raw.get("schema") != 1 or not raw.get("attribution") or not raw.get("schemata"):
+        raise RuntimeError("biotech/data/opensanctions.toml: schema 1 with attribution and schemata needed")
+    if not set(raw.get("lists", {}).values()) <= set(LISTS):
+        raise RuntimeError(f"biotech/data/opensanctions.toml: [lists] values must be in {LISTS}")
+    return raw
 
 
 def _props(d: dict[str, Any]) -> dict[str, list[Any]]:
@@ -244,39 +255,51 @@ def _first_date(values: list[Any]) -> dt.date | None:
     return None
 
 
-def _sanction_listings(d: dict[str, Any], eid: str, fallback: list[str]) -> list[Listing]:
-    """Listings from nested ``sanctions`` (targets.nested.json) or the entity's own first_seen/last_seen."""
+def _list_name(label: str) -> str:
+    folded = label.casefold()
+    for key, lst in opensanctions_config()["lists"].items():
+        if key in folded:
+            return str(lst)
+    return f"opensanctions:{label}"
+
+
+def _listing(eid: str, label: str, start: dt.date, end: dt.date | None, urls: tuple[str, ...]) -> Listing:
+    return Listing(entity_id=eid, list=_list_name(label), listed=start, listed_text=start.isoformat(),
+                   delisted=end if end and end > start else None, status="listed", source_urls=urls,
+                   verification="secondary_only", notes=f"user-supplied OpenSanctions file ({label})",
+                   origin="opensanctions")
+
+
+def _sanction(sp: dict[str, Any], eid: str, dataset: str, fallback: tuple[str, ...]) -> Listing | None:
+    """One ``Sanction`` entity's properties as a listing (None without a start date)."""
+    start = _first_date(list(sp.get("startDate") or []) + list(sp.get("listingDate") or []))
+    if start is None:
+        return None
+    urls = tuple(str(u) for u in sp.get("sourceUrl") or []) or fallback
+    label = ",".join(str(x) for x in sp.get("program") or sp.get("authority") or []) or dataset
+    return _listing(eid, label, start, _first_date(list(sp.get("endDate") or [])), urls)
+
+
+def _own_listings(d: dict[str, Any], eid: str, fallback: tuple[str, ...]) -> tuple[list[Listing], bool]:
+    """Nested ``sanctions`` (targets.nested.json); else one listing from first_seen (flat exports, until their
+    separate Sanction entities are attached by :func:`read_ftm`)."""
     props = _props(d)
-    out = []
     dataset = ",".join(str(x) for x in d.get("datasets") or []) or "opensanctions"
-    for s in props.get("sanctions") or []:
-        if not isinstance(s, dict):
-            continue
-        sp = s.get("properties") or {}
-        start = _first_date(sp.get("startDate", []) + sp.get("listingDate", []))
-        end = _first_date(sp.get("endDate", []))
-        if start is None:
-            continue
-        urls = tuple(str(u) for u in sp.get("sourceUrl", []) or fallback)
-        program = ",".join(str(x) for x in sp.get("program", []) or sp.get("authority", [])) or dataset
-        out.append(Listing(entity_id=eid, list=f"opensanctions:{program}", listed=start,
-                           listed_text=start.isoformat(), delisted=end if end and end > start else None,
-                           status="listed", source_urls=urls, verification="secondary_only",
-                           notes="user-supplied OpenSanctions file", origin="opensanctions"))
+    out = [x for s in props.get("sanctions") or [] if isinstance(s, dict)
+           if (x := _sanction(s.get("properties") or {}, eid, dataset, fallback)) is not None]
     if out:
-        return out
+        return out, False
     start = _first_date([d.get("first_seen"), *(props.get("createdAt") or [])])
     if start is None:
         raise RecordError(message="no listing date (sanctions startDate, first_seen or createdAt)", field="first_seen")
-    return [Listing(entity_id=eid, list=f"opensanctions:{dataset}", listed=start, listed_text=start.isoformat(),
-                    delisted=None, status="listed", source_urls=tuple(fallback), verification="secondary_only",
-                    notes="user-supplied OpenSanctions file", origin="opensanctions")]
+    return [_listing(eid, dataset, start, None, fallback)], True
 
 
-def _ftm_entity(d: dict[str, Any]) -> Entity | None:
+def _ftm_entity(d: dict[str, Any]) -> tuple[Entity, bool] | None:
+    """The entity and whether its listing is only the first_seen stand-in; None for non-vendor schemata."""
     if not isinstance(d, dict) or "schema" not in d:
         raise RecordError(message="not a FollowTheMoney entity (no 'schema')", field="schema")
-    if d["schema"] not in FTM_SCHEMATA:
+    if d["schema"] not in opensanctions_config()["schemata"]:
         return None  # Sanction, Address, Person ...: not a vendor
     props = _props(d)
     names = [str(n) for n in props.get("name") or [] if str(n).strip()]
@@ -284,36 +307,62 @@ def _ftm_entity(d: dict[str, Any]) -> Entity | None:
         raise RecordError(message="entity has no name", field="properties.name")
     ftm_id = str(d.get("id") or names[0])
     eid = "os:" + ftm_id
-    url = f"https://www.opensanctions.org/entities/{ftm_id}/"
-    fallback = [str(u) for u in props.get("sourceUrl") or []] + [url]
+    url = str(opensanctions_config()["entity_url"]).format(id=ftm_id)
+    fallback = tuple([str(u) for u in props.get("sourceUrl") or []] + [url])
     aliases = [str(a) for key in ("alias", "previousName", "weakAlias", "abbreviation") for a in props.get(key) or []]
     zh = next((n for n in names[1:] + aliases if re.search(r"[\u4e00-\u9fff]", n)), "")
+    listings, stand_in = _own_listings(d, eid, fallback)
     return Entity(id=eid, name_en=names[0], name_zh=zh, aliases=tuple(dict.fromkeys(names[1:] + aliases)),
-                  parent=None, listings=_sanction_listings(d, eid, fallback), origin="opensanctions")
+                  parent=None, listings=listings, origin="opensanctions"), stand_in
+
+
+def _sanction_of(d: Any) -> tuple[list[str], dict[str, Any], str] | None:
+    """(target entity ids, properties, dataset) of a flat-export ``Sanction`` entity, else None."""
+    if not isinstance(d, dict) or d.get("schema") != "Sanction" or not isinstance(d.get("properties"), dict):
+        return None
+    props = d["properties"]
+    dataset = ",".join(str(x) for x in d.get("datasets") or []) or "opensanctions"
+    return [str(x) for x in props.get("entity") or []], props, dataset
 
 
 def read_ftm(path: Path, verbose: bool = False) -> Iterator[Entity | RecordError]:
-    """FollowTheMoney JSON lines (OpenSanctions ``entities.ftm.json`` / ``targets.nested.json``)."""
+    """FollowTheMoney JSON lines (OpenSanctions ``entities.ftm.json`` with separate Sanction entities, or
+    ``targets.nested.json`` with nested sanctions). Entities are yielded after the whole file is read, with the
+    Sanction entities that name them as their listings."""
     name = display_name(path, verbose)
     if not path.is_file():
         raise InputError(f"{name}: no such file")
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                ent = _ftm_entity(json.loads(line))
-            except json.JSONDecodeError as e:
-                yield RecordError(file=name, record=lineno, line=lineno, message=f"not JSON ({e.msg})")
-                continue
-            except RecordError as e:
-                yield e.located(file=name, record=lineno, line=lineno)
-                continue
-            except UnicodeDecodeError:
-                yield RecordError(file=name, record=lineno, line=lineno, message="not UTF-8 text")
-                return
-            if ent is not None:
-                yield ent
+    entities: list[tuple[Entity, bool]] = []
+    sanctions: dict[str, list[tuple[dict[str, Any], str]]] = {}
+    with open(path, encoding="utf-8", errors="strict") as fh:
+        try:
+            for lineno, line in enumerate(fh, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    d = json.loads(line)
+                    sanction = _sanction_of(d)
+                    if sanction is not None:
+                        for target in sanction[0]:
+                            sanctions.setdefault(target, []).append((sanction[1], sanction[2]))
+                        continue
+                    found = _ftm_entity(d)
+                except json.JSONDecodeError as e:
+                    yield RecordError(file=name, record=lineno, line=lineno, message=f"not JSON ({e.msg})")
+                    continue
+                except RecordError as e:
+                    yield e.located(file=name, record=lineno, line=lineno)
+                    continue
+                if found is not None:
+                    entities.append(found)
+        except UnicodeDecodeError:
+            yield RecordError(file=name, message="not UTF-8 text; the rest of the file was not read")
+    for ent, stand_in in entities:
+        attached = [x for sp, ds in sanctions.get(ent.id.removeprefix("os:"), [])
+                    if (x := _sanction(sp, ent.id, ds, ent.listings[0].source_urls)) is not None]
+        if attached:  # the separate Sanction entities replace the first_seen stand-in
+            ent.listings = attached if stand_in else ent.listings + attached
+        yield ent
 
 
 def _merge(reg: Registry, ent: Entity) -> None:
