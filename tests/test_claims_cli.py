@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from test_claims_formats import fix_x12_counts
 from test_claims_x12build import build_837
 
 from organwatch.claims.registry import query_laws
@@ -36,8 +37,9 @@ def batch(tmp_path: Path) -> dict[str, Path]:
         {"claim_id": "TX3", "member_id": "M-3", "facility": {"state": "TX"}, "lines": [{"code": "99213", "date": "2024-05-01"}]},
     ]))
     bad = tmp_path / "bad.837"
-    bad.write_text(build_837([{"claim_id": "B1", "member_id": SECRET, "lines": [{"code": "50360", "date": "2024-01-10"}]}])
-                   .replace("LX*1~", f"QQQ*{SECRET}~\nLX*1~"))
+    bad.write_text(fix_x12_counts(build_837([{"claim_id": "B1", "member_id": SECRET,
+                                               "lines": [{"code": "50360", "date": "2024-01-10"}]}])
+                                  .replace("LX*1~", f"QQQ*{SECRET}~\nLX*1~")))
     members = tmp_path / "members.csv"
     members.write_text("member_id,index_transplant_date,organ,performed_country,organ_origin_country,foh_attestation,"
                        "evidence_source\nM-2,2023-12-01,kidney,,,,other\n")
@@ -52,7 +54,7 @@ def test_claims_cli_end_to_end(tmp_path, batch):
            "--out", str(out), "--worklist", str(wl), "--errors", str(errs))
     assert r.returncode == 0, r.stderr
     assert SECRET not in r.stderr and SECRET not in errs.read_text()
-    assert "1 unreadable claims" in r.stderr and "segment QQQ" in r.stderr
+    assert "1 unreadable" in r.stderr and "segment QQQ" in r.stderr
     recs = [json.loads(x) for x in out.read_text().splitlines()]
     by = {r["claim_id"]: r for r in recs}
     assert by["TX1"]["outcome"] == "deny_statutory" and by["TX1"]["statute"] == "us-tx-sb1040-2023"
@@ -62,7 +64,9 @@ def test_claims_cli_end_to_end(tmp_path, batch):
         assert {"claim_id", "line", "jurisdiction", "outcome", "reasons", "statute", "fields"} <= set(rec)
         assert SECRET not in json.dumps(rec)
     prov = json.loads(Path(str(out) + ".provenance.json").read_text())
-    assert prov["counts"] == {"files": 2, "claims": 3, "lines": 3, "records": 3, "errors": 1}
+    assert prov["counts"] == {"files": 2, "claims": 3, "lines": 3, "records": 3, "errors": 1, "notes": 0,
+                              "members": 1, "members_linked": 1, "members_unmatched": 0,
+                              "claims_without_member_record": 2}
     assert all(len(i["sha256"]) == 64 for i in prov["inputs"])
     assert prov["parameters"]["engine"]["pre_effective_index"] == "review"
     worklist = wl.read_text()
@@ -172,14 +176,16 @@ def test_claims_cli_isolates_unreadable_files(tmp_path, batch):
     assert r.returncode == 0 and "notes.txt" in r.stderr and "1 unreadable" in r.stderr
     assert len(out.read_text().splitlines()) == 3
     r = ow("claims", str(junk))
-    assert r.returncode == 2 and "no claim could be read" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert r.returncode == 2 and "nothing read" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "notes.txt" in r.stderr
 
 
 def test_claims_cli_fast_path_same_records(tmp_path, shared_formats):
     a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
     assert ow("claims", str(shared_formats / "fhir"), "--out", str(a)).returncode == 0
     assert ow("claims", str(shared_formats / "fhir"), "--fast", "--out", str(b)).returncode == 0
-    assert a.read_bytes() == b.read_bytes() and a.read_text().count("\n") == 35  # 7 lines x 5 jurisdictions
+    # 8 lines (7 items + one EOB without items, line 0) x 5 jurisdictions
+    assert a.read_bytes() == b.read_bytes() and a.read_text().count("\n") == 40
 
 
 def test_fixture_directory_expected_outcomes(tmp_path):

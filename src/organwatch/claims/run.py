@@ -84,12 +84,12 @@ def run_claims(*, inputs: list[Path], jurisdictions: list[str], plan_type: str |
     notes = [_name(e, verbose, paths) for e in b.notes]
     if not b.claims:
         _write_errors(errors_path, errors, notes)
-        for e in errors[:5]:
-            warn(f"skipped {e}")
         from organwatch.claims.readers import FORMATS
         from organwatch.errors import nothing_read
 
-        raise nothing_read("claim", len(files), FORMATS)
+        e = nothing_read("claim", len(files), FORMATS)
+        first = f"; {len(errors)} problem(s), first: {errors[0]}" if errors else ""
+        raise InputError(e.message + first + (" (all listed in --errors)" if errors_path else ""))
     with gc_paused():
         records = [o.to_record() for o in b.outcomes]
     n_lines = b.lines
@@ -123,6 +123,10 @@ def _summary(files: list[Path], b: Any, errors: list[RecordError], notes: list[R
         warn(f"skipped {e}")
     if len(errors) > 20:
         warn(f"... and {len(errors) - 20} more unreadable claims or file parts (see --errors)")
+    for n in notes[:5]:
+        say(f"note: {n}")
+    if len(notes) > 5:
+        say(f"... and {len(notes) - 5} more notes (see --errors)")
     counts = Counter(r["outcome"] for r in records)
     say(f"claims: read {len(files)} files, {len(b.claims)} claims, {b.lines} lines; {len(errors)} unreadable; "
         f"{len(notes)} notes; {len(records)} outcome records"
