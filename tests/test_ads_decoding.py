@@ -28,13 +28,13 @@ def test_gbk_bytes_declared_gb2312_decode_without_mojibake():
 
 
 def test_header_comes_before_meta():
-    data = '<meta charset="big5"><p>肝移植</p>'.encode("utf-8")
+    data = '<meta charset="big5"><p>肝移植</p>'.encode()
     text, codec, source = decode(data, "text/html; charset=utf-8")
     assert (codec, source) == ("utf-8", "header") and "肝移植" in text
 
 
 def test_wrong_declaration_falls_through_to_the_next_step():
-    data = '<p>肝移植等待时间</p>'.encode("utf-8")
+    data = '<p>肝移植等待时间</p>'.encode()
     # declared Shift_JIS, but the bytes are UTF-8: the strict decode fails, meta is absent, no BOM, detection
     text, codec, source = decode(data, "text/html; charset=shift_jis")
     assert "肝移植等待时间" in text and source == "detected"
@@ -47,7 +47,7 @@ def test_western_declaration_on_cjk_bytes_is_not_trusted():
 
 
 def test_bom_then_detection():
-    text, codec, source = decode(codecs.BOM_UTF8 + "<p>腎臟移植</p>".encode("utf-8"))
+    text, codec, source = decode(codecs.BOM_UTF8 + "<p>腎臟移植</p>".encode())
     assert source == "bom" and "腎臟移植" in text
     text, codec, source = decode(("<p>" + "腎臟移植等候時間一般為一至兩個月。" * 4 + "</p>").encode("big5"))
     assert source == "detected" and "腎臟移植" in text

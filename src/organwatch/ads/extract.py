@@ -103,12 +103,17 @@ class Extractor:
         nt = self.normalise(text)
         norm = nt.text
         hits = self.cue_hits(nt)
-        values = self.grammar.waits(norm) + self.grammar.prices(norm, lang)
-        if not values:
-            return [], nt, hits
+        if not any(h.type in CONTEXT_TYPES or h.type == "WAIT" for h in hits):
+            return [], nt, hits  # no claim without a transplant context: skip the value expressions
         seg, clause, line, table = segment_ids(nt, text)
         ctx = Context.of(hits, seg, clause, table)
-        values = [v for v in values if keep_value(v, ctx, hits)]
+        values = []
+        for a, b in candidate_regions(ctx, len(norm)):
+            values += self.grammar.waits(norm, a, b) + self.grammar.prices(norm, lang, a, b)
+        if not values:
+            return [], nt, hits
+        # a value lies inside one segment (normalised whitespace would let "1998\n周" run across a break)
+        values = [v for v in values if seg[v.start] == seg[v.end - 1] and keep_value(v, ctx, hits)]
         return group_claims(values, hits, seg, line, norm, self), nt, hits
 
 
@@ -204,6 +209,24 @@ def stat_scope(v: Value, hits: list[Hit], seg: np.ndarray) -> bool:
         elif h.type == "CONTRAST":
             last = "contrast"
     return last == "stat"
+
+
+def candidate_regions(ctx: Context, n: int, margin: int = 40) -> list[tuple[int, int]]:
+    """Normalised ranges worth running the value expressions on: segments with a context cue (organ,
+    transplant term or wait cue) and table blocks with an organ or transplant term (vectorised)."""
+    segs = [s for s, t in ctx.by_seg.items() if t & (CONTEXT_TYPES | {"WAIT"})]
+    tabs = [t for t, ty in ctx.by_table.items() if ty & CONTEXT_TYPES]
+    mask = np.isin(ctx.seg, segs) | (np.isin(ctx.table, tabs) if tabs else False)
+    if not mask.any():
+        return []
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    out: list[tuple[int, int]] = []
+    for a, b in zip(edges[::2].tolist(), edges[1::2].tolist(), strict=True):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], min(b + margin, n))  # overlapping after the margin: one region
+        else:
+            out.append((a, min(b + margin, n)))
+    return out
 
 
 def keep_value(v: Value, ctx: Context, hits: list[Hit]) -> bool:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from organwatch.errors import InputError, UsageError
-from organwatch.screen.normalise import normalise_term
+from organwatch.screen.normalise import get_normaliser
 
 DEFAULT_PACK = "ads_default"
 ISO = re.compile(r"^[A-Z]{3}$")
@@ -71,6 +71,16 @@ def _expand(term: str, fragments: dict[str, list[str]], where: str) -> list[str]
     return ["".join(c) for c in itertools.product(*choices)]
 
 
+def expand_terms(terms: list[str], fragments: dict[str, list[str]]) -> list[str]:
+    """Terms as written, fragments expanded and boundary markers stripped (for the byte prefilter)."""
+    out = []
+    for term in terms:
+        for lit in _expand(term, fragments, "<pack>"):
+            out.append(lit[1 if lit.startswith("<") else 0: len(lit) - 1 if lit.endswith(">") and len(lit) > 1
+                           else len(lit)])
+    return out
+
+
 def compile_cues(doc: dict[str, Any], where: str) -> CuePack:
     fragments = {k: list(v) for k, v in doc.get("fragments", {}).items()}
     rules = []
@@ -87,7 +97,7 @@ def compile_cues(doc: dict[str, Any], where: str) -> CuePack:
             for lit in _expand(term, fragments, where):
                 left = lit.startswith("<")
                 right = lit.endswith(">") and len(lit) > 1
-                core = normalise_term(lit[1 if left else 0: len(lit) - 1 if right else len(lit)])
+                core = _n(lit[1 if left else 0: len(lit) - 1 if right else len(lit)]).strip()
                 if not core:
                     continue
                 li = index.setdefault((core, left, right), len(pack.literals))
@@ -151,13 +161,14 @@ class AdsPack:
     grammar: Grammar
     grammar_rules: list[GrammarRule] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    fragments: dict[str, list[str]] = field(default_factory=dict)
 
 
 def _n(s: str) -> str:
     """A grammar string normalised like page text (keeps a leading/trailing space: they are meaningful)."""
     lead = " " if s.startswith(" ") else ""
     trail = " " if s.endswith(" ") and len(s.strip()) else ""
-    core = normalise_term(s.strip()) if s.strip() else s
+    core = get_normaliser().normalise(s.strip()).text if s.strip() else s
     return lead + core + trail
 
 
@@ -269,4 +280,5 @@ def load_pack(spec: str | None = None) -> AdsPack:
     meta = doc.get("pack", {})
     return AdsPack(name=meta.get("name", "ads"), version=str(meta.get("version", "")), sha256=sha, path=where,
                    cues=cues, grammar=compile_grammar(doc["grammar"], where), grammar_rules=_grammar_rules(doc, where),
-                   settings=dict(doc.get("settings", {})))
+                   settings=dict(doc.get("settings", {})),
+                   fragments={k: list(v) for k, v in doc.get("fragments", {}).items()})

@@ -28,6 +28,7 @@ CLAIM_COLUMNS = ["claim_id", "url", "capture_time", "archive_record", "charset",
                  "foreign_patients", "charset_source", "source_file", "record", "archive_url", "payload_digest"]
 CAPTURE_COLUMNS = ["site", "url", "capture_time", "archive_record", "archive_url", "source_file", "record",
                    "charset", "language", "prefilter", "claims"]
+_LATIN1_LETTERS = re.compile("[\u00c0-\u00ff]")
 _NAME_STOP = set("，。、；：！？（）()[]【】《》「」\"' \t\n|,.;:!?/")
 
 
@@ -74,9 +75,9 @@ def page_language(text: str, translate: Any) -> str:
     if kana / letters >= 0.05 and kana >= 3:
         return "ja"
     if han / letters >= 0.2:
-        sample = "".join(ch for ch in text[:20000] if "\u4e00" <= ch <= "\u9fff")
-        changed = sum(1 for a, b in zip(sample, translate(sample), strict=False) if a != b)
-        return "zh-Hant" if sample and changed / len(sample) >= 0.03 else "zh-Hans"
+        tr = np.frombuffer(translate(text).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        changed = int((han_mask & (tr != cps)).sum()) if len(tr) == len(cps) else 0
+        return "zh-Hant" if changed / han >= 0.03 else "zh-Hans"
     return "en"
 
 
@@ -138,8 +139,9 @@ def mojibake(text: str) -> bool:
     """Replacement characters, or Latin-1 letters typical of CJK bytes read as windows-1252."""
     if "\ufffd" in text:
         return True
-    odd = sum(1 for ch in text[:20000] if "\u00c0" <= ch <= "\u00ff")
-    return odd >= 20 and odd > 0.05 * max(len(text[:20000]), 1)
+    head = text[:20000]
+    odd = len(_LATIN1_LETTERS.findall(head))
+    return odd >= 20 and odd > 0.05 * max(len(head), 1)
 
 
 def scan_capture(cap: Capture, ex: Extractor, opts: ScanOptions, counts: ScanCounts
@@ -149,7 +151,7 @@ def scan_capture(cap: Capture, ex: Extractor, opts: ScanOptions, counts: ScanCou
     row = {"site": site_of(cap.url), "url": cap.url, "capture_time": cap.capture_time,
            "archive_record": cap.archive_record, "archive_url": cap.archive_url, "source_file": cap.source_file,
            "record": cap.record, "charset": None, "language": None, "prefilter": True, "claims": 0}
-    if opts.prefilter and not prefilter.passes(cap.payload):
+    if opts.prefilter and not prefilter.for_pack(ex.pack).passes(cap.payload):
         counts.prefiltered_out += 1
         row["prefilter"] = False
         return [], row

@@ -28,7 +28,7 @@ _TOKEN = re.compile(
     r"|</?(?P<tag>[A-Za-z][A-Za-z0-9:-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
     r"|(?P<ent>&(?:#[0-9]{1,7};?|#[xX][0-9a-fA-F]{1,6};?|[A-Za-z][A-Za-z0-9]{1,31};?))",
     re.S | re.I)
-_WS = str.maketrans({"\n": " ", "\r": " ", "\t": " ", "\f": " ", "\v": " "})
+_WS_RX = re.compile("[\n\r\t\f\v]")
 
 
 @dataclass
@@ -63,49 +63,60 @@ def _separator(tag: str) -> str | None:
 def html_text(page: str) -> VisibleText:
     """The visible text of an HTML page (see the module docstring)."""
     pieces: list[str] = []
-    starts: list[np.ndarray] = []
-    ends: list[np.ndarray] = []
+    src: list[int] = []  # per piece: page start
+    src_end: list[int] = []  # per piece: page end of a one-character piece (entity, separator); -1 for runs
+    page_ws = _WS_RX.sub(" ", page)  # whitespace inside text runs becomes a space (same length), once per page
     pos = 0
-    last = ["\n"]  # last visible character that is not a space (separators are not repeated)
-
-    def run(a: int, b: int) -> None:
-        if b > a:
-            piece = page[a:b].translate(_WS)
-            pieces.append(piece)
-            tail = piece.rstrip(" ")
-            if tail:
-                last[0] = tail[-1]
-            r = np.arange(a, b, dtype=np.int64)
-            starts.append(r)
-            ends.append(r + 1)
-
-    def one(ch: str, a: int, b: int) -> None:
-        pieces.append(ch)
-        starts.append(np.full(len(ch), a, dtype=np.int64))
-        ends.append(np.full(len(ch), b, dtype=np.int64))
-
+    last = "\n"  # last visible character that is not a space (separators are not repeated)
     for m in _TOKEN.finditer(page):
         a, b = m.span()
-        run(pos, a)
+        if a > pos:
+            piece = page_ws[pos:a]
+            pieces.append(piece)
+            src.append(pos)
+            src_end.append(-1)
+            tail = piece.rstrip(" ")
+            if tail:
+                last = tail[-1]
         pos = b
         ent = m.group("ent")
         if ent is not None:
             ch = html.unescape(ent)
             if ch == ent:  # not a known reference: keep it as text
-                run(a, b)
+                pieces.append(ent)
+                src.append(a)
+                src_end.append(-1)
             else:
-                one(ch.replace("\xa0", " "), a, b)
+                ch = ch.replace("\xa0", " ")
+                for c in ch:
+                    pieces.append(c)
+                    src.append(a)
+                    src_end.append(b)
+                last = ch.rstrip(" ")[-1:] or last
             continue
         tag = m.group("tag")
-        if tag is not None:
-            sep = _separator(tag)
-            if sep is not None and sep != last[0]:
-                one(sep, a, b)
-                last[0] = sep
-    run(pos, len(page))
+        sep = _separator(tag) if tag is not None else None
+        if sep is not None and sep != last:
+            pieces.append(sep)
+            src.append(a)
+            src_end.append(b)
+            last = sep
+    if len(page) > pos:
+        pieces.append(page_ws[pos:])
+        src.append(pos)
+        src_end.append(-1)
     if not pieces:
         return VisibleText("", np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    return VisibleText("".join(pieces), np.concatenate(starts), np.concatenate(ends))
+    lens = np.fromiter((len(p) for p in pieces), dtype=np.int64, count=len(pieces))
+    s0 = np.asarray(src, dtype=np.int64)
+    e0 = np.asarray(src_end, dtype=np.int64)
+    offs = np.cumsum(lens) - lens
+    seg = np.repeat(np.arange(len(pieces)), lens)
+    within = np.arange(int(lens.sum()), dtype=np.int64) - offs[seg]
+    is_run = e0[seg] < 0
+    starts = np.where(is_run, s0[seg] + within, s0[seg])
+    ends = np.where(is_run, starts + 1, e0[seg])
+    return VisibleText("".join(pieces), starts, ends)
 
 
 def looks_like_html(page: str, content_type: str | None = None) -> bool:

@@ -166,12 +166,12 @@ class ValueGrammar:
         before = norm[max(0, m.start() - 6):m.start()]
         return not any(c in before for c in ("等", "需", "约", "仅", "只", "要", "待", "快", "wait", "대기"))
 
-    def ordinal_days(self, norm: str) -> list[Value]:
+    def ordinal_days(self, norm: str, a: int = 0, b: int | None = None) -> list[Value]:
         """"on the 2nd day", 第二天: elapsed time from N-1 to N days."""
         out: list[Value] = []
         if self.ordinal_rx is None:
             return out
-        for m in self.ordinal_rx.finditer(norm):
+        for m in self.ordinal_rx.finditer(norm, a, len(norm) if b is None else b):
             tok = next(v for k, v in m.groupdict().items() if v is not None)
             tok = re.sub(r"(st|nd|rd|th)$", "", tok) if tok[0].isdigit() else tok
             n = self.g.ordinal_words.get(tok)
@@ -181,9 +181,10 @@ class ValueGrammar:
             out.append(Value("wait", m.start(), m.end(), "wait.ordinal_day", _rounded(val - 1), _rounded(val)))
         return out
 
-    def waits(self, norm: str) -> list[Value]:
-        out: list[Value] = self.ordinal_days(norm)
-        for m in self.wait_rx.finditer(norm):
+    def waits(self, norm: str, a: int = 0, b: int | None = None) -> list[Value]:
+        """Wait expressions in ``norm[a:b]`` (lookbehinds see the text before ``a``)."""
+        out: list[Value] = self.ordinal_days(norm, a, b)
+        for m in self.wait_rx.finditer(norm, a, len(norm) if b is None else b):
             v = self._wait(norm, m)
             if v is not None:
                 out.append(v)
@@ -235,9 +236,9 @@ class ValueGrammar:
             return None
         return n[0] * (self.g.multipliers[mlt] if mlt else 1)
 
-    def prices(self, norm: str, lang: str) -> list[Value]:
+    def prices(self, norm: str, lang: str, a: int = 0, b: int | None = None) -> list[Value]:
         out: list[Value] = []
-        for m in self.price_rx.finditer(norm):
+        for m in self.price_rx.finditer(norm, a, len(norm) if b is None else b):
             v = self._price(m, lang)
             if v is not None:
                 out.append(v)
