@@ -102,6 +102,11 @@ def _jsonl_lines(lines, file: str, first_line: int) -> Iterator[Document | Recor
     loads = json.loads
     name = Path(file).name  # messages name files by base name
     for lineno, raw in enumerate(lines, first_line):
+        if raw is _TOO_LONG:
+            from organwatch.screen.readers.stream import MAX_RECORD_BYTES
+
+            yield RecordError(name, lineno, f"line longer than {MAX_RECORD_BYTES >> 20} MiB: refused", lineno)
+            continue
         if not raw.strip():
             continue
         try:
@@ -116,9 +121,31 @@ def _jsonl_lines(lines, file: str, first_line: int) -> Iterator[Document | Recor
             yield RecordError(name, lineno, f"{type(e).__name__}: {e}"[:300], lineno)
 
 
+def _bounded_lines(fh, limit: int) -> Iterator[bytes]:
+    """Lines of a binary stream, each at most ``limit`` bytes: a longer line is replaced by a marker line
+    (never held in memory)."""
+    while True:
+        line = fh.readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n"):
+            while True:  # skip the rest of the over-long line
+                more = fh.readline(1 << 20)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield _TOO_LONG
+            continue
+        yield line
+
+
+_TOO_LONG = b"\x00over-long line\x00"  # identity marker for an over-long line (compared with ``is``)
+
+
 def read_jsonl_stream(fh, file: str) -> Iterator[Document | RecordError]:
-    """JSON Lines from a binary stream (lines longer than the record cap are refused)."""
-    yield from _jsonl_lines(fh, file, 1)
+    """JSON Lines from a binary stream (lines longer than the record cap are refused, never buffered)."""
+    from organwatch.screen.readers.stream import MAX_RECORD_BYTES
+
+    yield from _jsonl_lines(_bounded_lines(fh, MAX_RECORD_BYTES), file, 1)
 
 
 def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document | RecordError]:

@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, urlparse
 
 from organwatch.errors import RecordError
 from organwatch.screen.documents import Document, TextBuilder, document_language, iso639, parse_year
-from organwatch.screen.readers.stream import MAX_RECORD_BYTES, RecordCounter
+from organwatch.screen.readers import stream
+from organwatch.screen.readers.stream import RecordCounter
 
 Tag = tuple[str, str] | None
 
@@ -66,7 +67,6 @@ class Syntax:
     count_tail: bytes = b""  # RIS: a start line after the last ER is one more record (a record without ER)
     end_only: bool = False  # RIS: records end only at ER (a second TY inside a record does not split it)
     blank_starts: bool = False  # a tag line after a blank line opens a record (MEDLINE text)
-    continuation: str = " "  # joins continuation lines to the field value
 
 
 SYNTAX: dict[str, Syntax] = {s.name: s for s in (
@@ -113,7 +113,7 @@ def field_roles() -> dict[str, dict[str, object]]:
 @dataclass
 class Record:
     start_line: int
-    fields: list[list[str]]  # [tag, value]
+    fields: list[tuple[str, list[str]]]  # (tag, value lines: the tag line's value, then continuation lines)
     size: int = 0
 
 
@@ -142,15 +142,19 @@ def split_records(lines: Iterator[str], syntax: Syntax) -> Iterator[Record]:
                 continue  # text between records (after an ER, before the first %0, ...)
             cur = Record(lineno, [])
         cur.size += len(line)
+        if cur.size > stream.MAX_RECORD_BYTES:  # keep counting, stop storing: build() refuses the record
+            if tf is not None and tf[0] in syntax.end:
+                yield cur
+                cur = None
+            continue
         if tf is not None:
             if tf[0] in syntax.end:
                 yield cur
                 cur = None
                 continue
-            cur.fields.append([tf[0], tf[1]])
+            cur.fields.append((tf[0], [tf[1]] if tf[1] else []))
         elif cur.fields:
-            tag, val = cur.fields[-1]
-            cur.fields[-1][1] = f"{val}{syntax.continuation}{line.strip()}" if val else line.strip()
+            cur.fields[-1][1].append(line.strip())
     if cur is not None:
         yield cur
 
@@ -190,12 +194,12 @@ def build(rec: Record, fmt: str, file: str, name: str, index: int) -> Document:
     """A Document from one record's fields (roles from ``tagged_fields.toml``)."""
     if not rec.fields:
         raise ValueError("end of record without a record (no start tag before it)")
-    if rec.size > MAX_RECORD_BYTES:
-        raise ValueError(f"record larger than {MAX_RECORD_BYTES >> 20} MiB: refused (bounded memory)")
+    if rec.size > stream.MAX_RECORD_BYTES:
+        raise ValueError(f"record larger than {stream.MAX_RECORD_BYTES >> 20} MiB: refused (bounded memory)")
     roles = field_roles()[fmt]
     values: dict[str, list[str]] = {}
-    for tag, val in rec.fields:
-        values.setdefault(tag, []).append(val.strip())
+    for tag, parts in rec.fields:
+        values.setdefault(tag, []).append(" ".join(parts).strip())
     _, title = _first(values, roles["title"])  # type: ignore[arg-type]
     abstract: list[str] = []
     for t in roles["abstract"]:  # type: ignore[attr-defined]

@@ -10,7 +10,7 @@ from organwatch.screen.documents import Document, document_language, rejoin_hyph
 from organwatch.screen.readers.decode import decode_bytes
 from organwatch.screen.readers.stream import Source
 
-MAX_TEXT_BYTES = 256 << 20  # one text document is held in memory: larger files are refused
+MAX_TEXT_BYTES = 64 << 20  # one text document is held in memory (bytes, text, rejoined text): larger is refused
 
 
 def read_source(src: Source, file: str) -> Iterator[Document | RecordError]:
