@@ -195,7 +195,7 @@ def screen(inventories: tuple[Path, ...], states: tuple[str, ...], as_of: str | 
     if as_json:
         emit_jsonl(records)
     else:
-        _print_outcomes(records)
+        _print_outcomes(records, out)
     verdicts = Counter(r["verdict"] for r in records)
     say(f"biotech screen: {counts['assets']} assets from {len(read_files)} file(s), {len(records)} outcomes as of "
         f"{day} ({', '.join(f'{k} {v}' for k, v in sorted(verdicts.items()))}); {counts['rows_failed']} rows "
@@ -218,12 +218,17 @@ def _report(item: RecordError, counts: Counter[str]) -> None:
         warn(f"skipped row: {item}")
 
 
-def _print_outcomes(records: list[dict[str, Any]]) -> None:
+TABLE_ROWS = 50
+
+
+def _print_outcomes(records: list[dict[str, Any]], out: Path) -> None:
+    """The outcomes that need attention (at most TABLE_ROWS; all of them are in the outcome file)."""
     shown = [r for r in records if r["verdict"] != "not_restricted"]
+    more = f"; the first {TABLE_ROWS} shown" if len(shown) > TABLE_ROWS else ""
     print_table(["asset_id", "jurisdiction", "verdict", "entity", "law"],
                 [[r["asset_id"], r["jurisdiction"] or "", r["verdict"], r["entity_id"] or "",
-                  (r["law"] or {}).get("id") or ""] for r in shown],
-                title=f"{len(shown)} of {len(records)} outcomes need attention (not_restricted rows are in the file)",
+                  (r["law"] or {}).get("id") or ""] for r in shown[:TABLE_ROWS]],
+                title=f"{len(shown)} of {len(records)} outcomes need attention{more} (all outcomes: {out.name})",
                 ids=("asset_id",))
 
 

@@ -71,8 +71,13 @@ def _cell_key(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).replace(".", " ").replace("’", "'").split()).casefold()
 
 
+@functools.cache
+def _blanks() -> frozenset[str]:
+    return frozenset(_cell_key(v) for v in columns_config()["blank_values"])
+
+
 def is_blank(value: str) -> bool:
-    return _cell_key(value) in {_cell_key(v) for v in columns_config()["blank_values"]}
+    return not value or _cell_key(value) in _blanks()
 
 
 def _keyword(value: str, table: str) -> str | None:
