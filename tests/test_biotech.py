@@ -255,6 +255,13 @@ def test_products_identify_a_maker_from_the_model_alone():
     assert verdict("2026-07-01", software="SAW for Stereo-seq", asset_type="software") == "restricted"
 
 
+def test_product_names_with_unicode_dashes_and_fullwidth_forms():
+    m = default_matcher()
+    for text in ("DNBSEQ\u2010G400", "ＤＮＢＳＥＱ－Ｇ４００", "dnbseq g400", "MGISEQ\u20132000"):
+        assert [h.product.entity_id for h in m.match_products(text)] == ["mgi-tech"], text
+    assert m.match_products("NovaSeq 6000 T7 SAW") == []
+
+
 def test_reagents_are_asked_about_not_restricted():
     out = screen("2026-01-01", model="MGIEasy RNA Library Prep Set", asset_type="")
     assert out["verdict"] == "needs_review" and out["asset_kind"] == "reagent"

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from organwatch.biotech.normalise import Name, contains_run, fold, is_acronym, name_forms, settings
 from organwatch.biotech.registry import Product, Registry
 
 TIER = {"exact": 0, "contains": 1, "acronym": 2, "fuzzy": 3}
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63"})
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,7 @@ class Matcher:
         if self._product_re is None:
             return []
         hits, seen = [], set()
-        for m in self._product_re.finditer(text):
+        for m in self._product_re.finditer(unicodedata.normalize("NFKC", text).translate(_DASHES)):
             group = m.lastgroup
             if group is None or group in seen:
                 continue
