@@ -202,6 +202,9 @@ def test_report_section(outcomes, tmp_path):
     csv_out = tmp_path / "o.csv"
     assert run("screen", str(INVENTORY), "--state", "TX", "--as-of", "2026-01-01", "--out", str(csv_out)).returncode == 0
     assert rs.accepts(csv_out)
+    pq_out = tmp_path / "o.parquet"
+    assert run("screen", str(INVENTORY), "--state", "TX", "--as-of", "2026-01-01", "--out", str(pq_out)).returncode == 0
+    assert rs.accepts(pq_out) and rs.build_section(ReportContext(), [pq_out]).findings[-1].statistics["outcomes"] == 14
 
 
 def test_labelled_inventory_recall_and_false_restricted(tmp_path):

@@ -180,7 +180,8 @@ def outcomes_item(path: Path) -> ReportItem:
         statistics={"outcomes": len(rows), **{VERDICT_WORDS[v]: total[v] for v in order}},
         reference={"jurisdictions": sorted(by_j)},
         explanation=(f"Of {len(rows)} asset outcomes, {total['restricted']} are restricted (a listed maker and a law "
-                     f"in force that covers the facility and asset), {total['needs_review']} need review, "
+                     f"in force that covers the facility and asset), {total['needs_review']} "
+                     f"need{'s' if total['needs_review'] == 1 else ''} review, "
                      f"{total['watch']} are made by entities that members of Congress asked to list, and "
                      f"{total['named_in_bill_only']} by entities named only in bills that were not enacted. "
                      "Outcomes describe how inventory rows compare with lists and laws; they are not legal advice."),
