@@ -69,7 +69,7 @@ def test_visible_text_keeps_cells_and_maps_back_to_the_page():
             '<!-- 肾 2周 --><p>费用 &amp; 服务</p></body></html>')
     v = html_text(page)
     assert "var t" not in v.text and "肾 2周" not in v.text
-    assert "\t肝 脏\t1-2周\t" in v.text  # one line per row, cells separated by tabs
+    assert "\t器官\t等待\n" in v.text and "\t肝 脏\t1-2周\n" in v.text  # one line per row, a tab opens each cell
     i = v.text.index("1-2周")
     a, b = v.page_span(i, i + 4)
     assert page[a:b] == "1-2周"

@@ -105,8 +105,12 @@ class Extractor:
         hits = self.cue_hits(nt)
         if not any(h.type in CONTEXT_TYPES or h.type == "WAIT" for h in hits):
             return [], nt, hits  # no claim without a transplant context: skip the value expressions
-        seg, clause, line, table = segment_ids(nt, text)
-        ctx = Context.of(hits, seg, clause, table)
+        lay = segment_ids(nt, text)
+        seg = lay.seg
+        # normalisation deletes the breaks between CJK cells: a cue may not join two cells or two lines
+        hits = [h for h in hits
+                if lay.cell[h.start] == lay.cell[h.end - 1] and lay.line[h.start] == lay.line[h.end - 1]]
+        ctx = Context.of(hits, seg, lay.clause, lay.table)
         values = []
         for a, b in candidate_regions(ctx, len(norm)):
             values += self.grammar.waits(norm, a, b) + self.grammar.prices(norm, lang, a, b)
@@ -114,7 +118,7 @@ class Extractor:
             return [], nt, hits
         # a value lies inside one segment (normalised whitespace would let "1998\n周" run across a break)
         values = [v for v in values if seg[v.start] == seg[v.end - 1] and keep_value(v, ctx, hits)]
-        return group_claims(values, hits, seg, line, norm, self), nt, hits
+        return group_claims(values, hits, lay, norm, self), nt, hits
 
 
 def _suppress(hits: list[Hit], suppress: dict[str, set[str]], max_len: int = 48) -> list[Hit]:
@@ -136,8 +140,19 @@ def _suppress(hits: list[Hit], suppress: dict[str, set[str]], max_len: int = 48)
     return out
 
 
-def segment_ids(nt: NormText, visible: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per normalised character: segment id, clause id, line id and table-block id (-1 outside tables).
+@dataclass
+class Layout:
+    """Per normalised character: segment, clause, line, table block (-1 outside tables) and cell index."""
+
+    seg: np.ndarray
+    clause: np.ndarray
+    line: np.ndarray
+    table: np.ndarray
+    cell: np.ndarray
+
+
+def segment_ids(nt: NormText, visible: str) -> Layout:
+    """Per normalised character: segment id, clause id, line id, table-block id and cell index in its row.
 
     Segments end at sentence punctuation and line breaks (the extractor writes one line per block and per
     table row, cells separated by tabs); clauses also end at commas, colons and cell boundaries. Computed on
@@ -166,8 +181,14 @@ def segment_ids(nt: NormText, visible: str) -> tuple[np.ndarray, np.ndarray, np.
     pos = np.minimum(pos, max(len(vcp) - 1, 0))
     if len(vcp) == 0:
         z = np.zeros(len(nt.text), dtype=np.int64)
-        return z, z, z, z - 1
-    return vseg[pos], vcl[pos], vline[pos], block[vline[pos]]
+        return Layout(z, z, z, z - 1, z)
+    tab = (vcp == ord("\t")).astype(np.int64)
+    tabs_before = np.cumsum(tab)
+    line_start_tabs = np.zeros(n_lines, dtype=np.int64)
+    first = np.flatnonzero(np.concatenate([[True], vline[1:] != vline[:-1]]))
+    line_start_tabs[vline[first]] = tabs_before[first] - tab[first]
+    vcell = tabs_before - line_start_tabs[vline]
+    return Layout(vseg[pos], vcl[pos], vline[pos], block[vline[pos]], vcell[pos])
 
 
 @dataclass
@@ -236,6 +257,8 @@ def keep_value(v: Value, ctx: Context, hits: list[Hit]) -> bool:
         return False
     if stat_scope(v, hits, ctx.seg):
         return False
+    if v.rule == "price.implicit_cny" and "FEE" not in ctx.by_clause.get(int(ctx.clause[v.start]), set()):
+        return False
     want = CONTEXT_TYPES | ({"WAIT"} if v.kind == "wait" else set())
     if ctx.by_seg.get(int(ctx.seg[v.start]), set()) & want:
         return True
@@ -243,8 +266,18 @@ def keep_value(v: Value, ctx: Context, hits: list[Hit]) -> bool:
     return tid >= 0 and bool(ctx.by_table.get(tid, set()) & CONTEXT_TYPES)
 
 
-def _organ_for(v: Value, organs: list[Hit], seg: np.ndarray, line: np.ndarray, norm: str, ex: Extractor
-               ) -> Hit | None:
+def _column_organ(v: Value, organs: list[Hit], lay: Layout) -> Hit | None:
+    """In a table whose organs head the columns: the organ in the value's column, in an earlier row."""
+    tid, cid, lid = int(lay.table[v.start]), int(lay.cell[v.start]), int(lay.line[v.start])
+    if tid < 0:
+        return None
+    above = [h for h in organs if int(lay.table[h.start]) == tid and int(lay.cell[h.start]) == cid
+             and int(lay.line[h.start]) < lid]
+    return above[-1] if above else None
+
+
+def _organ_for(v: Value, organs: list[Hit], lay: Layout, norm: str, ex: Extractor) -> Hit | None:
+    seg, line = lay.seg, lay.line
     sid, lid = int(seg[v.start]), int(line[v.start])
     after = [h for h in organs if h.start >= v.end and int(seg[h.start]) == sid]
     if after:
@@ -258,7 +291,7 @@ def _organ_for(v: Value, organs: list[Hit], seg: np.ndarray, line: np.ndarray, n
     if after:
         return after[0]
     earlier = [h for h in organs if h.end <= v.start and int(line[h.start]) == lid]
-    return earlier[-1] if earlier else None
+    return earlier[-1] if earlier else _column_organ(v, organs, lay)
 
 
 def _is_equivalent(prev: Value, v: Value, norm: str, ex: Extractor) -> bool:
@@ -270,8 +303,8 @@ def _is_equivalent(prev: Value, v: Value, norm: str, ex: Extractor) -> bool:
     return bool(words) and all(w in ex.grammar.g.equivalent_links for w in words) or gap.strip() in ("(", "（")
 
 
-def group_claims(values: list[Value], hits: list[Hit], seg: np.ndarray, line: np.ndarray, norm: str,
-                 ex: Extractor) -> list[Claim]:
+def group_claims(values: list[Value], hits: list[Hit], lay: Layout, norm: str, ex: Extractor) -> list[Claim]:
+    seg = lay.seg
     organs = [h for h in hits if h.type in ("ORGAN", "ORGAN_COMBO")]
     values.sort(key=lambda v: v.start)
     claims: list[Claim] = []
@@ -280,8 +313,11 @@ def group_claims(values: list[Value], hits: list[Hit], seg: np.ndarray, line: np
     for v in values:
         if v.kind == "price" and last_price is not None and _is_equivalent(last_price, v, norm, ex):
             continue
-        oh = _organ_for(v, organs, seg, line, norm, ex)
-        key = (int(seg[v.start]), oh.start if oh else -1)
+        oh = _organ_for(v, organs, lay, norm, ex)
+        column = oh is not None and int(lay.table[v.start]) >= 0 and int(lay.line[oh.start]) != int(lay.line[v.start])
+        # a value under an organ column header joins the other values of that column, row by row
+        key = (-2 - int(lay.table[v.start]), oh.start) if (column and oh is not None) else \
+            (int(seg[v.start]), oh.start if oh else -1)
         c = open_claim.get(key)
         if c is None or getattr(c, v.kind) is not None:
             c = Claim(organ=oh.tag if oh else None, organ_hit=oh, start=v.start, end=v.end)
@@ -293,7 +329,7 @@ def group_claims(values: list[Value], hits: list[Hit], seg: np.ndarray, line: np
         if v.kind == "price":
             last_price = v
     for c in claims:
-        if c.organ_hit is not None and int(seg[c.organ_hit.start]) == int(seg[c.start]):
+        if c.organ_hit is not None and int(seg[c.organ_hit.start]) == int(seg[c.end - 1]):
             c.start, c.end = min(c.start, c.organ_hit.start), max(c.end, c.organ_hit.end)
     return claims
 

@@ -137,6 +137,8 @@ class Grammar:
     price_max_after: list[str]
     equivalent_links: list[str]
     forward_links: list[str]
+    implicit_cny_multipliers: set[str] = field(default_factory=set)
+    counter_words: set[str] = field(default_factory=set)
     ordinal_day_cjk: list[str] = field(default_factory=list)
     ordinal_day_en: list[str] = field(default_factory=list)
     ordinal_words: dict[str, int] = field(default_factory=dict)
@@ -241,7 +243,9 @@ def compile_grammar(g: dict[str, Any], where: str) -> Grammar:
         price_max_before=_strings(g, "price_max_before", where), price_max_after=_strings(g, "price_max_after", where),
         equivalent_links=_strings(g, "equivalent_links", where), forward_links=_strings(g, "forward_links", where),
         ordinal_day_cjk=_strings(g, "ordinal_day_cjk", where), ordinal_day_en=_strings(g, "ordinal_day_en", where),
-        ordinal_words=_pairs(g, "ordinal_words", where, int))
+        ordinal_words=_pairs(g, "ordinal_words", where, int),
+        implicit_cny_multipliers=set(_strings(g, "implicit_cny_multipliers", where)),
+        counter_words=set(_strings(g, "counter_words", where)))
 
 
 def _grammar_rules(doc: dict[str, Any], where: str) -> list[GrammarRule]:

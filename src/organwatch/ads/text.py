@@ -1,11 +1,11 @@
 """Visible text of an HTML page with an offset map into the decoded page, table cells kept apart.
 
-One tokenising expression walks the decoded page: comments, ``script``/``style``/``noscript``/``template``
-blocks and other markup are dropped; block-level tags become a line break and table cells a tab, so that each
-block and each table row is one line of the visible text; character references are decoded; whitespace
-inside text runs becomes a space (same length). For every visible character ``i``, ``starts[i]`` and
-``ends[i]`` give the ``[start, end)`` of the page characters it came from, so a visible span ``[a, b)`` quotes
-``page[starts[a]:ends[b - 1]]``. Plain-text pages map one to one.
+One tokenising expression walks the decoded page: comments, ``script``/``style``/``noscript``/``template`` blocks
+and other markup are dropped; block-level tags become a line break and each table cell opens with a tab, so that
+each block and each table row is one line of the visible text and the n-th cell of a row follows n tabs; character
+references are decoded; whitespace inside text runs becomes a space (same length). For every visible character
+``i``, ``starts[i]`` and ``ends[i]`` give the ``[start, end)`` of the page characters it came from, so a visible
+span ``[a, b)`` quotes ``page[starts[a]:ends[b - 1]]``. Plain-text pages map one to one.
 """
 
 from __future__ import annotations
@@ -96,7 +96,12 @@ def html_text(page: str) -> VisibleText:
             continue
         tag = m.group("tag")
         sep = _separator(tag) if tag is not None else None
-        if sep is not None and sep != last:
+        if sep == "\t":  # every cell opens with one tab (so the n-th cell of a row follows n tabs); closes: none
+            if page[a + 1:a + 2] == "/":
+                continue
+        elif sep is not None and sep == last:
+            continue
+        if sep is not None:
             pieces.append(sep)
             src.append(a)
             src_end.append(b)

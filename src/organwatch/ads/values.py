@@ -247,9 +247,16 @@ class ValueGrammar:
     def _price(self, m: re.Match[str], lang: str) -> Value | None:
         g = self.g
         cur_text = m.group("c1") or m.group("post1") or m.group("c2") or m.group("post")
+        implicit = False
         if not cur_text:
-            return None
-        code = g.currency_before.get(cur_text) or g.currency_after.get(cur_text) or ""
+            # "费用约20-30万" on a Chinese page: 万 without a currency is yuan (the clause needs a fee cue)
+            nxt = m.string[m.end():m.end() + 1]
+            if not (lang.startswith("zh") and (m.group("m2") or m.group("m1")) in g.implicit_cny_multipliers
+                    and nxt not in g.counter_words):
+                return None
+            implicit = True
+        code = "CNY" if implicit else \
+            g.currency_before.get(cur_text or "") or g.currency_after.get(cur_text or "") or ""
         if code == "YEN":
             code = "JPY" if lang == "ja" else "CNY"
         a1, a2 = m.group("a1"), m.group("a2")
@@ -268,6 +275,8 @@ class ValueGrammar:
             hi, rule = None, "price.at_least"
         elif (pb and pb in g.price_max_before) or (pa and pa in g.price_max_after):
             lo, rule = None, "price.up_to"
+        if implicit:
+            rule = "price.implicit_cny"
         start = m.start("pb") if pb else m.start("c1") if m.group("c1") else m.start("a1")
         end = m.end()
         while end > start and m.string[end - 1] == " ":
