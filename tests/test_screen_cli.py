@@ -33,18 +33,24 @@ def _corpus(tmp_path: Path) -> Path:
 
 def test_screen_cli_formats_summary_and_report_section(tmp_path):
     f = _corpus(tmp_path)
-    r = _ow("screen", f, "--out", tmp_path / "r.parquet", "--workers", "1", "--json")
+    r = _ow("screen", f, "--out", tmp_path / "r.parquet", "--workers", "1", "--json", "--summary", tmp_path / "s.json")
     assert r.returncode == 0, r.stderr
-    summary = json.loads(r.stdout)
+    summary = json.loads((tmp_path / "s.json").read_text("utf-8"))
     n = len((DATA / "labelled_heldout.jsonl").read_text("utf-8").splitlines())
     assert summary["documents_read"] == n and summary["records_failed"] == 1
-    assert f"{n} documents read, 1 records failed" in r.stderr
+    assert summary["files"][0]["seen"] == n + 1 and summary["files"][0]["format"] == "jsonl"
+    assert f"{n} documents read from 1 files (jsonl 1), 1 records failed" in r.stderr
+    assert all(line.startswith("organwatch:") for line in r.stderr.splitlines())
+    printed = [json.loads(x) for x in r.stdout.splitlines()]  # --json: the records as JSON Lines, nothing else
     rows = pq.read_table(tmp_path / "r.parquet").to_pylist()
-    assert len(rows) == n + 1
+    assert len(rows) == n + 1 == len(printed)
+    assert [p["document_id"] for p in printed] == [x["document_id"] for x in rows]
+    assert "c.jsonl, record" in rows[-1]["errors"][0]  # messages name files by base name
     meta = json.loads(pq.read_schema(tmp_path / "r.parquet").metadata[b"organwatch"])["provenance"]
     from organwatch.findings import sha256_file
 
-    assert meta["inputs"] == [{"name": str(f), "sha256": sha256_file(f)}] and meta["parameters"]["rules_sha256"]
+    assert meta["inputs"] == [{"name": "c.jsonl", "sha256": sha256_file(f), "format": "jsonl"}]
+    assert meta["parameters"]["rules_sha256"] and summary["inputs"] == meta["inputs"]
     flagged = [x for x in rows if x["document_label"] == "violation"]
     assert flagged and all(x["patterns"] for x in flagged)
     p = flagged[0]["passages"][0]
@@ -140,7 +146,7 @@ def test_a_record_that_breaks_screening_is_isolated(monkeypatch):
         return real(norm, events, year, **kw)
 
     monkeypatch.setattr(engine, "ethics_fields", boom)
-    docs = [Document("a", "f", 1, "供者确认脑死亡后立即气管插管。"), Document("b", "f", 2, "trigger"),
+    docs = [Document("a", "f", 1, "供者确认脑死亡后立即气管插管。"), Document("b", "f", 2, "trigger: the donor was intubated after brain death."),
             Document("c", "f", 3, "The donor was intubated after brain death.")]
     recs = run_task(DocChunk(docs), ScreenOptions())
     assert [r["document_id"] for r in recs] == ["a", "f#2", "c"]
@@ -159,7 +165,7 @@ def test_jsonl_ranges_cover_the_file_exactly(tmp_path):
         tasks = list(jsonl_ranges(str(f), block=block))
         data = f.read_bytes()
         assert tasks[0].start == 0 and tasks[-1].end == len(data)
-        assert all(a.end == b.start for a, b in zip(tasks, tasks[1:]))
+        assert all(a.end == b.start for a, b in zip(tasks, tasks[1:], strict=False))
         for t in tasks:
             assert data[:t.start].count(b"\n") + 1 == t.first_line
             assert t.end == len(data) or data[t.end - 1:t.end] == b"\n"

@@ -193,7 +193,7 @@ def test_parser_settings_alone_expand_and_fetch_nothing(tmp_path, monkeypatch):
     port = srv.server_address[1]
     secret = tmp_path / "secret.txt"
     secret.write_text("SECRET-FROM-DISK")
-    lol = "".join(f'<!ENTITY l{i} "{"&l%d;" % (i - 1) * 10 if i else "lol"}">' for i in range(9))
+    lol = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10 if i else "lol"}">' for i in range(9))
     x = tmp_path / "evil.xml"
     x.write_text(f'<?xml version="1.0"?><!DOCTYPE PubmedArticleSet [<!ENTITY net SYSTEM "http://127.0.0.1:{port}/x">'
                  f'<!ENTITY disk SYSTEM "file://{secret}">{lol}]><PubmedArticleSet><PubmedArticle><MedlineCitation>'
