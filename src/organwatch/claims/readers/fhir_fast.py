@@ -62,6 +62,11 @@ def _dx_field(rt: str, seq: Any) -> str:
     return f"{rt}.diagnosis(sequence {seq})"
 
 
+@functools.lru_cache(maxsize=65536)
+def _member_keys(member: str | None) -> list[str]:
+    return key_candidates(member)
+
+
 def _seq_key(x: tuple[Any, Any]) -> tuple[int, Any]:
     return (0, x[0]) if isinstance(x[0], int) else (1, str(x[0]))
 
@@ -239,7 +244,7 @@ def claim_from_dict(res: dict[str, Any], source: str, record: int, index: Resour
         ident = _obj(pat.get("identifier"), f"{rt}.patient.identifier")
         member = f"{ident.get('system') or ''}|{ident['value']}" if isinstance(ident.get("value"), str) else None
     member = member if isinstance(member, str) else None
-    keys = key_candidates(member)
+    keys = _member_keys(member)
     claim = Claim(claim_id=str(cid or f"{source}#{record}"), source=source, record=record,
                   form="FHIR-EOB" if rt == "ExplanationOfBenefit" else "FHIR-Claim",
                   member_id=keys[0] if keys else None, member_ref=member)
