@@ -52,7 +52,7 @@ def test_property_every_span_maps_back_to_original_substring(parts):
     pack, matcher, _ = _components("ddr_default", "hyperscan")
     n = get_normaliser()
     dm = matcher.match([text, "x" + text])
-    for doc_text, m in zip([text, "x" + text], dm):
+    for doc_text, m in zip([text, "x" + text], dm, strict=True):
         for e in m.events:
             assert 0 <= e.ostart < e.oend <= len(doc_text)
             # the span's ends are exactly the original characters of the first and last matched characters
@@ -137,15 +137,15 @@ def test_hyperscan_and_re2_return_identical_hits_on_development_set():
         buf = encode(joined, width)
         a, b = hs.scan(buf, width), r2.scan(buf, width)
         assert len(a[0]) > 500
-        for x, y in zip(a, b):
+        for x, y in zip(a, b, strict=True):
             np.testing.assert_array_equal(x, y)
         results.append(a)
-    for x, y in zip(*results):  # UTF-16 and UTF-32 buffers give the same character offsets
+    for x, y in zip(*results, strict=True):  # UTF-16 and UTF-32 buffers give the same character offsets
         np.testing.assert_array_equal(x, y)
     astral = "供者\U0001F600确认脑死亡后插管"
     for sc in (hs, r2):
         ids4, s4, e4 = sc.scan(encode(astral, 4), 4)
-        assert {astral[s:e] for s, e in zip(s4, e4)} >= {"供者", "脑死亡后"[:0] or "插管"}
+        assert {astral[s:e] for s, e in zip(s4, e4, strict=True)} >= {"供者", "脑死亡后"[:0] or "插管"}
     # overlapping occurrences are hits too
     ids, s, e = hs.scan(encode("插管插管"))
     assert len(ids) >= 2

@@ -31,6 +31,7 @@ class ScreenOptions:
     rules: str = "ddr_default"
     backend: str = "hyperscan"
     include_text: bool = False
+    prefilter: bool = True  # issue 14: raw-byte prefilter (prefilter.py); records are identical either way
 
 
 @lru_cache(maxsize=4)
@@ -108,12 +109,16 @@ def _passage_record(doc: Document, p: Any, ctx: int, anchor: frozenset[str]) -> 
 
 
 def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, Any]]:
+    if opts.prefilter:  # issue 14 hook: literal-free documents skip normalisation and logic (prefilter.py)
+        from organwatch.screen.prefilter import screen_prefiltered
+
+        return screen_prefiltered(docs, opts, screen_chunk)
     pack, matcher, logic = _components(opts.rules, opts.backend)
     matches = matcher.match([d.text for d in docs])
     ctx_by_lang = {lang: pack.setting("passage_context", lang) for lang in ("zh", "en")}
     anchor = pack.types.of("anchor")
     out = []
-    for doc, m in zip(docs, matches):
+    for doc, m in zip(docs, matches, strict=True):
         lang = m.language
         by_type: dict[str, list] = {}
         for e in m.events:
@@ -161,7 +166,8 @@ def screen_isolated(docs: list[Document], opts: ScreenOptions) -> list[dict[str,
 
 def error_record(err: RecordError) -> dict[str, Any]:
     return {"document_id": f"{err.file}#{err.record if err.record is not None else 'file'}",
-            "source": {"file": err.file, "record": err.record, "pages": None}, "title": "", "year": None, "language": None,
+            "source": {"file": err.file, "record": err.record, "pages": None}, "title": "", "year": None,
+            "language": None,
             "institution": None, "document_label": "not_applicable", "patterns": [], "passages": [],
             "ethics": None, "errors": [str(err)]}
 

@@ -75,7 +75,7 @@ def score(items: list[dict[str, Any]], records: list[dict[str, Any]]) -> dict[st
     per_label = {}
     per_pattern = {}
     errors = []
-    for it, rec in zip(items, records):
+    for it, rec in zip(items, records, strict=True):
         confusion[it["label"]][rec["document_label"]] += 1
         if it["label"] != rec["document_label"] or (it.get("pattern") and it.get("pattern") not in rec["patterns"]):
             errors.append({"id": it["id"], "gold": it["label"], "gold_pattern": it.get("pattern"),
@@ -87,7 +87,7 @@ def score(items: list[dict[str, Any]], records: list[dict[str, Any]]) -> dict[st
         per_label[lab] = _prf(tp, fp, fn)
     for code in PATTERNS:
         tp = fp = fn = 0
-        for it, rec in zip(items, records):
+        for it, rec in zip(items, records, strict=True):
             gold = it.get("pattern") == code and it["label"] == "violation"
             pred = code in rec["patterns"]
             tp += gold and pred
@@ -102,11 +102,11 @@ def score(items: list[dict[str, Any]], records: list[dict[str, Any]]) -> dict[st
 def evaluate_file(path: Path, rules: str = "ddr_default", backend: str = "hyperscan") -> dict[str, Any]:
     items = load_labelled(Path(path))
     records = predict(items, rules, backend)
-    result = {"file": str(path), "overall": score(items, records), "by_language": {}}
+    by_language: dict[str, Any] = {}
     for lang in sorted({str(it.get("language", "und")) for it in items}):
-        sub = [(it, r) for it, r in zip(items, records) if str(it.get("language", "und")) == lang]
-        result["by_language"][lang] = score([s[0] for s in sub], [s[1] for s in sub])
-    return result
+        sub = [(it, r) for it, r in zip(items, records, strict=True) if str(it.get("language", "und")) == lang]
+        by_language[lang] = score([s[0] for s in sub], [s[1] for s in sub])
+    return {"file": str(path), "overall": score(items, records), "by_language": by_language}
 
 
 def render_text(result: dict[str, Any]) -> str:

@@ -213,8 +213,8 @@ class Matcher:
         out: list[DocMatch] = []
         for d, text in enumerate(texts):
             a, b = int(bounds[d]), int(bounds[d + 1])
-            evs = [Event(s, e, *rt[r], o1, o2) for s, e, r, o1, o2 in
-                   zip(cols[0][a:b], cols[1][a:b], cols[2][a:b], cols[3][a:b], cols[4][a:b])]
+            evs = [Event(s, e, rt[r][0], rt[r][1], rt[r][2], o1, o2) for s, e, r, o1, o2 in
+                   zip(cols[0][a:b], cols[1][a:b], cols[2][a:b], cols[3][a:b], cols[4][a:b], strict=True)]
             lang = "und" if lens[d] == 0 else ("zh" if share[d] >= 0.2 else "en")
             out.append(DocMatch(text, nt.text[int(dns[d]):int(dne[d])], evs, lang, nt, int(dns[d]), int(dos[d])))
         return out

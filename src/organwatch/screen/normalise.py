@@ -47,7 +47,7 @@ def _t2s_chars() -> dict[int, str]:
     out = conv.convert(src).split("\n")
     table: dict[int, str] = {}
     if len(out) == len(cps):
-        for cp, o in zip(cps, out):
+        for cp, o in zip(cps, out, strict=True):
             if len(o) == 1 and o != chr(cp):
                 table[cp] = o
     return table
@@ -183,9 +183,27 @@ class Normaliser:
         return seg == seg.lower() or any(ch in _TONED for ch in seg.lower())
 
     def normalise(self, original: str) -> NormText:
+        """The normalised text of ``original`` and its offset map (see the module docstring)."""
         self._prepare()
+        tr = self._translate(original)
+        if isinstance(tr, NormText):
+            return tr
+        t, t_cps, ws, flags, exp_pos = tr
+        dels = self._space_deletions(original, t_cps, ws, flags)
+        dels += self._pinyin_deletions(original, t, t_cps)
+        if not dels and len(exp_pos) == 0:
+            return NormText(original, t, None, t_cps.astype(np.uint32, copy=False))
+        D = np.unique(np.concatenate(dels)) if dels else np.zeros(0, dtype=np.int64)
+        if len(exp_pos) == 0:
+            return self._delete(original, t, t_cps, D)
+        return self._expand_and_delete(original, t_cps, D, exp_pos)
+
+    def _translate(self, original: str) -> NormText | tuple[str, np.ndarray, np.ndarray, np.ndarray | None,
+                                                            np.ndarray]:
+        """Per-character translation (one lookup table): the translated text and code points, the whitespace
+        mask, the character flags and the positions of length-changing characters; or the finished NormText
+        for ASCII text that needs nothing else."""
         c = self.config
-        n = len(original)
         if original.isascii():
             t = original.lower() if c["case_fold"] else original
             if c["collapse_whitespace"]:
@@ -193,68 +211,84 @@ class Normaliser:
             if "  " not in t:
                 return NormText(original, t, None)
             cps = np.frombuffer(t.encode("ascii"), dtype=np.uint8).astype(np.uint32)
-            t_cps = cps
-            exp_pos = np.zeros(0, dtype=np.int64)
-        else:
-            cps = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-            t_cps = self._lut[cps]
-            t = t_cps.tobytes().decode("utf-32-le", "surrogatepass")
-            flags = self._flaglut[cps]  # bit 0: whitespace after translation, bit 2: length-changing
-            exp_pos = np.flatnonzero(flags & 4) if self._expand else np.zeros(0, dtype=np.int64)
-        ws = self._wslut[t_cps] if original.isascii() else (flags & 1).astype(bool)
+            return t, cps, self._wslut[cps], None, np.zeros(0, dtype=np.int64)
+        cps = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        t_cps = self._lut[cps]
+        t = t_cps.tobytes().decode("utf-32-le", "surrogatepass")
+        flags = self._flaglut[cps]  # bit 0: whitespace after translation, bit 1: CJK, bit 2: length-changing
+        exp_pos = np.flatnonzero(flags & 4) if self._expand else np.zeros(0, dtype=np.int64)
+        return t, t_cps, (flags & 1).astype(bool), flags, exp_pos
+
+    def _space_deletions(self, original: str, t_cps: np.ndarray, ws: np.ndarray, flags: np.ndarray | None
+                         ) -> list[np.ndarray]:
+        """Positions deleted by whitespace collapse and by the removal of whitespace inside CJK runs (only
+        O(n) boolean ops; index arrays are built for the few positions that change)."""
+        c = self.config
+        n = len(t_cps)
         dels: list[np.ndarray] = []
-        if n > 1:
-            # only O(n) boolean ops here; index arrays are built for the (few) positions that change
-            dbl = ws[1:] & ws[:-1]  # whitespace preceded by whitespace
-            if c["collapse_whitespace"] and dbl.any():
-                dels.append(np.flatnonzero(dbl) + 1)  # all but the first whitespace of each run
-            if c["collapse_cjk_spaces"] and not original.isascii():
-                cjk = (flags & 2).astype(bool)
-                first_after_cjk = np.flatnonzero(ws[1:] & cjk[:-1]) + 1  # run starts preceded by CJK
-                if len(first_after_cjk):
-                    nxt = first_after_cjk + 1
-                    single = nxt < n
-                    single[single] = ~ws[nxt[single]]
-                    st = first_after_cjk[single]
-                    sel = self._cjklut[t_cps[st + 1]]
-                    cand = [st[sel]]
-                    for a in first_after_cjk[~single].tolist():  # runs of 2+ whitespace: rare, walk them
-                        b = a
-                        while b < n and ws[b]:
-                            b += 1
-                        if b < n and cjk[b]:
-                            cand.append(np.arange(a, a + 1 if c["collapse_whitespace"] else b))
-                    dels.extend(cand)
-        if self._py_rx is not None and "(" in t and not original.isascii():
-            for m in self._py_rx.finditer(t):
-                s, e = m.span()
-                if s > 0 and t[s - 1] == " " and s > 1 and self._cjklut[t_cps[s - 2]]:
-                    s -= 1
-                elif not (s > 0 and self._cjklut[t_cps[s - 1]]):
-                    continue
-                if self._pinyin_ok(original, s, e):
-                    dels.append(np.arange(s, e))
-        if not dels and len(exp_pos) == 0:
-            return NormText(original, t, None, t_cps.astype(np.uint32, copy=False))
-        D = np.unique(np.concatenate(dels)) if dels else np.zeros(0, dtype=np.int64)
-        if len(exp_pos) == 0:
-            # deletion-only: slice the translated string, keep a compact map
-            pieces = []
-            cp_pieces = []
-            prev = 0
-            if len(D):
-                brk = np.flatnonzero(np.diff(D) != 1)
-                run_s = D[np.concatenate([[0], brk + 1])].tolist()
-                run_e = (D[np.concatenate([brk, [len(D) - 1]])] + 1).tolist()
-                for a, b in zip(run_s, run_e):
-                    pieces.append(t[prev:a])
-                    cp_pieces.append(t_cps[prev:a])
-                    prev = b
-            pieces.append(t[prev:])
-            cp_pieces.append(t_cps[prev:])
-            text = "".join(pieces)
-            P = D - np.arange(len(D))
-            return NormText(original, text, None, np.concatenate(cp_pieces).astype(np.uint32, copy=False), P)
+        if n <= 1:
+            return dels
+        dbl = ws[1:] & ws[:-1]  # whitespace preceded by whitespace
+        if c["collapse_whitespace"] and dbl.any():
+            dels.append(np.flatnonzero(dbl) + 1)  # all but the first whitespace of each run
+        if not c["collapse_cjk_spaces"] or flags is None:
+            return dels
+        cjk = (flags & 2).astype(bool)
+        first_after_cjk = np.flatnonzero(ws[1:] & cjk[:-1]) + 1  # run starts preceded by CJK
+        if not len(first_after_cjk):
+            return dels
+        nxt = first_after_cjk + 1
+        single = nxt < n
+        single[single] = ~ws[nxt[single]]
+        st = first_after_cjk[single]
+        sel = self._cjklut[t_cps[st + 1]]
+        dels.append(st[sel])
+        for a in first_after_cjk[~single].tolist():  # runs of 2+ whitespace: rare, walk them
+            b = a
+            while b < n and ws[b]:
+                b += 1
+            if b < n and cjk[b]:
+                dels.append(np.arange(a, a + 1 if c["collapse_whitespace"] else b))
+        return dels
+
+    def _pinyin_deletions(self, original: str, t: str, t_cps: np.ndarray) -> list[np.ndarray]:
+        """Positions of bracketed pinyin right after a CJK character."""
+        dels: list[np.ndarray] = []
+        if self._py_rx is None or "(" not in t or original.isascii():
+            return dels
+        for m in self._py_rx.finditer(t):
+            s, e = m.span()
+            if s > 0 and t[s - 1] == " " and s > 1 and self._cjklut[t_cps[s - 2]]:
+                s -= 1
+            elif not (s > 0 and self._cjklut[t_cps[s - 1]]):
+                continue
+            if self._pinyin_ok(original, s, e):
+                dels.append(np.arange(s, e))
+        return dels
+
+    @staticmethod
+    def _delete(original: str, t: str, t_cps: np.ndarray, D: np.ndarray) -> NormText:
+        """Deletion only: slice the translated string, keep a compact map."""
+        pieces = []
+        cp_pieces = []
+        prev = 0
+        if len(D):
+            brk = np.flatnonzero(np.diff(D) != 1)
+            run_s = D[np.concatenate([[0], brk + 1])].tolist()
+            run_e = (D[np.concatenate([brk, [len(D) - 1]])] + 1).tolist()
+            for a, b in zip(run_s, run_e, strict=True):
+                pieces.append(t[prev:a])
+                cp_pieces.append(t_cps[prev:a])
+                prev = b
+        pieces.append(t[prev:])
+        cp_pieces.append(t_cps[prev:])
+        text = "".join(pieces)
+        P = D - np.arange(len(D))
+        return NormText(original, text, None, np.concatenate(cp_pieces).astype(np.uint32, copy=False), P)
+
+    def _expand_and_delete(self, original: str, t_cps: np.ndarray, D: np.ndarray, exp_pos: np.ndarray) -> NormText:
+        """Deletions and multi-character expansions: a full start map."""
+        n = len(original)
         keep = np.ones(n, dtype=bool)
         keep[D] = False
         lens = keep.astype(np.int64)

@@ -120,7 +120,8 @@ class Facts:
 
     def _signals(self) -> list[str]:
         out = []
-        for t, name in (("URGENT", "urgency_adverb"), ("SUPPORT", "support_steps"), ("ACTOR", "procurement_team_actor")):
+        for t, name in (("URGENT", "urgency_adverb"), ("SUPPORT", "support_steps"),
+                        ("ACTOR", "procurement_team_actor")):
             if t in self.types:
                 out.append(name)
         y = self.doc.year

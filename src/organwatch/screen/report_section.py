@@ -218,7 +218,7 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
                       [patterns.get(c, 0) for c in PATTERN_NAMES], title="Documents per violation pattern",
                       value_label="documents")
     table = _flag_table(recs)
-    eth = [r.get("ethics") for r in recs if isinstance(r.get("ethics"), dict)]
+    eth: list[dict[str, Any]] = [e for r in recs if isinstance(e := r.get("ethics"), dict)]
     f2, eth_table = _ethics_item(eth, prov)
     return Section(id="screening", title="Literature screening", order=ORDER,
                    intro="Machine screening of the supplied literature against the dead-donor-rule criteria. "

@@ -67,7 +67,7 @@ class RulePack:
 
     def setting(self, key: str, lang: str) -> int:
         v = self.settings[key]
-        return int(v.get(lang, v.get("en"))) if isinstance(v, dict) else int(v)
+        return int(v[lang] if lang in v else v["en"]) if isinstance(v, dict) else int(v)
 
 
 # [types]: the role of each event/cue type in the passage logic and matcher (lists of type names), plus the
@@ -75,7 +75,8 @@ class RulePack:
 ROLE_KEYS = ("anchor", "airway", "near_only", "head_only", "shown", "pre", "subject_strong", "subject_weak",
              "context", "doc_animal", "doc_living", "doc_deceased")
 CONFIDENCE_KEYS = ("V1", "V2", "V3", "V4", "V5", "V6", "V1_urgent_bonus", "V3_simultaneous", "V5_tracheotomy",
-                   "signal_bonus", "cap", "normative_cap", "normative_factor", "context_suspicious_factor", "v6_late_factor",
+                   "signal_bonus", "cap", "normative_cap", "normative_factor", "context_suspicious_factor",
+                   "v6_late_factor",
                    "suspicious_normative", "suspicious_established", "suspicious_after", "compliant_dcd",
                    "compliant_dcd_reintubation", "compliant_det", "compliant_criteria", "compliant_other",
                    "dcd_arrest", "exclusion", "not_applicable")
@@ -224,9 +225,9 @@ def compile_pack(doc: dict[str, Any], where: str = "<pack>", sha256: str = "") -
     fragments = {k: list(v) for k, v in doc.get("fragments", {}).items()}
     rules: list[Rule] = []
     for i, r in enumerate(doc.get("rule", []), 1):
-        for key in ("id", "type", "terms"):
-            if key not in r:
-                raise InputError(f"rule has no '{key}'", file=where, record=i)
+        for need in ("id", "type", "terms"):
+            if need not in r:
+                raise InputError(f"rule has no '{need}'", file=where, record=i)
         rules.append(Rule(id=r["id"], type=r["type"], tag=r.get("tag", ""), lang=r.get("lang", ""),
                           terms=list(r["terms"]), example=r.get("example", ""),
                           counter_example=r.get("counter_example", ""), note=r.get("note", "")))
@@ -239,8 +240,7 @@ def compile_pack(doc: dict[str, Any], where: str = "<pack>", sha256: str = "") -
             for lit in _expand(term, fragments, where):
                 left = lit.startswith("<")
                 right = lit.endswith(">") and len(lit) > 1
-                core = lit[1 if left else 0: len(lit) - 1 if right else len(lit)]
-                core = normalise_term(core)
+                core = normalise_term(lit[1 if left else 0: len(lit) - 1 if right else len(lit)])
                 if not core or "\x00" in core:
                     continue
                 key = (core, left, right)

@@ -28,7 +28,7 @@ class Scanner(Protocol):  # pragma: no cover - typing only
     def scan(self, buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
-def _sorted(ids: list[int], starts: list[int], ends: list[int], width: int
+def _sorted(ids: list[int] | np.ndarray, starts: list[int] | np.ndarray, ends: list[int] | np.ndarray, width: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     i = np.asarray(ids, dtype=np.int32)
     s = np.asarray(starts, dtype=np.int64)
@@ -47,8 +47,8 @@ def encode(text: str, width: int = 4) -> bytes:
 def buffer_of(cps: np.ndarray) -> tuple[memoryview, int]:
     """(buffer, width) for a code-point array: UTF-16-LE when all code points are below U+10000."""
     if len(cps) == 0 or int(cps.max()) <= 0xFFFF:
-        return memoryview(cps.astype(np.uint16)).cast("B"), 2
-    return memoryview(np.ascontiguousarray(cps, dtype=np.uint32)).cast("B"), 4
+        return memoryview(cps.astype(np.uint16).data).cast("B"), 2
+    return memoryview(np.ascontiguousarray(cps, dtype=np.uint32).data).cast("B"), 4
 
 
 class HyperscanScanner:
