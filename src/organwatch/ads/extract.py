@@ -78,8 +78,10 @@ class Extractor:
     def normalise(self, text: str) -> NormText:
         return self.norm.normalise(text)
 
-    def cue_hits(self, nt: NormText) -> list[Hit]:
-        """Cue literals in the normalised text (word boundaries, owner rules, containment suppression)."""
+    def cue_hits(self, nt: NormText, lay: Layout | None = None) -> list[Hit]:
+        """Cue literals in the normalised text: word boundaries, owner rules, then (with a layout) only hits
+        inside one cell and one line (normalisation deletes the breaks between CJK cells), then containment
+        suppression."""
         cps = nt.codepoints()
         if len(cps) == 0:
             return []
@@ -96,6 +98,9 @@ class Extractor:
         hits = [Hit(int(s), int(e), rules[r].type, rules[r].tag, rules[r].id)
                 for i, s, e, b in zip(ids.tolist(), cs.tolist(), ce.tolist(), bad.tolist(), strict=True) if not b
                 for r in self.cues.owners[i]]
+        if lay is not None:
+            hits = [h for h in hits
+                    if lay.cell[h.start] == lay.cell[h.end - 1] and lay.line[h.start] == lay.line[h.end - 1]]
         return _suppress(hits, self.suppress)
 
     # -- page ---------------------------------------------------------------------------------------------
@@ -107,9 +112,7 @@ class Extractor:
             return [], nt, hits  # no claim without a transplant context: skip the value expressions
         lay = segment_ids(nt, text)
         seg = lay.seg
-        # normalisation deletes the breaks between CJK cells: a cue may not join two cells or two lines
-        hits = [h for h in hits
-                if lay.cell[h.start] == lay.cell[h.end - 1] and lay.line[h.start] == lay.line[h.end - 1]]
+        hits = self.cue_hits(nt, lay)
         ctx = Context.of(hits, seg, lay.clause, lay.table)
         values = []
         for a, b in candidate_regions(ctx, len(norm)):
