@@ -76,7 +76,7 @@ def _cnki(i: int, bad: str | None) -> str:
 
 def _jsonl(i: int, bad: str | None) -> str:
     if bad == "junk":
-        return '{"id": "rec%d", "text": broken\n' % i
+        return '{"id": "rec' + str(i) + '", "text": broken\n'
     return json.dumps({"id": f"rec{i}", "title": "" if bad == "no_title" else f"Title {i}",
                        "abstract": f"Abstract {i}"}) + "\n"
 

@@ -1,4 +1,5 @@
-"""Streaming writer for screen document records (flat memory): JSONL, CSV or Parquet with a fixed schema.
+"""Streaming writer for screen document records (flat memory): JSONL, CSV (the project's spreadsheet-safe
+writer, organwatch.output) or Parquet with a fixed schema.
 
 Nested fields are native in JSONL/Parquet and JSON strings in CSV (cli.md). The Parquet schema is explicit
 so that every batch (and every run) has the same column types, whatever the first batch contained.
@@ -6,7 +7,6 @@ so that every batch (and every run) has the same column types, whatever the firs
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from organwatch.findings import _jsonable
+from organwatch.output import csv_writer
 
 _EVENT = pa.struct([("type", pa.string()), ("tag", pa.string()), ("rule", pa.string()), ("start", pa.int64()),
                     ("end", pa.int64()), ("text", pa.string())])
@@ -27,9 +28,12 @@ _DATE = pa.struct([("status", pa.string()), ("transplant_years", pa.list_(pa.int
 _ETHICS = pa.struct([("donor_source", pa.list_(pa.string())), ("no_prisoner_statement", pa.bool_()),
                      ("donor_consent", pa.bool_()), ("recipient_consent_only", pa.bool_()),
                      ("ethics_approval", pa.bool_()), ("death_determination", pa.list_(pa.string())),
-                     ("date_plausibility", _DATE), ("missing", pa.list_(pa.string())), ("fails_standard", pa.bool_()),
+                     ("date_plausibility", _DATE), ("missing", pa.list_(pa.string())),
+                     # issue 12 (screen helper): negated statements, applicability of the §6 standard
+                     ("negated", pa.list_(pa.string())), ("standard_applies", pa.bool_()),
+                     ("applicability", pa.string()), ("fails_standard", pa.bool_()),
                      ("evidence", pa.list_(pa.struct([("field", pa.string()), ("start", pa.int64()),
-                                                      ("end", pa.int64())])))])
+                                                      ("end", pa.int64()), ("negated", pa.bool_())])))])
 SCHEMA_FIELDS = [("document_id", pa.string()), ("source", pa.struct([("file", pa.string()), ("record", pa.int64()),
                                        ("pages", pa.list_(pa.int64()))])),
                  ("title", pa.string()), ("year", pa.int64()), ("language", pa.string()),
@@ -55,7 +59,7 @@ def serialise(records: list[dict[str, Any]], fmt: str, include_text: bool = Fals
         import io
 
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = csv_writer(buf)
         for r in records:
             w.writerow(_csv_row(r, cols))
         return buf.getvalue()
@@ -93,9 +97,10 @@ class RecordSink:
             # no dictionary encoding: ~40 % less writer CPU for these mostly unique strings
             self._pq = pq.ParquetWriter(self.path, self.schema, store_schema=False, use_dictionary=False)
         else:
-            self._fh = open(self.path, "w", encoding="utf-8", newline="" if fmt == "csv" else "\n")
+            # the sink owns the handle for its lifetime and closes it in close()
+            self._fh = open(self.path, "w", encoding="utf-8", newline="" if fmt == "csv" else "\n")  # noqa: SIM115
             if fmt == "csv":
-                self._csv = csv.writer(self._fh, lineterminator="\n")
+                self._csv = csv_writer(self._fh)
                 self._csv.writerow(self.columns)
 
     def write(self, records: list[dict[str, Any]]) -> None:
@@ -108,7 +113,7 @@ class RecordSink:
         elif self._csv is not None:
             for r in records:
                 self._csv.writerow(_csv_row(r, self.columns))
-        else:
+        elif self._fh is not None:
             for r in records:
                 self._fh.write(json.dumps(_jsonable({c: r.get(c) for c in self.columns}), ensure_ascii=False))
                 self._fh.write("\n")
@@ -121,8 +126,8 @@ class RecordSink:
         if self._pq is not None:
             with pa.ipc.open_stream(payload) as r:
                 self._pq.write_table(r.read_all().replace_schema_metadata(self.schema.metadata))
-        else:
-            self._fh.write(payload)
+        elif self._fh is not None:
+            self._fh.write(payload if isinstance(payload, str) else payload.decode("utf-8"))
 
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         """Attach metadata known only at the end of the run (Parquet key-value metadata ``organwatch``)."""

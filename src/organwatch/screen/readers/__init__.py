@@ -134,8 +134,8 @@ def _account(items: Iterable[Document | RecordError], rep: FileReport) -> Iterat
             yield it
         else:
             rep.read += 1
-            for n in it.notes:
-                note_counts[n] = note_counts.get(n, 0) + 1
+            for note in it.notes:
+                note_counts[note] = note_counts.get(note, 0) + 1
             yield it
     for msg, n in note_counts.items():
         rep.notes.append(msg if n == 1 else f"{msg} ({n} records)")

@@ -15,6 +15,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 CHUNK = 1 << 16
 MAX_DECOMPRESSED = 4 << 30  # documented in docs/screen-input.md: decompressed bytes per input file
@@ -238,7 +239,7 @@ class ChunkReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, b) -> int:  # type: ignore[no-untyped-def,override]  # RawIOBase buffer protocol
+    def readinto(self, b: Any) -> int:  # a writable buffer (bytearray/memoryview)
         while not self._buf:
             try:
                 self._buf = next(self._it)

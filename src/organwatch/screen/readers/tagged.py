@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from organwatch.errors import RecordError
@@ -98,7 +99,7 @@ def count_records(c: RecordCounter, fmt: str) -> int:
 
 
 @lru_cache(maxsize=1)
-def field_roles() -> dict[str, dict[str, object]]:
+def field_roles() -> dict[str, dict[str, Any]]:
     path = Path(__file__).with_name("tagged_fields.toml")
     data = tomllib.loads(path.read_text("utf-8"))
     for fmt, roles in data.items():
@@ -167,14 +168,14 @@ def _first(values: dict[str, list[str]], tags: list[str]) -> tuple[str, str]:
     return "", ""
 
 
-def _ident(fmt: str, values: dict[str, list[str]], roles: dict[str, object]) -> str | None:
-    tag, v = _first(values, roles["id"])  # type: ignore[arg-type]  # validated list
+def _ident(fmt: str, values: dict[str, list[str]], roles: dict[str, Any]) -> str | None:
+    tag, v = _first(values, roles["id"])
     if not v:
         return None
     v = v.strip().rstrip(".")
     if v.lower().startswith("doi:"):
         v = v[4:].strip()
-        tag = tag if tag in (roles.get("id_prefix") or {}) else "__doi"  # type: ignore[operator]
+        tag = tag if tag in (roles.get("id_prefix") or {}) else "__doi"
         if tag == "__doi":
             return f"doi:{v}"
     if "cnki" in v.lower() and "filename=" in v.lower():
@@ -187,7 +188,7 @@ def _ident(fmt: str, values: dict[str, list[str]], roles: dict[str, object]) -> 
         v = v.split(" [")[0]
         return f"doi:{v}" if v.startswith("10.") else v
     prefixes = roles.get("id_prefix") or {}
-    return f"{prefixes.get(tag, '')}{v}"  # type: ignore[union-attr]  # validated table
+    return f"{prefixes.get(tag, '')}{v}"
 
 
 def build(rec: Record, fmt: str, file: str, name: str, index: int) -> Document:
@@ -200,25 +201,25 @@ def build(rec: Record, fmt: str, file: str, name: str, index: int) -> Document:
     values: dict[str, list[str]] = {}
     for tag, parts in rec.fields:
         values.setdefault(tag, []).append(" ".join(parts).strip())
-    _, title = _first(values, roles["title"])  # type: ignore[arg-type]
+    _, title = _first(values, roles["title"])
     abstract: list[str] = []
-    for t in roles["abstract"]:  # type: ignore[attr-defined]
+    for t in roles["abstract"]:
         for v in values.get(t, ()):
             if v and v not in abstract:
                 abstract.append(v)
     tb = TextBuilder()
     tb.add("title", title)
-    _, vern = _first(values, roles.get("vernacular", []))  # type: ignore[arg-type]
+    _, vern = _first(values, roles.get("vernacular", []))
     tb.add("vernacular_title", vern)
     tb.add("abstract", "\n".join(abstract))
     text = tb.text()
     year = None
-    for t in roles["year"]:  # type: ignore[attr-defined]
+    for t in roles["year"]:
         year = next((y for y in (parse_year(v) for v in values.get(t, ())) if y), None)
         if year:
             break
-    _, inst = _first(values, roles["institution"])  # type: ignore[arg-type]
-    _, lang = _first(values, roles["language"])  # type: ignore[arg-type]
+    _, inst = _first(values, roles["institution"])
+    _, lang = _first(values, roles["language"])
     declared = iso639(lang)
     doc = Document(document_id=_ident(fmt, values, roles) or f"{name}#{index}", file=file, record=index,
                    text=text, title=title, year=year, institution=inst.strip(" ;|") or None,
