@@ -96,6 +96,10 @@ def _fmt(x: float | None) -> str:
     return f"{x:,.3f}".rstrip("0").rstrip(".")
 
 
+def _figures(n: int) -> str:
+    return f"{n} published figure" + ("" if n == 1 else "s")
+
+
 def _wait_rows(recs: list[dict[str, Any]], pub: dict[str, dict[str, Any]]) -> list[list[str]]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in recs:
@@ -106,7 +110,7 @@ def _wait_rows(recs: list[dict[str, Any]], pub: dict[str, dict[str, Any]]) -> li
         lows = [x for x in (_num(r.get("wait_min_days")) for r in rs) if x is not None]
         highs = [x for x in (_num(r.get("wait_max_days")) for r in rs) if x is not None]
         pw = pub.get(organ, {}).get("waits", [])
-        pub_txt = f"{_fmt(min(a for a, _ in pw))}–{_fmt(max(b for _, b in pw))} d ({len(pw)} figures)" if pw else \
+        pub_txt = f"{_fmt(min(a for a, _ in pw))}–{_fmt(max(b for _, b in pw))} d ({_figures(len(pw))})" if pw else \
             "none published"
         comp = f"{_fmt(COMPARATOR['mean_wait_days'])} d (US mean, {COMPARATOR['record']})" \
             if organ == COMPARATOR["organ"] else "not in the embedded data"
@@ -125,7 +129,7 @@ def _price_rows(recs: list[dict[str, Any]], pub: dict[str, dict[str, Any]]) -> l
     for (organ, period, cur), rs in sorted(groups.items()):
         vals = [x for r in rs for x in (_num(r.get("price_min")), _num(r.get("price_max"))) if x is not None]
         pp = [(a, b) for a, b, c in pub.get(organ, {}).get("prices", []) if c == cur]
-        pub_txt = f"{_fmt(min(a for a, _ in pp))}–{_fmt(max(b for _, b in pp))} {cur} ({len(pp)} figures)" if pp \
+        pub_txt = f"{_fmt(min(a for a, _ in pp))}–{_fmt(max(b for _, b in pp))} {cur} ({_figures(len(pp))})" if pp \
             else "none published in this currency"
         rows.append([organ, period, cur, str(len(rs)), _fmt(min(vals)), _fmt(float(statistics.median(vals))),
                      _fmt(max(vals)), pub_txt])
@@ -133,18 +137,23 @@ def _price_rows(recs: list[dict[str, Any]], pub: dict[str, dict[str, Any]]) -> l
 
 
 def _link(r: dict[str, Any]) -> str:
-    return r.get("archive_url") or r.get("archive_record") or ""
+    """The replay link of a Wayback capture, else the WARC-Record-ID with the file and record number."""
+    if r.get("archive_url"):
+        return str(r["archive_url"])
+    where = f" in {r.get('source_file')} record {r.get('record')}" if r.get("source_file") else ""
+    return f"{r.get('archive_record') or ''}{where}"
 
 
 def _claim_rows(recs: list[dict[str, Any]]) -> list[list[str]]:
+    from organwatch.ads.timeline import fmt_range
+
     rows = []
     for r in sorted(recs, key=lambda x: (x.get("site") or "", x.get("capture_time") or ""))[:MAX_ROWS]:
-        wait = _fmt(_num(r.get("wait_min_days"))) + "–" + _fmt(_num(r.get("wait_max_days"))) \
-            if r.get("wait_max_days") is not None or r.get("wait_min_days") is not None else \
-            ("vague" if r.get("wait_vague") else "")
-        price = f"{_fmt(_num(r.get('price_min')))}–{_fmt(_num(r.get('price_max')))} {r.get('currency')}" \
-            if r.get("currency") else ""
-        rows.append([r.get("site") or "", r.get("capture_time") or "", r.get("organ") or "", wait, price,
+        wait = fmt_range(_num(r.get("wait_min_days")), _num(r.get("wait_max_days")))
+        wait = wait or ("a few days (vague)" if r.get("wait_vague") else "")
+        price = fmt_range(_num(r.get("price_min")), _num(r.get("price_max")))
+        price = f"{price} {r.get('currency')}" if price else ""
+        rows.append([r.get("site") or "", str(r.get("capture_time") or "")[:10], r.get("organ") or "", wait, price,
                      (r.get("quote") or "")[:200], _link(r)])
     return rows
 
@@ -170,7 +179,9 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section | None:
     n_price = sum(int(r[3]) for r in prices)
     sites = sorted({r.get("site") or "" for r in recs})
     ref = {"published_claims": "datasets/data/ads/published_claims.csv (45 published figures with sources)",
-           "comparator": COMPARATOR}
+           "comparator": f"{COMPARATOR['country']} mean {COMPARATOR['organ']} wait of "
+                         f"{_fmt(COMPARATOR['mean_wait_days'])} days ({COMPARATOR['source']}, record "
+                         f"{COMPARATOR['record']}); no other waiting-list statistics are embedded"}
     f1 = Finding(
         check="ads.claims.waits", subject=f"{n_wait} advertised waits on {len(sites)} sites", kind=Kind.DESCRIPTIVE,
         statistics={"claims": len(recs), "wait_claims": n_wait, "sites": len(sites),

@@ -70,7 +70,7 @@ def _csv_row(r: dict[str, str]) -> dict[str, Any]:
 
 def fmt_range(lo: Any, hi: Any, unit: str = "") -> str:
     def f(x: Any) -> str:
-        return f"{x:,.3f}".rstrip("0").rstrip(".") if isinstance(x, float) else str(x)
+        return f"{x:,.3f}".rstrip("0").rstrip(".") if isinstance(x, (int, float)) else str(x)
 
     if lo is None and hi is None:
         return ""
