@@ -37,12 +37,14 @@ from organwatch.screen.readers import FORMATS
               help="CSV/TSV/JSONL: screen only these comma-separated columns (default: every text column).")
 @click.option("--include-text", is_flag=True, help="Store each document's full screened text in the record.")
 @click.option("--chunk-docs", type=int, default=2000, show_default=True, help="Documents per work chunk.")
+@click.option("--no-prefilter", is_flag=True,  # issue 14 (prefilter.py): identical records, only slower
+              help="Screen every document fully, without the raw-byte prefilter (same records, slower).")
 @json_option("lines", "the document records")
 @quiet_option
 @csv_raw_option
 def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, summary_path: Path | None, rules: str, engine: str,
            scheduler: str | None, workers: int | None, backend: str, input_format: str, text_columns: str | None,
-           include_text: bool, chunk_docs: int, as_json: bool) -> None:
+           include_text: bool, chunk_docs: int, as_json: bool, no_prefilter: bool = False) -> None:
     """Screen literature for dead-donor-rule and ethics-reporting red flags.
 
     Reads PubMed/MEDLINE XML (current and legacy, .xml/.xml.gz), PMC JATS (.nxml), EndNote XML, MEDLINE text
@@ -69,6 +71,10 @@ def screen(inputs: tuple[Path, ...], out: Path, fmt: str | None, summary_path: P
     pack = load_pack(rules)  # bad --rules fails here, before reading anything
     run = _Run(inputs, out, fmt, rules, pack, engine, scheduler, workers, backend, input_format, include_text,
                chunk_docs, as_json)
+    if no_prefilter:  # issue 14: the same records without the raw-byte prefilter
+        from dataclasses import replace
+
+        run.opts = replace(run.opts, prefilter=False)
     summary = run.execute()
     _report(summary, run)
     if summary_path is not None:
