@@ -14,6 +14,7 @@ for the others.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -124,16 +125,36 @@ def _applies(trigger: Event, cue: Event) -> bool:
     return trigger.tag != "consent" or cue.type in CONSENT_TYPES
 
 
-def negated(cue: Event, norm: str, by: dict[str, list[Event]], cfg: EthicsConfig) -> bool:
+@dataclass
+class _Triggers:
+    pre: list[Event]
+    pre_starts: list[int]
+    post: list[Event]
+    post_starts: list[int]
+    terms: list[Event]
+    reach: int  # the largest pre-scope plus the longest trigger
+
+
+def _triggers(by: dict[str, list[Event]], cfg: EthicsConfig) -> _Triggers:
+    pre, post = by.get("NEG_PRE", []), by.get("NEG_POST", [])
+    longest = max((e.end - e.start for e in pre), default=0)
+    return _Triggers(pre, [e.start for e in pre], post, [e.start for e in post], by.get("NEG_TERM", []),
+                     max(cfg.pre_scope.values(), default=0) + longest)
+
+
+def negated(cue: Event, norm: str, by: dict[str, list[Event]] | _Triggers, cfg: EthicsConfig) -> bool:
     """True when a pre-trigger before the cue, or a post-trigger after it, has the cue in its scope."""
-    terms = by.get("NEG_TERM", [])
-    for t in by.get("NEG_PRE", []):
+    tr = by if isinstance(by, _Triggers) else _triggers(by, cfg)
+    terms = tr.terms
+    lo = bisect.bisect_left(tr.pre_starts, cue.start - tr.reach)
+    for t in tr.pre[lo:bisect.bisect_left(tr.pre_starts, cue.start)]:
         lang = cfg.rule_lang.get(t.rule) or "en"
         # a trigger may overlap the start of its cue ("no ethics" in "no ethics committee approval")
         if t.start < cue.start and t.end <= cue.end and cue.start - t.end <= cfg.pre_scope.get(lang, 0) \
                 and _applies(t, cue) and not _blocked(norm, t.end, cue.start, lang, terms):
             return True
-    for t in by.get("NEG_POST", []):
+    hi = bisect.bisect_right(tr.post_starts, cue.end + max(cfg.post_scope.values(), default=0))
+    for t in tr.post[bisect.bisect_left(tr.post_starts, cue.end):hi]:
         lang = cfg.rule_lang.get(t.rule) or "en"
         if t.start >= cue.end and t.start - cue.end <= cfg.post_scope.get(lang, 0) and _applies(t, cue) \
                 and not _blocked(norm, cue.end, t.start, lang, terms):
@@ -146,10 +167,10 @@ def split_negated(norm: str, by: dict[str, list[Event]], cfg: EthicsConfig
     """The ethics cue events split into affirmed and negated statements, by type."""
     aff: dict[str, list[Event]] = {}
     neg: dict[str, list[Event]] = {}
-    has_triggers = bool(by.get("NEG_PRE") or by.get("NEG_POST"))
+    tr = _triggers(by, cfg) if by.get("NEG_PRE") or by.get("NEG_POST") else None
     for t in FIELD_OF:
         for e in by.get(t, []):
-            (neg if has_triggers and negated(e, norm, by, cfg) else aff).setdefault(t, []).append(e)
+            (neg if tr is not None and negated(e, norm, tr, cfg) else aff).setdefault(t, []).append(e)
     return aff, neg
 
 

@@ -119,6 +119,7 @@ class Matcher:
         self._anchor_type = np.array([t in roles.of("anchor") for t in types], dtype=bool)
         self._near_type = np.array([t in roles.of("near_only") for t in types], dtype=bool)
         self._head_type = np.array([t in roles.of("head_only") for t in types], dtype=bool)
+        self._presence_type = np.array([t in roles.of("presence_only") for t in types], dtype=bool)
         self.head_chars = int(self.pack.settings.get("institution_head", 1500))
 
     def match_arrays(self, texts: list[str]):
@@ -184,6 +185,18 @@ class Matcher:
                 keep2 = np.ones(len(rule), dtype=bool)
                 keep2[np.flatnonzero(near_only)[dist > self.near_window]] = False
                 rule, typ, cs, ce, doc = rule[keep2], typ[keep2], cs[keep2], ce[keep2], doc[keep2]
+        if len(rule) and self._presence_type.any():
+            # presence-only cues (outcome words, country names): the first hit per document and type is enough
+            pres = self._presence_type[typ]
+            if pres.any():
+                idx = np.flatnonzero(pres)
+                key = doc[idx] * len(self.type_names) + typ[idx]
+                order_p = np.lexsort((cs[idx], key))
+                first = np.ones(len(idx), dtype=bool)
+                first[1:] = key[order_p][1:] != key[order_p][:-1]
+                drop = np.zeros(len(rule), dtype=bool)
+                drop[idx[order_p[~first]]] = True
+                rule, typ, cs, ce, doc = rule[~drop], typ[~drop], cs[~drop], ce[~drop], doc[~drop]
         if len(rule) and self._head_type.any():
             # institution cues count only near the start of a document (affiliation lines)
             head = self._head_type[typ] & ((cs - dns[doc]) >= self.head_chars)

@@ -221,7 +221,10 @@ def v2_intubation_at_procurement(f: Facts) -> Hit | None:
     if not f.ints or f.vent_before_bd or f.det:
         return None
     i0 = f.ints[0]
-    steps_after = any(e.type in ("OPEN", "PROC", "ARREST") and e.start > i0.start for e in f.seq)
+    # chest opening or cardioplegia later in the passage; a procurement step (获取, draping, heparin) in the
+    # same sentence
+    steps_after = any(e.start > i0.start and (e.type in ("OPEN", "ARREST") or (
+        e.type == "PROC" and not has_break(f.norm, i0.end, e.start))) for e in f.seq)
     earlier_vent = any(v.start < i0.start and v.tag != "establish" for v in f.vents)
     if (steps_after or "ACTOR" in f.types or "SUPPORT" in f.types) and not earlier_vent:
         return ("V2", f.conf["V2"], "intubation as a step of the procurement")
@@ -294,9 +297,13 @@ def ventilation_established_after_bd(f: Facts) -> Verdict | None:
 
 
 def ventilation_after_bd(f: Facts) -> Verdict | None:
-    """Ventilation after a brain-death statement tagged "after", with no intubation term."""
-    if (f.bds and not f.ints and not f.vent_before_bd and not f.det and not f.dcd and f.bds[0].tag == "after"
-            and any(v.start > f.bds[0].start for v in f.vents)):
+    """Ventilation after a brain-death statement tagged "after" (or linked by an urgency or sequence cue),
+    with no intubation term."""
+    if not f.bds or f.ints or f.vent_before_bd or f.det or f.dcd:
+        return None
+    b = f.bds[0]
+    later = [v for v in f.vents if v.start > b.start]
+    if later and (b.tag == "after" or f.between(b, later[0], "URGENT") or f.between(b, later[0], "SEQ")):
         return Verdict("suspicious", "V1", f.conf["suspicious_after"],
                        "ventilation after the brain-death statement, no intubation term")
     return None
