@@ -198,11 +198,12 @@ def run_task(task, opts: ScreenOptions) -> list[dict[str, Any]]:
     """Screen one task (a chunk of documents or a JSONL byte range); reader failures become error records."""
     pre = [error_record(e) for e in getattr(task, "pre_errors", ())]
     if isinstance(task, RangeTask):
-        from organwatch.screen.readers.tabular import read_jsonl_range
+        from organwatch.screen.readers.bulk import read_jsonl_range  # issue 14: raw lines marked
 
         docs: list[Document] = []
         errs: list[dict[str, Any]] = []
-        for it in read_jsonl_range(task.path, task.start, task.end, task.first_line):
+        pf_rules = opts.rules if opts.prefilter else None
+        for it in read_jsonl_range(task.path, task.start, task.end, task.first_line, pf_rules):
             if isinstance(it, RecordError):
                 errs.append(error_record(it))
             else:

@@ -40,7 +40,7 @@ from organwatch.screen.rulepack import RulePack, load_pack
 CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))  # as in normalise.py
 MAX_COMBINATIONS = 64  # variant combinations of one literal expanded into pure literals, else a regex
 LANG_SHARE = 0.2  # matching.py: "zh" when >= 20 % of the normalised characters are CJK
-ATTR = "_prefilter_hit"  # set by bulk readers on documents whose raw input line already matched
+ATTR = "_prefilter_hit"  # readers/bulk.py: the rules whose prefilter matched the raw input line
 _BREAKS = "\u00ad\ufffe\u200b\u200c\u200d\u2060\ufeff"  # soft hyphen, U+FFFE, zero-width marks
 _HYPHENS = "-\u2010\u2011\u2012\u2013"
 _PINYIN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ "
@@ -216,9 +216,11 @@ class Prefilter:
     def has_expansion(self, data: bytes) -> bool:
         return self._scan(self._exp[0], self._exp[1], data)
 
-    def select(self, docs: Sequence[Document]) -> list[bool]:
-        """Per document: True = screen it fully; False = it cannot contain any literal."""
-        return [bool(getattr(d, ATTR, False)) or self.hit(d.text.encode("utf-8", "surrogatepass")) for d in docs]
+    def select(self, docs: Sequence[Document], rules: str | None = None) -> list[bool]:
+        """Per document: True = screen it fully; False = it cannot contain any literal. Documents a bulk
+        reader marked (raw input line matched, for the same ``rules``) are selected without a scan."""
+        return [(rules is not None and getattr(d, ATTR, None) == rules)
+                or self.hit(d.text.encode("utf-8", "surrogatepass")) for d in docs]
 
 
 def _stop(idx: int, frm: int, to: int, flags: int, ctx: object) -> bool:
@@ -300,7 +302,7 @@ def screen_prefiltered(docs: list[Document], opts: Any, full: Callable[[list[Doc
     same language, so no normalisation or passage work), with the real text put back when it is stored."""
     plain = replace(opts, prefilter=False)
     pf = get_prefilter(opts.rules)
-    sel = pf.select(docs)
+    sel = pf.select(docs, opts.rules)
     if all(sel):
         return full(docs, plain)
     proxies = proxy_texts(opts.rules)
