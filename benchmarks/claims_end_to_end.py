@@ -30,8 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from claims_synthea import bundles_to_ndjson  # noqa: E402  (tests/ helper, shared with the tests)
-from test_claims_x12build import build_837  # noqa: E402
+from claims_synthea import bundles_to_ndjson  # type: ignore[import-not-found]  # noqa: E402  (tests/ is on sys.path above)
+from test_claims_x12build import build_837  # type: ignore[import-not-found]  # noqa: E402  (tests/ is on sys.path above)
 
 SHARED = Path(os.environ.get("ORGANWATCH_SHARED", ROOT.parent / "shared"))
 CODES = ["99213"] * 40 + ["99214"] * 20 + ["36415"] * 15 + ["85025"] * 15 + ["80197"] * 7 + ["50360", "47135"]

@@ -100,8 +100,8 @@ def main() -> None:
           f"{platform.python_version()}; load average {load:.1f}; jurisdictions: {a.jurisdictions}; mix: {a.mix}")
     print("rates: wall clock (what a user waits) and, in brackets, per CPU-second of this single-threaded process "
           "(what the machine does when it is not shared)")
-    with tempfile.TemporaryDirectory() as d:
-        d = Path(d)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
         small, big = d / "small.ndjson", d / "big.ndjson"
         make_fhir(a.model_lines, a.items, small)
         make_fhir(a.lines, a.items, big)
@@ -119,7 +119,7 @@ def main() -> None:
               f"target >= 1,000,000/min: wall {'met' if rate >= 1_000_000 else 'NOT met'}, "
               f"CPU {'met' if cpu_rate >= 1_000_000 else 'NOT met'}")
         # X12 via pyx12
-        from test_claims_x12build import build_837
+        from test_claims_x12build import build_837  # type: ignore[import-not-found]  # tests/ is on sys.path
 
         rnd = random.Random(7)
         claims = [{"claim_id": f"X{i}", "member_id": f"M{i % 500}", "dx": [("ABK", rnd.choice(DX).replace(".", ""))],

@@ -24,35 +24,39 @@ def _compact(res: dict[str, Any]) -> str:
 def bundles_to_ndjson(src: Path, out: Path, copies: int = 1, skip_types: tuple[str, ...] = ()) -> dict[str, int]:
     """Write one NDJSON file per resource type from every Bundle in ``src``; returns lines per type."""
     out.mkdir(parents=True, exist_ok=True)
-    handles: dict[str, Any] = {}
+    buffers: dict[str, list[str]] = {}
     counts: dict[str, int] = {}
     claims: list[dict[str, Any]] = []
+
+    def flush(rt: str) -> None:
+        with open(out / f"{rt}.ndjson", "a" if counts[rt] > len(buffers[rt]) else "w", encoding="utf-8") as fh:
+            fh.write("".join(buffers[rt]))
+        buffers[rt] = []
 
     def write(res: dict[str, Any]) -> None:
         rt = res["resourceType"]
         if rt in skip_types:
             return
-        if rt not in handles:
-            handles[rt] = open(out / f"{rt}.ndjson", "w", encoding="utf-8")
-        handles[rt].write(_compact(res) + "\n")
+        buffers.setdefault(rt, []).append(_compact(res) + "\n")
         counts[rt] = counts.get(rt, 0) + 1
+        if len(buffers[rt]) >= 20_000:
+            flush(rt)
 
-    try:
-        for f in sorted(src.glob("*.json")):
-            doc = json.loads(f.read_text(encoding="utf-8"))
-            for e in doc.get("entry", []):
-                res = e.get("resource")
-                if not isinstance(res, dict):
-                    continue
-                if res.get("resourceType") in CLAIMS:
-                    claims.append(res)
-                write(res)
-        for k in range(1, copies):
-            for res in claims:
-                dup = dict(res)
-                dup["id"] = str(uuid.UUID(int=(hash((res.get("id"), k)) & ((1 << 128) - 1))))
-                write(dup)
-    finally:
-        for h in handles.values():
-            h.close()
+    for f in sorted(src.glob("*.json")):
+        doc = json.loads(f.read_text(encoding="utf-8"))
+        for e in doc.get("entry", []):
+            res = e.get("resource")
+            if not isinstance(res, dict):
+                continue
+            if res.get("resourceType") in CLAIMS:
+                claims.append(res)
+            write(res)
+    for k in range(1, copies):
+        for res in claims:
+            dup = dict(res)
+            dup["id"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{res.get('id')}/{k}"))  # deterministic
+            write(dup)
+    for rt in buffers:
+        if buffers[rt] or not (out / f"{rt}.ndjson").exists():
+            flush(rt)
     return counts

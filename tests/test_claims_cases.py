@@ -9,10 +9,10 @@ import pytest
 from test_claims_x12build import build_837
 
 from organwatch.claims.engine import Engine
-from organwatch.errors import RecordError
 from organwatch.claims.readers import read_claims
 from organwatch.claims.readers.members import read_enrollment, read_members
 from organwatch.claims.rules import load_rules
+from organwatch.errors import RecordError
 
 MEMBER_HEADER = "member_id,index_transplant_date,organ,performed_country,organ_origin_country,foh_attestation,evidence_source\n"
 

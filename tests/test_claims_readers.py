@@ -12,9 +12,9 @@ from test_claims_x12build import build_837
 from organwatch.claims.countries import normalise
 from organwatch.claims.engine import Engine
 from organwatch.claims.model import Claim
-from organwatch.errors import RecordError
 from organwatch.claims.readers import read_claims
 from organwatch.claims.rules import load_rules
+from organwatch.errors import RecordError
 
 SECRET = "PHI-SECRET-4711"
 

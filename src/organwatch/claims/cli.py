@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import sys
-from collections import Counter
 from pathlib import Path
 
 import click

@@ -33,7 +33,7 @@ def _iso_alpha2() -> frozenset[str]:
     from pyx12.codes import ExternalCodes
 
     ext = ExternalCodes(None, None)
-    return frozenset(c for c in ext.codes.get("country", {}).get("codes", []))  # type: ignore[union-attr]
+    return frozenset(c for c in ext.codes.get("country", {}).get("codes", []))
 
 
 def _alpha2_valid(code: str) -> bool:

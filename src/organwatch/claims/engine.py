@@ -251,7 +251,9 @@ class Engine:
         for e in member.transplants:
             if e.from_claim or e.date is None:
                 continue
-            if abs((e.date - d).days) <= self.cfg.index_match_days and ("any" in organs or _organ_match(e.organ, organs)):
-                if best is None or abs((e.date - d).days) < abs((best.date - d).days):  # type: ignore[operator]
-                    best = e
+            gap = abs((e.date - d).days)
+            if gap > self.cfg.index_match_days or not ("any" in organs or _organ_match(e.organ, organs)):
+                continue
+            if best is None or best.date is None or gap < abs((best.date - d).days):
+                best = e
         return best

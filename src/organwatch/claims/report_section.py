@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
+from organwatch.errors import InputError
 from organwatch.findings import Finding, InputRef, Kind, Provenance, sha256_file
 from organwatch.report import svg
 from organwatch.report.sections import ReportContext, ReportItem, Section
@@ -23,12 +24,21 @@ ORDER = 50
 OUTCOME_KEYS = {"claim_id", "line", "jurisdiction", "outcome"}
 
 
-def _read_outcomes(path: Path) -> list[dict[str, Any]]:
+OUTCOME_LABELS = {"deny_statutory": "coverage barred", "review_required": "needs review",
+                  "limit_permitted": "limit permitted", "allow": "allowed", "not_effective": "before the law",
+                  "not_in_scope": "plan not covered", "not_transplant_related": "not transplant-related"}
+
+
+def _raw_rows(path: Path) -> list[dict[str, Any]]:
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         import pyarrow.parquet as pq
 
-        return pq.read_table(path).to_pylist()
+        try:
+            return pq.read_table(path).to_pylist()
+        except Exception as e:  # pyarrow raises several types on damaged files
+            raise InputError(f"not a readable Parquet claim-outcome file ({type(e).__name__})", file=path.name) \
+                from None
     if suffix == ".csv":
         import csv
 
@@ -36,9 +46,40 @@ def _read_outcomes(path: Path) -> list[dict[str, Any]]:
             return list(csv.DictReader(fh))
     rows = []
     with open(path, encoding="utf-8") as fh:
-        for ln in fh:
-            if ln.strip():
-                rows.append(json.loads(ln))
+        for n, ln in enumerate(fh, 1):
+            if not ln.strip():
+                continue
+            try:
+                r = json.loads(ln)
+            except ValueError:
+                raise InputError("not a JSON object (claim-outcome JSON Lines expected)", file=path.name,
+                                 line=n) from None
+            if not isinstance(r, dict):
+                raise InputError("not a JSON object (claim-outcome JSON Lines expected)", file=path.name, line=n)
+            rows.append(r)
+    return rows
+
+
+def _read_outcomes(path: Path) -> list[dict[str, Any]]:
+    """The outcome records of a file written by ``organwatch claims``, validated: every record has claim_id,
+    line (an integer), jurisdiction and a known outcome; the first bad record is a one-line error."""
+    from organwatch.claims.model import OUTCOMES
+
+    try:
+        rows = _raw_rows(path)
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", file=path.name) from None
+    for n, r in enumerate(rows, 1):
+        missing = OUTCOME_KEYS - set(r)
+        if missing:
+            raise InputError(f"claim-outcome record without {', '.join(sorted(missing))}", file=path.name, record=n)
+        if r.get("outcome") not in OUTCOMES:
+            raise InputError("unknown outcome (not written by organwatch claims)", file=path.name, record=n,
+                             column="outcome")
+        try:
+            int(r["line"])
+        except (TypeError, ValueError):
+            raise InputError("line is not an integer", file=path.name, record=n, column="line") from None
     return rows
 
 
@@ -104,7 +145,8 @@ def _registry_item() -> ReportItem:
         provenance=Provenance(inputs=[info.input_ref()], parameters={}),
         title="Legislation registry", engine="claims",
         sources=[{"label": r["id"], "url": r["source_urls"][0]} for r in rows if r["source_urls"]],
-        not_tested=["Statutory texts were only partly visible in the archived sources (compliance-rules.md section 8)."])
+        not_tested=["Statutory texts were only partly visible in the archived sources (compliance-rules.md "
+                    "section 8)."])
     chart = svg.bar_chart([p.replace("_", " ") for p in PROVISIONS], [counts[p] for p in PROVISIONS],
                           "Instruments by provision type", value_label="instruments")
     return ReportItem(finding=f, chart_svg=Markup(chart), table_html=table)
@@ -174,7 +216,7 @@ def _outcomes_item(path: Path) -> ReportItem:
     claims = {(r.get("source"), r.get("claim_id")) for r in rows}
     prov_path = Path(str(path) + ".provenance.json")
     params: dict[str, Any] = {}
-    inputs = [InputRef(name=str(path), sha256=sha256_file(path))]
+    inputs = [InputRef(name=path.name, sha256=sha256_file(path))]
     if prov_path.exists():
         try:
             prov = json.loads(prov_path.read_text("utf-8"))
@@ -182,12 +224,13 @@ def _outcomes_item(path: Path) -> ReportItem:
             inputs += [InputRef(**i) for i in prov.get("inputs", [])]
         except (ValueError, TypeError):
             pass
-    table = svg.html_table(["jurisdiction"] + list(OUTCOMES),
+    table = svg.html_table(["jurisdiction"] + [OUTCOME_LABELS[o] for o in OUTCOMES],
                            [[j] + [c[o] for o in OUTCOMES] for j, c in sorted(by_j.items())],
                            caption=f"Claim-line outcomes in {path.name}")
     f = Finding(
         check="claims.outcomes", subject=f"{len(claims)} claims, {len(rows)} line outcomes ({path.name})",
-        kind=Kind.DESCRIPTIVE, statistics={"claims": len(claims), "records": len(rows), **{o: total[o] for o in OUTCOMES}},
+        kind=Kind.DESCRIPTIVE,
+        statistics={"claims": len(claims), "records": len(rows), **{o: total[o] for o in OUTCOMES}},
         reference={"jurisdictions": sorted(by_j)},
         explanation=(f"{total['deny_statutory']} line outcomes meet a prong of a mandatory statute, "
                      f"{total['review_required']} need review (missing or unresolved facts such as organ origin), "
@@ -197,11 +240,12 @@ def _outcomes_item(path: Path) -> ReportItem:
         evidence=[{k: r.get(k) for k in ("line", "jurisdiction", "outcome", "reasons", "statute", "fields",
                                          "date_of_service", "form")}
                   for r in rows if r.get("outcome") in ("deny_statutory", "review_required", "limit_permitted")][:50],
-        provenance=Provenance(inputs=inputs, parameters=params), title="Claim outcomes under the transplant-coverage laws",
+        provenance=Provenance(inputs=inputs, parameters=params),
+        title="Claim outcomes under the transplant-coverage laws",
         engine="claims",
         not_tested=["Organ origin never appears on a claim; it comes only from member records or attestations.",
                     "Claim identifiers are left out of the report; they are in the outcome file."])
-    chart = svg.bar_chart(list(OUTCOMES), [total[o] for o in OUTCOMES], "Claim-line outcomes",
+    chart = svg.bar_chart([OUTCOME_LABELS[o] for o in OUTCOMES], [total[o] for o in OUTCOMES], "Claim-line outcomes",
                           value_label="line outcomes")
     return ReportItem(finding=f, chart_svg=Markup(chart), table_html=table)
 
@@ -221,5 +265,6 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section:
                    intro=("Laws on forced organ harvesting and transplant tourism, and how the insurer rules of Texas, "
                           "Utah, Idaho, Tennessee and Arizona apply to claims (organwatch laws / organwatch claims)."),
                    items=items, sources=_rule_sources(),
-                   not_tested=["No Kentucky, Louisiana, Oklahoma or 2024 Florida statute was found in the archived "
-                               "sources (registry README)."], order=ORDER)
+                   not_tested=["No Kentucky, Louisiana or Oklahoma insurer transplant ban and no 2024 Florida statute "
+                               "was found in the archived sources (registry README); Louisiana's Act 244 of 2025 and "
+                               "Florida's SB 768 of 2025 are genetic-sequencer laws."], order=ORDER)

@@ -31,11 +31,8 @@ def duty_instruments(jurisdictions: list[str]) -> list[str]:
     return [r["id"] for r in rows if r["jurisdiction"] in jurisdictions]
 
 
-def build_worklist(engine: Engine, claims: list[Claim], members: dict[str, Member],
-                   jurisdictions: list[str] | None = None) -> list[dict[str, Any]]:
-    """``members`` must already include index transplants derived from the batch (Engine.evaluate does that).
-    ``jurisdictions`` (the --jurisdiction option) applies to members without an enrollment record."""
-    duty_cache: dict[tuple[str, ...], list[str]] = {}
+def _signals(engine: Engine, claims: list[Claim]) -> dict[str, dict[str, Any]]:
+    """Per member: post-transplant lines (dates, codes, organs, claims) and countries of foreign transplants."""
     sig: dict[str, dict[str, Any]] = defaultdict(lambda: {"dates": [], "codes": set(), "organs": set(), "lines": 0,
                                                           "claims": set(), "foreign_claims": set()})
     for c in claims:
@@ -44,8 +41,7 @@ def build_worklist(engine: Engine, claims: list[Claim], members: dict[str, Membe
         for ln in c.lines:
             f = classify(ln, engine.codes, engine.cfg.status_code_only)
             if f.transplant and ln.country not in ("US",):
-                s = sig[c.member_id]
-                s["foreign_claims"].add(ln.country)
+                sig[c.member_id]["foreign_claims"].add(ln.country)
             if not f.posttx:
                 continue
             s = sig[c.member_id]
@@ -55,6 +51,15 @@ def build_worklist(engine: Engine, claims: list[Claim], members: dict[str, Membe
                 s["dates"].append(ln.date)
             s["codes"].update(code for code, _, _, _, _ in f.posttx)
             s["organs"].update(o for _, _, _, o, _ in f.posttx if o != "any")
+    return sig
+
+
+def build_worklist(engine: Engine, claims: list[Claim], members: dict[str, Member],
+                   jurisdictions: list[str] | None = None) -> list[dict[str, Any]]:
+    """``members`` must already include index transplants derived from the batch (Engine.evaluate does that).
+    ``jurisdictions`` (the --jurisdiction option) applies to members without an enrollment record."""
+    duty_cache: dict[tuple[str, ...], list[str]] = {}
+    sig = _signals(engine, claims)
     rows = []
     for mid in sorted(sig):
         s = sig[mid]

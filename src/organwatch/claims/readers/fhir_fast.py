@@ -198,7 +198,7 @@ class _Reader:
         """[(raw, field, how, evidence kind, position)] for facility (1), then provider (2); references that
         exist but did not resolve go to ``unresolved`` with their position in the chain."""
         rt = self.rt
-        out = []
+        out: list[tuple[str | None, str, str, str, int]] = []
         for pos, key, hint, kind in ((1, "facility", "Location", "claim_facility"),
                                      (2, "provider", None, "provider_organization")):
             facts, why = self.resolve(self.res.get(key), f"{rt}.{key}", hint)

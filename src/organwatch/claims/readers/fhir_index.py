@@ -54,10 +54,7 @@ try:  # orjson: 2-3x faster parsing; refuses NaN/Infinity and nesting deeper tha
     import orjson
 
     def loads(text: str) -> Any:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError as e:
-            raise ValueError(str(e).split(":")[0]) from None
+        return orjson.loads(text)  # orjson.JSONDecodeError is a json.JSONDecodeError (msg, lineno, colno)
 except ImportError:  # pragma: no cover - orjson is a declared dependency
     def loads(text: str) -> Any:
         return json.loads(text, parse_constant=_no_constants)
@@ -265,8 +262,11 @@ def iter_documents(path: Path, want: tuple[str, ...] | None = None) -> Iterator[
     try:
         doc = loads(text)
     except json.JSONDecodeError as e:
-        yield RecordError(file=src, record=None, line=e.lineno, field=f"line {e.lineno} column {e.colno}",
-                          message=f"invalid JSON ({e.msg})")
+        if "depth" in e.msg or "recursion" in e.msg:
+            yield RecordError(file=src, record=None, field="file", message="invalid JSON (nested too deeply)")
+        else:
+            yield RecordError(file=src, record=None, line=e.lineno, field=f"line {e.lineno} column {e.colno}",
+                              message=f"invalid JSON ({e.msg})")
         return
     except (RecursionError, ValueError) as e:
         yield RecordError(file=src, record=None, field="file",

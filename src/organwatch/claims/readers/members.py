@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from pathlib import Path
-
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from organwatch.claims.countries import normalise

@@ -25,10 +25,10 @@ from typing import Any
 from organwatch.claims.model import Claim
 from organwatch.claims.readers.x12_common import (
     CLAIM_DATE_QUALIFIERS,
+    N4,
     OTHER_DX,
     PCS,
     PRINCIPAL_DX,
-    N4,
     ClaimBuf,
     LineBuf,
     finish,
@@ -77,7 +77,7 @@ def _pyx12_param() -> Any:
     param = pyx12.params.params()
     current = pyx12.x12context.map_if
     if not isinstance(current, _MapCache):
-        pyx12.x12context.map_if = _MapCache(current, param)  # type: ignore[assignment]
+        pyx12.x12context.map_if = _MapCache(current, param)
         # Element validation whose results go to the null error handler is discarded work (about 40 % of parse
         # time): skip it for errh_null only; readers with a real error handler still get every error.
         real_apply = pyx12.x12context.apply_segment_errors
@@ -88,7 +88,7 @@ def _pyx12_param() -> Any:
                 return True
             return real_apply(node, seg_data, errh)
 
-        pyx12.x12context.apply_segment_errors = apply_segment_errors  # type: ignore[assignment]
+        pyx12.x12context.apply_segment_errors = apply_segment_errors
     return param
 
 

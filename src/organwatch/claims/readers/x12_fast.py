@@ -18,10 +18,10 @@ from pathlib import Path
 from organwatch.claims.model import Claim
 from organwatch.claims.readers.x12_common import (
     CLAIM_DATE_QUALIFIERS,
+    N4,
     OTHER_DX,
     PCS,
     PRINCIPAL_DX,
-    N4,
     ClaimBuf,
     LineBuf,
     finish,
@@ -345,7 +345,7 @@ class _Extract:
         if cur.lines:
             if self.form == "837P":
                 cur.lines[-1].n4 = N4("2420C", state, country)
-        elif cur.facility_n4 is None or True:
+        else:
             cur.facility_n4 = N4("2310C" if self.form == "837P" else "2310E", state, country)
 
     def clm(self, s: str, k: int) -> None:
