@@ -132,8 +132,12 @@ def test_decide_by_context_only_bd_then_intubation():
     assert (v.label, v.code) == ("violation", "V1")
     v, _ = patterns.decide_by_context(facts("BD:after", "INT"))
     assert v.label == "suspicious"
-    assert patterns.decide_by_context(facts("INT", "OPEN", transplant=True)) is None
+    assert patterns.decide_by_context(facts("INT", "OPEN", transplant=True)) is None  # a recipient's operation
     assert patterns.decide_by_context(facts("ARREST", transplant=True)) is None
+    assert patterns.decide_by_context(facts("OPEN", "INT", transplant=True))[0].code == "V3"
+    assert patterns.decide_by_context(facts("OPEN", "INT")) is None
+    assert patterns.decide_by_context(facts("MASK", "OPEN", transplant=True))[0].code == "V4"
+    assert patterns.decide_by_context(facts("MASK", "INT", "OPEN", transplant=True)) is None  # pre-oxygenation
 
 
 # ------------------------------------------------------------------ subjects, windows, language

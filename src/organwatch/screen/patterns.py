@@ -297,13 +297,14 @@ def ventilation_established_after_bd(f: Facts) -> Verdict | None:
 
 
 def ventilation_after_bd(f: Facts) -> Verdict | None:
-    """Ventilation after a brain-death statement tagged "after" (or linked by an urgency or sequence cue),
-    with no intubation term."""
+    """Ventilation after a brain-death statement tagged "after" (or linked by an urgency or sequence cue, or
+    right after it), with no intubation term."""
     if not f.bds or f.ints or f.vent_before_bd or f.det or f.dcd:
         return None
     b = f.bds[0]
     later = [v for v in f.vents if v.start > b.start]
-    if later and (b.tag == "after" or f.between(b, later[0], "URGENT") or f.between(b, later[0], "SEQ")):
+    if later and (b.tag == "after" or f.between(b, later[0], "URGENT") or f.between(b, later[0], "SEQ")
+                  or later[0].start - b.end <= f.near):
         return Verdict("suspicious", "V1", f.conf["suspicious_after"],
                        "ventilation after the brain-death statement, no intubation term")
     return None
@@ -392,12 +393,18 @@ def decide(f: Facts) -> tuple[Verdict, list[str]]:
 
 
 def decide_by_context(f: Facts) -> tuple[Verdict, list[str]] | None:
-    """A passage with no donor term nearby: only BD -> INT counts. V1 when the document is about organ
-    transplantation or procurement (the brain-dead person is the donor), suspicious otherwise; None when it
-    is not that shape."""
+    """A passage with no donor term nearby: only BD -> INT counts, and, in a document about organ
+    transplantation or procurement, the chest opened before intubation, or opened on mask ventilation with
+    no intubation (no recipient is operated so). BD -> INT is V1 when the document is about transplantation or procurement
+    (the brain-dead person is the donor), suspicious otherwise; None for any other shape."""
     if _first(EXCLUSIONS, f) is not None or f.normative:
         return None
     hit = v1_intubation_after_bd(f)
+    if hit is None and f.doc.transplant and f.ints and f.opens and f.opens[0].start < f.ints[-1].start:
+        hit = v3_intubation_after_opening(f)
+    masks = f.all_of("MASK")
+    if hit is None and f.doc.transplant and masks and not f.ints and any(o.start > masks[0].start for o in f.opens):
+        hit = v4_mask_ventilation(f)  # the chest opened on mask ventilation: no recipient is operated so
     if hit is None or dcd_reintubation(f) is not None:
         return None
     code, conf, why = hit
