@@ -110,7 +110,7 @@ def test_decision_outcomes():
 
 
 def test_decide_line_runs_the_steps_in_order():
-    assert D.STEPS == (D.scope, D.unrelated, D.effective, D.prongs)
+    assert (D.scope, D.unrelated, D.effective, D.prongs) == D.STEPS
     assert D.decide_line(ev(plan="self_funded_erisa"))[0] == "not_in_scope"
     assert D.decide_line(ev(date=dt.date(2020, 1, 1)))[0] == "not_effective"
     assert D.decide_line(ev())[0] == "deny_statutory"
