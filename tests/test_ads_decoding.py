@@ -78,3 +78,14 @@ def test_visible_text_keeps_cells_and_maps_back_to_the_page():
     assert page[a:b] == "肝&nbsp;脏"  # an entity maps to its whole reference
     k = v.text.index("&")
     assert page[slice(*v.page_span(k, k + 1))] == "&amp;"
+
+
+@pytest.mark.parametrize("enc,text", [
+    ("gbk", "肝移植等待时间约两周，费用约25万元。"),
+    ("big5", "腎臟移植等候時間一般為1-2個月，費用約6萬美元。"),
+    ("cp932", "肝臓移植の待機期間は1週間以内です。"),
+    ("cp949", "신장 이식 대기 기간은 1~2주입니다."),
+])
+def test_short_undeclared_pages_are_detected_without_mojibake(enc, text):
+    out, codec, source = decode(f"<html><body><p>{text}</p></body></html>".encode(enc))
+    assert source == "detected" and text in out

@@ -2,7 +2,9 @@
 
 Order (docs/ads.md "Decoding"): 1. the charset of the HTTP ``Content-Type`` header (or the MHTML part header);
 2. a ``<meta charset>`` / ``<meta http-equiv="Content-Type">`` declaration in the first 4 KiB; 3. a byte-order
-mark; 4. detection with charset-normalizer; 5. UTF-8 with replacement characters (reported as
+mark; 4. detection with charset-normalizer (when its reading contains characters a wrong CJK decoding typically produces,
+such as Hangul compatibility jamo or half-width katakana, the strict decoding among UTF-8, GB18030, CP950, CP932,
+EUC-JP and CP949 with the fewest of them is used); 5. UTF-8 with replacement characters (reported as
 ``utf-8-replace``). A declared charset is used only if the bytes decode with it without error; otherwise the
 next step is tried. A declared single-byte Western charset (ISO-8859-1, windows-1252, ASCII) on bytes that
 decode strictly as UTF-8, or that charset-normalizer reads as a CJK encoding, is treated as a wrong
@@ -99,6 +101,38 @@ def _western_is_wrong(data: bytes) -> str | None:
     return found if found and found not in WESTERN and found.replace("-", "_") in CJK_CODECS else None
 
 
+# characters that a wrong CJK decoding produces and real pages rarely contain: Hangul compatibility jamo (EUC-JP
+# kana read as EUC-KR), half-width katakana, private use, CJK extension A, C1 controls, replacement characters
+_IMPLAUSIBLE = re.compile("[\u3130-\u318f\uff61-\uff9f\ue000-\uf8ff\u3400-\u4dbf\u0080-\u009f\ufffd]")
+_KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")
+CANDIDATES = ("utf-8", "gb18030", "cp950", "cp932", "euc_jp", "cp949")
+
+
+def _plausible(data: bytes, detected: str, text: str) -> tuple[str, str]:
+    """For a detected (undeclared) charset: the strict decoding with the fewest implausible characters."""
+    best = (_penalty(text, detected), detected, text)
+    if best[0] == 0:
+        return text, detected
+    for codec in CANDIDATES:
+        if codec == detected:
+            continue
+        other = _try(data, codec)
+        if other is None:
+            continue
+        bad = _penalty(other, codec)
+        if bad < best[0]:
+            best = (bad, codec, other)
+    return best[2], best[1]
+
+
+def _penalty(text: str, codec: str) -> int:
+    """Implausible characters x 2, plus 1 when kana appear but the codec is not a Japanese one (GB2312 and
+    EUC-JP share the kana rows, so EUC-JP read as GB18030 shows correct kana with wrong kanji)."""
+    head = text[:20000]
+    kana = codec not in ("cp932", "euc_jp", "shift_jis", "euc_jis_2004") and bool(_KANA.search(head))
+    return 2 * len(_IMPLAUSIBLE.findall(head)) + int(kana)
+
+
 def decode(data: bytes, content_type: str | bytes | None = None) -> tuple[str, str, str]:
     """(text, codec used, where the charset came from: header / meta / bom / detected / fallback)."""
     steps = (("header", lambda: header_charset(content_type)), ("meta", lambda: meta_charset(data)),
@@ -115,5 +149,7 @@ def decode(data: bytes, content_type: str | bytes | None = None) -> tuple[str, s
                     return text, real, "detected"
         text = _try(data, codec)
         if text is not None:
+            if source == "detected":
+                text, codec = _plausible(data, codec, text)
             return text, codec, source
     return data.decode("utf-8", "replace"), "utf-8-replace", "fallback"

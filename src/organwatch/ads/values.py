@@ -271,9 +271,10 @@ class ValueGrammar:
             return None
         pb, pa = (m.group("pb") or "").strip(), m.group("pa")
         rule = "price.range" if lo != hi else "price.single"
-        if (pb and pb in g.price_min_before) or (pa and pa in g.price_min_after):
+        single = a2 is None  # bounds apply to one amount: "from $98,000 to $130,000" stays a range
+        if single and ((pb and pb in g.price_min_before) or (pa and pa in g.price_min_after)):
             hi, rule = None, "price.at_least"
-        elif (pb and pb in g.price_max_before) or (pa and pa in g.price_max_after):
+        elif single and ((pb and pb in g.price_max_before) or (pa and pa in g.price_max_after)):
             lo, rule = None, "price.up_to"
         if implicit:
             rule = "price.implicit_cny"
