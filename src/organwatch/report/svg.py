@@ -254,7 +254,7 @@ def figure(svg_text: str, title: str, headers: Sequence[str] = (), rows: Iterabl
     link = (f'<a class="ow-download" download="{escape(_slug(title))}" href="data:image/svg+xml;base64,{data}">'
             f"{label}</a>")
     return Markup(f'<figure class="ow-figure"><div class="ow-chart-box">{svg_text}</div>'
-                  f'<div class="ow-figtools">{link}</div>{table}</figure>')
+                  f'<div class="ow-figtools">{link}{table}</div></figure>')
 
 
 # -- axes ------------------------------------------------------------------------------------------------------------
@@ -319,8 +319,10 @@ def _segments(xs: Sequence[float], ys: Sequence[float | None], log_y: bool, conn
 
 
 def _gaps(series: Sequence[dict], x0: float, x1: float) -> list[tuple[float, float]]:
-    """Periods without data in the observed series drawn as lines: (last year before, first year after)."""
-    obs = [s for s in series if s.get("markers", True) and s.get("line", True) and not s.get("connect")]
+    """Periods without data in the observed series drawn as lines (or asking for ``gaps``): (last year before,
+    first year after)."""
+    obs = [s for s in series if s.get("gaps") or (s.get("markers", True) and s.get("line", True)
+                                                 and not s.get("connect"))]
     xs = sorted({x for s in obs for x, y in zip(s["x"], s["y"], strict=False) if y is not None})
     steps = sorted(b - a for a, b in zip(xs, xs[1:], strict=False) if b > a)
     if not steps:
@@ -385,8 +387,8 @@ def line_chart(series: Sequence[dict], title: str, x_label: str = "", y_label: s
                height: int = 300, y_zero: bool = True, log_y: bool = False, desc: str = "",
                years: bool | None = None) -> Markup:
     """``series``: dicts with ``name``, ``x`` (numbers), ``y`` (numbers/None), optional ``color``, ``dash`` (fitted
-    curves), ``markers`` (default True), ``line`` (default True), ``connect`` (join across gaps; for model curves)
-    and ``labels`` (per-point tooltips). Gaps in the observed series are shaded and labelled "no data"."""
+    curves), ``markers`` (default True), ``line`` (default True), ``connect`` (join across gaps; for model curves),
+    ``gaps`` (shade the periods this series has no data for, even when drawn as dots) and ``labels`` (tooltips). Gaps in the observed series are shaded and labelled "no data"."""
     c = _Canvas(width, height, title, desc=desc)
     xs = [x for s in series for x, y in zip(s["x"], s["y"], strict=False) if y is not None]
     ys = [y for s in series for y in s["y"] if y is not None and (not log_y or y > 0)]

@@ -47,7 +47,7 @@ def _formula_chart(f: Finding) -> Markup | None:
         return None
     xs = [e["period"] for e in pts]
     ys = [e["value"] for e in pts]
-    series = [{"name": _("official figures"), "x": xs, "y": ys, "line": False}] + _fit_series(f, xs)
+    series = [{"name": _("official figures"), "x": xs, "y": ys, "line": False, "gaps": True}] + _fit_series(f, xs)
     chart = svg.line_chart(series, _("Official figures and fitted curves: %(s)s") % {"s": f.subject.split(" [")[0]},
                            _("year"), _("deceased donors"),
                            desc=_("Official yearly figures as dots, fitted curves as lines; no line is drawn "
@@ -166,8 +166,9 @@ def build_section(ctx: ReportContext, inputs: list[Path]) -> Section:
             f.title = published_title(f)
             published.append(f)
             continue
-        table = _repeats_chart(f) if f.check == "stats.repeated_values" else None
-        items.append(ReportItem(finding=f, chart_svg=chart_for(f), table_html=table))
+        # the repeated rows are the evidence itself: shown, not tucked away with the other tables
+        shown = _repeats_chart(f) if f.check == "stats.repeated_values" else chart_for(f)
+        items.append(ReportItem(finding=f, chart_svg=shown))
     items += [ReportItem(finding=f) for f in published]
     sources: dict[str, str] = {}
     for f in findings:
