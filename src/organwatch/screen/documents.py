@@ -148,32 +148,19 @@ def iso639(value: object) -> str | None:
     return None
 
 
+_SCRIPTS = (re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"), re.compile("[\u3040-\u30ff]"),
+            re.compile("[\uac00-\ud7af]"), re.compile("[\u0400-\u052f]"),
+            re.compile("[A-Za-z\u00c0-\u024f]"))
+
+
 def _script_counts(text: str) -> tuple[int, int, int, int, int]:
-    """(CJK ideographs, kana, hangul, Cyrillic, Latin letters) in ``text``."""
-    cjk = kana = hangul = cyr = latin = 0
-    for ch in text:
-        o = ord(ch)
-        if o < 0x80:
-            if ch.isalpha():
-                latin += 1
-        elif 0x4E00 <= o < 0xA000 or 0x3400 <= o < 0x4DC0 or 0xF900 <= o < 0xFB00:
-            cjk += 1
-        elif 0x3040 <= o < 0x3100:
-            kana += 1
-        elif 0xAC00 <= o < 0xD7B0:
-            hangul += 1
-        elif 0x0400 <= o < 0x0530:
-            cyr += 1
-        elif ch.isalpha():
-            latin += 1
+    """(CJK ideographs, kana, hangul, Cyrillic, Latin letters) in ``text`` (counted by the regex engine)."""
+    cjk, kana, hangul, cyr, latin = (len(rx.findall(text)) for rx in _SCRIPTS)
     return cjk, kana, hangul, cyr, latin
 
 
-def passage_language(text: str) -> str | None:
-    """Script language of one passage: "zh" (CJK ideographs >= 20 % of letters, as the matcher decides),
-    "ja" (kana), "ko" (hangul), "ru" (Cyrillic), "en" (Latin), None without letters. Each CJK character
-    weighs as a word (about four Latin letters), so a Chinese passage with English terms stays Chinese."""
-    cjk, kana, hangul, cyr, latin = _script_counts(text)
+def _language_of(counts: tuple[int, int, int, int, int]) -> str | None:
+    cjk, kana, hangul, cyr, latin = counts
     total = cjk + kana + hangul + cyr + latin
     if total == 0:
         return None
@@ -188,7 +175,15 @@ def passage_language(text: str) -> str | None:
     return "en"
 
 
+def passage_language(text: str) -> str | None:
+    """Script language of one passage: "zh" (CJK ideographs >= 20 % of letters, as the matcher decides),
+    "ja" (kana), "ko" (hangul), "ru" (Cyrillic), "en" (Latin), None without letters."""
+    return _language_of(_script_counts(text))
+
+
 _PASSAGE_SPLIT = re.compile(r"\n\s*\n|\f")
+_LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
+_OTHER_SCRIPT = re.compile("[\u0400-\u052f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 
 
 def document_language(text: str, window: int = 2000) -> str | None:
@@ -198,11 +193,15 @@ def document_language(text: str, window: int = 2000) -> str | None:
     for block in _PASSAGE_SPLIT.split(text[:400_000]):
         for i in range(0, len(block), window):
             piece = block[i:i + window]
-            lang = passage_language(piece)
+            if piece.isascii() or not _OTHER_SCRIPT.search(piece):  # Latin only: decided without counting
+                if _LETTER.search(piece):
+                    votes["en"] = votes.get("en", 0) + len(piece.split())
+                continue
+            counts = _script_counts(piece)
+            lang = _language_of(counts)
             if lang is None:
                 continue
-            cjk, kana, hangul, _cyr, _latin = _script_counts(piece)
-            weight = cjk + kana + hangul + len(piece.split())
+            weight = counts[0] + counts[1] + counts[2] + len(piece.split())  # a CJK character weighs as a word
             votes[lang] = votes.get(lang, 0) + weight
     if not votes:
         return None

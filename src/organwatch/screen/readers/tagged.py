@@ -45,13 +45,19 @@ def _cnki_tag(line: str) -> Tag:
 
 
 _OVID_START = re.compile(r"^<(\d+)>\s*$")
+_OVID_SHORT = re.compile(r"^([A-Z][A-Z0-9]{1,3}) {1,3}- ?(.*)$")  # Ovid's short-tag layout: "TI  - Title"
 
 
 def _ovid_tag(line: str) -> Tag:
+    """Ovid: ``<N>`` starts a record; field names stand alone on a line with the value indented below them,
+    or (short-tag export) ``TI  - value``."""
     if _OVID_START.match(line):
         return "<N>", line.strip()[1:-1]
     if line[:1].isspace() or not line.strip():
         return None
+    m = _OVID_SHORT.match(line)
+    if m:
+        return m.group(1), m.group(2).strip()
     return line.strip(), ""
 
 
