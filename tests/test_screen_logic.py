@@ -87,7 +87,8 @@ def test_suspicious_patterns():
         CONF["suspicious_established"]
     assert patterns.ventilation_established_after_bd(facts("VENT:establish", "BD")) is None
     assert patterns.ventilation_after_bd(facts("BD:after", "VENT")).label == "suspicious"
-    assert patterns.ventilation_after_bd(facts("BD", "VENT")) is None
+    assert patterns.ventilation_after_bd(facts("BD", "VENT")).label == "suspicious"  # right after it
+    assert patterns.ventilation_after_bd(facts("BD", "OPEN", "OPEN", "OPEN", "VENT")) is None
 
 
 def test_compliant_reasons_name_only_events_present():

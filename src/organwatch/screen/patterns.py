@@ -395,15 +395,16 @@ def decide(f: Facts) -> tuple[Verdict, list[str]]:
 def decide_by_context(f: Facts) -> tuple[Verdict, list[str]] | None:
     """A passage with no donor term nearby: only BD -> INT counts, and, in a document about organ
     transplantation or procurement, the chest opened before intubation, or opened on mask ventilation with
-    no intubation (no recipient is operated so). BD -> INT is V1 when the document is about transplantation or procurement
-    (the brain-dead person is the donor), suspicious otherwise; None for any other shape."""
+    no intubation (no recipient is operated so). BD -> INT is V1 when the document is about transplantation
+    or procurement (the brain-dead person is the donor), suspicious otherwise; None for any other shape."""
     if _first(EXCLUSIONS, f) is not None or f.normative:
         return None
     hit = v1_intubation_after_bd(f)
     if hit is None and f.doc.transplant and f.ints and f.opens and f.opens[0].start < f.ints[-1].start:
         hit = v3_intubation_after_opening(f)
     masks = f.all_of("MASK")
-    if hit is None and f.doc.transplant and masks and not f.ints and any(o.start > masks[0].start for o in f.opens):
+    if hit is None and f.doc.transplant and masks and not f.ints and any(
+            o.start > masks[0].start for o in f.opens):
         hit = v4_mask_ventilation(f)  # the chest opened on mask ventilation: no recipient is operated so
     if hit is None or dcd_reintubation(f) is not None:
         return None
