@@ -2,9 +2,9 @@
 
 Order (docs/ads.md "Decoding"): 1. the charset of the HTTP ``Content-Type`` header (or the MHTML part header);
 2. a ``<meta charset>`` / ``<meta http-equiv="Content-Type">`` declaration in the first 4 KiB; 3. a byte-order
-mark; 4. detection with charset-normalizer (when its reading contains characters a wrong CJK decoding typically produces,
-such as Hangul compatibility jamo or half-width katakana, the strict decoding among UTF-8, GB18030, CP950, CP932,
-EUC-JP and CP949 with the fewest of them is used); 5. UTF-8 with replacement characters (reported as
+mark; 4. detection with charset-normalizer (when its reading contains characters a wrong CJK decoding
+typically produces, such as Hangul compatibility jamo or half-width katakana, the strict decoding among UTF-8,
+GB18030, CP950, CP932, EUC-JP and CP949 with the fewest of them is used); 5. UTF-8 with replacement characters (reported as
 ``utf-8-replace``). A declared charset is used only if the bytes decode with it without error; otherwise the
 next step is tried. A declared single-byte Western charset (ISO-8859-1, windows-1252, ASCII) on bytes that
 decode strictly as UTF-8, or that charset-normalizer reads as a CJK encoding, is treated as a wrong
