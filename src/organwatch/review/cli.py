@@ -8,7 +8,17 @@ from pathlib import Path
 
 import click
 
-from organwatch.clikit import csv_raw_option, emit_json, emit_jsonl, format_option, json_option, out_option, say
+from organwatch.clikit import (
+    csv_raw_option,
+    emit_json,
+    emit_jsonl,
+    format_option,
+    json_option,
+    out_option,
+    quiet_option,
+    say,
+    warn,
+)
 from organwatch.errors import UsageError
 from organwatch.output import infer_format, write_records
 
@@ -34,6 +44,7 @@ def review() -> None:
 @click.option("--all-passages", is_flag=True, help="Make every passage a hit, not only those the screener flagged "
               "violation or suspicious.")
 @json_option("document", "the import summary ({project, records, imported, ..., inputs: [...]})")
+@quiet_option
 def new(args: tuple[Path, ...], add: bool, screen_summaries: tuple[Path, ...], all_passages: bool,
         as_json: bool) -> None:
     """Create PROJECT (.owproj) from one or more RESULTS files of `organwatch screen` (JSONL or Parquet).
@@ -71,9 +82,10 @@ def new(args: tuple[Path, ...], add: bool, screen_summaries: tuple[Path, ...], a
         say(f"{s.file}: read {s.records:,} records, imported {s.imported:,} "
             f"({s.hits:,} hits), {s.skipped:,} already in the project, {s.failed:,} failed")
         for n, msg in s.errors[:10]:
-            click.echo(f"  record {n}: {msg}", err=True)
+            warn(f"{Path(s.file).name}, record {n}: {msg}")
         if s.failed > 10:
-            click.echo(f"  … and {s.failed - 10:,} more (all kept in the project's import log)", err=True)
+            warn(f"{Path(s.file).name}: … and {s.failed - 10:,} more failed records (all kept in the project's "
+                 "import log)")
     say(f"{'updated' if add else 'created'} {project}: {tot['imported']:,} documents, "
         f"{tot['hits']:,} hits, {tot['failed']:,} failed records")
     if as_json:
@@ -197,6 +209,7 @@ def _check_bind(host: str, port: int) -> None:
               "append-only ledger).")
 @json_option("lines", "the ledger rows")
 @csv_raw_option
+@quiet_option
 def export(project: Path, out: Path | None, fmt: str | None, current: bool, as_json: bool) -> None:
     """Export the decision ledger of PROJECT (hit_id, reviewer, timestamp, label, pattern, rationale, ...).
 

@@ -87,8 +87,10 @@ class RunStore:
     def __init__(self, directory: Path | None = None):
         self.owned = directory is None
         if directory is None:
-            directory = Path(tempfile.mkdtemp(prefix="organwatch-review-"))
+            _sweep_dead_runs()
+            directory = Path(tempfile.mkdtemp(prefix=RUN_PREFIX))
             os.chmod(directory, 0o700)
+            (directory / "pid").write_text(str(os.getpid()), "ascii")
             fd = os.open(directory / "key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as fh:
                 fh.write(new_key())
@@ -125,6 +127,33 @@ class RunStore:
         self.close()
         if self.owned:
             shutil.rmtree(self.directory, ignore_errors=True)
+
+
+RUN_PREFIX = "organwatch-review-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _sweep_dead_runs() -> None:
+    """Remove the private directories of servers that were killed without cleaning up (kill -9): ours, with a
+    ``pid`` file naming a process that no longer exists."""
+    for d in Path(tempfile.gettempdir()).glob(RUN_PREFIX + "*"):
+        try:
+            if d.stat().st_uid != os.getuid():
+                continue
+            pid = int((d / "pid").read_text("ascii"))
+        except (OSError, ValueError):
+            continue
+        if not _alive(pid):
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class Sessions:
