@@ -1,16 +1,16 @@
 """Bytes to text for archived pages, in a documented order, with the superset mappings real pages need.
 
-Order (docs/ads.md "Decoding"): 1. the charset of the HTTP ``Content-Type`` header (or the MHTML part header);
-2. a ``<meta charset>`` / ``<meta http-equiv="Content-Type">`` declaration in the first 4 KiB; 3. a byte-order
-mark; 4. detection with charset-normalizer (when its reading contains characters a wrong CJK decoding
-typically produces, such as Hangul compatibility jamo or half-width katakana, the strict decoding among UTF-8,
-GB18030, CP950, CP932, EUC-JP and CP949 with the fewest of them is used); 5. UTF-8 with replacement characters (reported as
-``utf-8-replace``). A declared charset is used only if the bytes decode with it without error; otherwise the
-next step is tried. A declared single-byte Western charset (ISO-8859-1, windows-1252, ASCII) on bytes that
-decode strictly as UTF-8, or that charset-normalizer reads as a CJK encoding, is treated as a wrong
-declaration (old Chinese sites often declared ISO-8859-1 for GBK pages), so that no mojibake is produced.
-Labels are mapped to the supersets browsers use: gb2312/gbk -> gb18030, big5 -> cp950 (with the HKSCS
-fallback big5hkscs), shift_jis -> cp932, euc-kr -> cp949, iso-8859-1/ascii -> cp1252.
+Order (docs/ads.md "Decoding"): 1. the charset of the HTTP ``Content-Type`` header (or the MHTML part header); 2.
+a ``<meta charset>`` / ``<meta http-equiv="Content-Type">`` declaration in the first 4 KiB; 3. a byte-order mark;
+4. detection with charset-normalizer (when its reading contains characters a wrong CJK decoding typically
+produces, such as Hangul compatibility jamo or half-width katakana, the strict decoding among UTF-8, GB18030,
+CP950, CP932, EUC-JP and CP949 with the fewest of them is used); 5. UTF-8 with replacement characters (reported as
+``utf-8-replace``). A declared charset is used only if the bytes decode with it without error; otherwise the next
+step is tried. A declared single-byte Western charset (ISO-8859-1, windows-1252, ASCII) on bytes that decode
+strictly as UTF-8, or that charset-normalizer reads as a CJK encoding, is treated as a wrong declaration (old
+Chinese sites often declared ISO-8859-1 for GBK pages), so that no mojibake is produced. Labels are mapped to the
+supersets browsers use: gb2312/gbk -> gb18030, big5 -> cp950 (with the HKSCS fallback big5hkscs), shift_jis ->
+cp932, euc-kr -> cp949, iso-8859-1/ascii -> cp1252.
 """
 
 from __future__ import annotations
