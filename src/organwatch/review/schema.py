@@ -114,8 +114,9 @@ DELETE FROM meta WHERE key = 'session_secret';
 
 #: version -> SQL that brings version-1 to version
 MIGRATIONS: dict[int, str] = {1: _V1, 2: _V2, 3: _V3}
-# SQLite's own objects that may appear in any project (AUTOINCREMENT counter, ANALYZE statistics)
-_INTERNAL_TABLES = frozenset(["sqlite_sequence", "sqlite_stat1", "sqlite_stat4"])
+# SQLite's own objects that may appear in a project: the AUTOINCREMENT counter. (organwatch never runs ANALYZE,
+# so sqlite_stat* tables, which steer the query planner, are refused like any other unknown object.)
+_INTERNAL_TABLES = frozenset(["sqlite_sequence"])
 
 
 @functools.cache

@@ -57,6 +57,22 @@
     focusHit(hs[i + 1] || el);
   });
 
+  // a refused write (400, 403, 409 nonce conflict, 413) is shown, never silently dropped; textContent only
+  document.body.addEventListener("htmx:responseError", function (ev) {
+    var xhr = ev.detail && ev.detail.xhr;
+    if (!xhr) { return; }
+    var box = document.getElementById("write-error");
+    if (!box) {
+      box = document.createElement("p");
+      box.id = "write-error";
+      box.className = "error";
+      box.setAttribute("role", "alert");
+      var main = document.getElementById("main");
+      if (main) { main.insertBefore(box, main.firstChild); } else { document.body.appendChild(box); }
+    }
+    box.textContent = "Not saved (HTTP " + xhr.status + "): " + String(xhr.responseText || "").slice(0, 300);
+  });
+
   var hs = hits();
   if (hs.length && (!document.activeElement || document.activeElement === document.body)) { focusHit(hs[0]); }
 })();
