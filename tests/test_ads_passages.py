@@ -117,5 +117,28 @@ def test_cells_are_not_joined_into_an_organ_combination():
     assert [canonical_organ(c.organ) for c in EX.claims(v.text, "zh-Hans")[0]] == ["liver", "kidney"]
 
 
+PAGES = [
+    ("en", "<table><tr><th>Transplant center</th><th>Average waiting period</th></tr><tr><td>Example Organ "
+           "Transplant Center</td><td>2 weeks</td></tr><tr><td>Example Network</td><td>1-2 months for a liver, 1 week "
+           "to 1 month for a kidney</td></tr></table>",
+     [(None, (14, 14), None), ("liver", (30, 60), None), ("kidney", (7, 30), None)]),
+    ("ja", "<p>腎臓移植：6.2万ドル</p><p>肝臓移植：9.8万～13万ドル</p><p>待機期間：1週間～1ヶ月</p>",
+     [("kidney", None, (62000, 62000, "USD")), ("liver", None, (98000, 130000, "USD")), (None, (7, 30), None)]),
+    ("en", "<p>Waiting time for a kidney transplant in China: one to two weeks. Cost: about US$70,000.</p>",
+     [("kidney", (7, 14), None), ("kidney", None, (70000, 70000, "USD"))]),
+    ("ko", "<p>중국 간이식 비용은 6천만~7천만원, 대기 기간은 1~2주.</p>",
+     [("liver", (7, 14), (60000000, 70000000, "KRW"))]),
+    ("zh-Hans", "<p>本院肾移植中心。血液透析每次400元。专家挂号费50元。营业时间：8:30-17:00。</p>", []),
+]
+
+
+@pytest.mark.parametrize("lang,page,want", PAGES)
+def test_pages(lang, page, want):
+    v = html_text(page)
+    got_ = [(canonical_organ(c.organ), c.wait and (c.wait.lo, c.wait.hi),
+             c.price and (c.price.lo, c.price.hi, c.price.currency)) for c in EX.claims(v.text, lang)[0]]
+    assert got_ == want
+
+
 def test_statistics_then_contrast_keeps_the_advertised_wait():
     assert got("在美国，肝移植要等11个月，而在我院只需1-2周。") == [("liver", 7, 14, None, None, None)]

@@ -113,7 +113,7 @@ class Extractor:
         lay = segment_ids(nt, text)
         seg = lay.seg
         hits = self.cue_hits(nt, lay)
-        ctx = Context.of(hits, seg, lay.clause, lay.table)
+        ctx = Context.of(hits, lay)
         values = []
         for a, b in candidate_regions(ctx, len(norm)):
             values += self.grammar.waits(norm, a, b) + self.grammar.prices(norm, lang, a, b)
@@ -196,27 +196,31 @@ def segment_ids(nt: NormText, visible: str) -> Layout:
 
 @dataclass
 class Context:
-    """Cue types per clause, per segment and per table block of one page."""
+    """Cue types per clause, per segment, per line and per table block of one page."""
 
     clause: np.ndarray
     seg: np.ndarray
     table: np.ndarray
+    line: np.ndarray
     by_clause: dict[int, set[str]]
     by_seg: dict[int, set[str]]
     by_table: dict[int, set[str]]
+    by_line: dict[int, set[str]]
 
     @classmethod
-    def of(cls, hits: list[Hit], seg: np.ndarray, clause: np.ndarray, table: np.ndarray) -> Context:
+    def of(cls, hits: list[Hit], lay: Layout) -> Context:
         bc: dict[int, set[str]] = {}
         bs: dict[int, set[str]] = {}
         bt: dict[int, set[str]] = {}
+        bl: dict[int, set[str]] = {}
         for h in hits:
-            bc.setdefault(int(clause[h.start]), set()).add(h.type)
-            bs.setdefault(int(seg[h.start]), set()).add(h.type)
-            t = int(table[h.start])
+            bc.setdefault(int(lay.clause[h.start]), set()).add(h.type)
+            bs.setdefault(int(lay.seg[h.start]), set()).add(h.type)
+            bl.setdefault(int(lay.line[h.start]), set()).add(h.type)
+            t = int(lay.table[h.start])
             if t >= 0:
                 bt.setdefault(t, set()).add(h.type)
-        return cls(clause, seg, table, bc, bs, bt)
+        return cls(lay.clause, lay.seg, lay.table, lay.line, bc, bs, bt, bl)
 
 
 def stat_scope(v: Value, hits: list[Hit], seg: np.ndarray) -> bool:
@@ -263,7 +267,12 @@ def keep_value(v: Value, ctx: Context, hits: list[Hit]) -> bool:
     if v.rule == "price.implicit_cny" and "FEE" not in ctx.by_clause.get(int(ctx.clause[v.start]), set()):
         return False
     want = CONTEXT_TYPES | ({"WAIT"} if v.kind == "wait" else set())
-    if ctx.by_seg.get(int(ctx.seg[v.start]), set()) & want:
+    own = ctx.by_seg.get(int(ctx.seg[v.start]), set())
+    if own & want:
+        return True
+    # "肝移植……。费用约20万元。": a fee or wait cue in the value's sentence, an organ earlier in its paragraph
+    if own & {"FEE" if v.kind == "price" else "WAIT"} and ctx.by_line.get(int(ctx.line[v.start]), set()) & \
+            CONTEXT_TYPES:
         return True
     tid = int(ctx.table[v.start])
     return tid >= 0 and bool(ctx.by_table.get(tid, set()) & CONTEXT_TYPES)

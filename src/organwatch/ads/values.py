@@ -16,6 +16,7 @@ from organwatch.ads.rules import Grammar
 
 DIGITS = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _LATIN = re.compile(r"^[a-z][a-z .\-]*$")
+_TIME_OR_DATE = re.compile(r"\d[:./]$")
 
 
 @dataclass
@@ -144,6 +145,8 @@ class ValueGrammar:
         space; other entries must touch the number), reject_after, and "a"/"an" only after article_after."""
         g = self.g
         raw = norm[max(0, start - 8):start]
+        if _TIME_OR_DATE.search(raw):
+            return True  # 10:30, 5.10, 2006/5/10
         for w in g.reject_before:
             if (raw.rstrip().endswith(w) if _LATIN.match(w) else raw.endswith(w)):
                 return True
