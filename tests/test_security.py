@@ -380,6 +380,20 @@ def test_huge_records_stay_within_the_memory_bound(tmp_path):
     assert "more than 10000 items" in msgs and "longer than" in msgs and "out of range" in msgs
 
 
+def test_a_parquet_cell_inflating_to_300_mib_is_a_one_line_error_under_the_limit(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    f = tmp_path / "bomb.parquet"
+    pq.write_table(pa.table({"document_id": ["a", "b"], "title": ["x", "y" * (300 << 20)]}), f, compression="zstd")
+    assert f.stat().st_size < 50 << 20
+    r = run_cli("review", "new", str(f), str(tmp_path / "p.owproj"), limit_mb=LIMIT_MB)
+    assert r.returncode in (0, 2), r.stderr[-500:]  # imported within the bound, or refused as one line
+    if r.returncode == 2:
+        one_line_error(r)
+        assert not (tmp_path / "p.owproj").exists()
+
+
 def test_review_new_json_is_one_document_and_usage_names_results_and_project(tmp_path):
     r = run_cli("review", "new", str(REVIEW_DATA / "screen_small.jsonl"), str(tmp_path / "p.owproj"), "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["imported"] == 12
