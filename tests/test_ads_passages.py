@@ -117,6 +117,22 @@ def test_cells_are_not_joined_into_an_organ_combination():
     assert [canonical_organ(c.organ) for c in EX.claims(v.text, "zh-Hans")[0]] == ["liver", "kidney"]
 
 
+MORE_NEGATIVES = [
+    "我院现有床位1200张，年门诊量150万人次。", "2005年完成肝移植300余例，肾移植500例。", "肝移植术后3个月复查一次。",
+    "肾移植患者术后需服用免疫抑制剂，每月费用约3000元。", "肝移植手术时间一般为6-8小时。", "患者术后平均住院时间为14天。",
+    "中国每年约有150万人需要器官移植，但只有1万人能够得到移植。", "Kidney patients in the UK wait on average 2-3 years.",
+    "Visit us Monday to Friday, 9 am to 5 pm. Call 010-6512 3456.", "心脏移植中心成立10周年庆典。",
+    "肾移植后患者平均寿命延长10-20年。", "器官移植患者需要长期随访，术后第1年每月复查。", "供肝保存时间一般不超过12小时。",
+    "肾脏冷缺血时间应控制在24小时以内。", "The donor heart can be preserved for 4-6 hours.",
+    "The liver transplant program started in 1993 and performed its 1,000th transplant in 2004.",
+]
+
+
+@pytest.mark.parametrize("text", MORE_NEGATIVES)
+def test_more_negative_passages(text):
+    assert got(text) == []
+
+
 PAGES = [
     ("en", "<table><tr><th>Transplant center</th><th>Average waiting period</th></tr><tr><td>Example Organ "
            "Transplant Center</td><td>2 weeks</td></tr><tr><td>Example Network</td><td>1-2 months for a liver, 1 week "
