@@ -33,7 +33,7 @@ from organwatch.output import records_to_csv
 from organwatch.review import agreement as agreement_mod
 from organwatch.review import ledger, queries
 from organwatch.review.config import labels, settings
-from organwatch.review.render import passage_segments
+from organwatch.review.render import passage_segments, strip_bidi
 from organwatch.review.schema import connect
 from organwatch.review.security import (
     COOKIE,
@@ -403,15 +403,6 @@ class HostCheck:
                 await PlainTextResponse("invalid host header", 400, headers=SECURITY_HEADERS)(scope, receive, send)
                 return
         await self.app(scope, receive, send)
-
-
-BIDI_CONTROLS = dict.fromkeys([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
-
-
-def strip_bidi(text: object) -> str:
-    """Text without bidi control characters, for places that cannot hold a ``<bdi>`` (the page ``<title>``);
-    everywhere else free text is wrapped in ``<bdi>`` so that an override cannot reorder the page around it."""
-    return str(text).translate(BIDI_CONTROLS)
 
 
 class BodyTooLarge(InputError):

@@ -10,6 +10,14 @@ from collections.abc import Sequence
 from typing import Any
 
 MAX_QUEUE_CHARS = 1500
+BIDI_CONTROLS = dict.fromkeys([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def strip_bidi(text: object) -> str:
+    """Text without bidi control characters, for places that cannot hold a ``<bdi>`` (the page ``<title>``, the
+    report's finding titles); everywhere else free text is wrapped in ``<bdi>`` so that an override cannot
+    reorder the page around it."""
+    return str(text).translate(BIDI_CONTROLS)
 
 
 def passage_segments(text: str | None, text_start: int | None, spans: Sequence[Sequence[int]] | None,

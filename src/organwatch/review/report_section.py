@@ -20,6 +20,7 @@ from organwatch.report.sections import ReportContext, ReportItem, Section
 from organwatch.report.svg import bar_chart, html_table
 from organwatch.review.agreement import agreement
 from organwatch.review.config import labels, settings
+from organwatch.review.render import strip_bidi
 from organwatch.review.schema import APPLICATION_ID, SCHEMA_VERSION, connect, guarded
 
 ORDER = 30
@@ -88,7 +89,7 @@ def project_items(path: Path, ctx: ReportContext) -> tuple[list[ReportItem], lis
 
 def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, threshold: float,
            cfg: dict[str, Any]) -> tuple[list[ReportItem], list[str]]:
-    name = path.name
+    name = strip_bidi(path.name)  # shown in titles, which cannot isolate a bidi override
     inputs = [InputRef(name=name, sha256=sha256_file(path))] + [
         InputRef(name=r["name"], sha256=r["sha256"])
         for r in con.execute("SELECT name, sha256 FROM inputs ORDER BY input_pk")]
@@ -170,14 +171,15 @@ def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, t
             docs = {r["document_id"] for r in rows}
             groups = {r["duplicate_group"] for r in rows if r["duplicate_group"] is not None}
             f = Finding(
-                check="review.confirmed_pattern", engine="review", title=f"Passages confirmed as pattern {pattern}",
-                subject=f"pattern {pattern} in review project {name}", kind=Kind.DESCRIPTIVE,
+                check="review.confirmed_pattern", engine="review",
+                title=f"Passages confirmed as pattern {strip_bidi(pattern)}",
+                subject=f"pattern {strip_bidi(pattern)} in review project {strip_bidi(name)}", kind=Kind.DESCRIPTIVE,
                 statistics={"hits_confirmed": len(rows), "documents": len(docs),
                             "documents_in_duplicate_groups": sum(1 for r in rows if r["duplicate_group"] is not None),
                             "duplicate_groups": len(groups)},
                 reference={"criterion": f"screening-criteria.md pattern {pattern}", "confirmed_rule": rule},
                 explanation=(f"Reviewers confirmed that {len(rows)} passage(s) in {len(docs)} document(s) describe "
-                             f"pattern {pattern} against the stated criterion. Each item keeps the passage excerpt, "
+                             f"pattern {strip_bidi(pattern)} against the stated criterion. Each item keeps the passage excerpt, "
                              "the evidence spans, and every reviewer's current decision with its rationale."),
                 evidence=rows, provenance=prov())
             shown = rows[: int(cfg["max_table_rows"])]
