@@ -180,7 +180,8 @@ def _items(con: sqlite3.Connection, path: Path, ctx: ReportContext, rule: str, t
                 reference={"criterion": f"screening-criteria.md pattern {pattern}", "confirmed_rule": rule},
                 explanation=(f"Reviewers confirmed that {len(rows)} passage(s) in {len(docs)} document(s) describe "
                              f"pattern {strip_bidi(pattern)} against the stated criterion. Each item keeps the "
-                             "passage excerpt, the evidence spans, and every reviewer's current decision with its rationale."),
+                             "passage excerpt, the evidence spans, and every reviewer's current decision with its "
+                             "rationale."),
                 evidence=rows, provenance=prov())
             shown = rows[: int(cfg["max_table_rows"])]
             table = html_table(["hit", "document", "year", "evidence", "reviewers", "rationale"], [
