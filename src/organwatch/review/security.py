@@ -102,6 +102,7 @@ class RunStore:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         if self.owned:
+            self.con().execute("PRAGMA journal_mode = WAL")  # workers read sessions while another one writes
             self.con().execute("CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, reviewer TEXT NOT NULL, "
                                "csrf TEXT NOT NULL, token_id TEXT NOT NULL, expires INTEGER NOT NULL)")
 
