@@ -96,14 +96,36 @@ def hospital_name(text: str, hit_start: int, hit_end: int) -> str | None:
     return name.strip() if name.strip() != cue else None
 
 
-def _page_hospital(vis: VisibleText, hits: list[Hit], nt: Any) -> str | None:
+def hospital_names(vis: VisibleText, hits: list[Hit], nt: Any) -> list[tuple[int, int, str]]:
+    """(visible start, line, name) of every named hospital or centre on the page."""
+    out = []
     for h in hits:
-        if h.type == "HOSPITAL":
+        if h.type in ("HOSPITAL", "BROKER"):
             a, b = nt.orig_span(h.start, h.end)
             name = hospital_name(vis.text, a, b)
             if name:
-                return name
-    return None
+                out.append((a, _line_of(vis, a), name))
+    return out
+
+
+def _line_of(vis: VisibleText, a: int) -> int:
+    if vis.newlines is None:
+        vis.newlines = np.flatnonzero(np.frombuffer(vis.text.encode("utf-32-le", "surrogatepass"),
+                                                    dtype=np.uint32) == 10)
+    return int(np.searchsorted(vis.newlines, a, side="right"))
+
+
+def claim_hospital(names: list[tuple[int, int, str]], vis: VisibleText, a: int, b: int) -> str | None:
+    """The hospital of a claim: one named on the claim's line (table row, paragraph), else the last one named
+    before the claim, else the first one on the page."""
+    if not names:
+        return None
+    line = _line_of(vis, a)
+    same = [n for s, ln, n in names if ln == line]
+    if same:
+        return same[0]
+    before = [n for s, _, n in names if s < a]
+    return before[-1] if before else names[0][2]
 
 
 def _claim_id(archive_record: str, span: tuple[int, int], rule: str) -> str:
@@ -114,9 +136,11 @@ def _claim_id(archive_record: str, span: tuple[int, int], rule: str) -> str:
 def claim_records(cap: Capture, claims: list[Claim], vis: VisibleText, nt: Any, page_info: dict[str, Any]
                   ) -> list[dict[str, Any]]:
     out = []
+    names = page_info.pop("_hospitals", [])
     for c in claims:
         a, b = nt.orig_span(c.start, c.end)
         span = vis.page_span(a, b)
+        page_info["hospital"] = claim_hospital(names, vis, a, b)
         w, p = c.wait, c.price
         rule = "+".join(c.rules)
         rec = {
@@ -167,7 +191,7 @@ def scan_capture(cap: Capture, ex: Extractor, opts: ScanOptions, counts: ScanCou
     if not claims:
         return [], row
     info = {"charset": charset, "language": lang, "advertiser": site_of(cap.url),
-            "hospital": _page_hospital(vis, hits, nt), "site": site_of(cap.url), **page_cues(hits, nt.text),
+            "_hospitals": hospital_names(vis, hits, nt), "site": site_of(cap.url), **page_cues(hits, nt.text),
             "charset_source": source}
     recs = claim_records(cap, claims, vis, nt, info)
     counts.claims += len(recs)

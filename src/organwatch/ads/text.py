@@ -36,6 +36,7 @@ class VisibleText:
     text: str
     starts: np.ndarray  # int64, page start offset of each visible character
     ends: np.ndarray  # int64, page end offset
+    newlines: np.ndarray | None = None  # visible offsets of the line breaks, computed on demand
 
     def page_span(self, a: int, b: int) -> tuple[int, int]:
         """Page ``[start, end)`` of visible ``[a, b)`` (b > a)."""
