@@ -374,3 +374,18 @@ def test_fuzz_every_reader_never_crashes(tmp_path_factory, suffix, prefix):
         assert rep.seen == rep.read + rep.failed
 
     run()
+
+
+def test_xlsx_cnki_excel_export(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["SrcDatabase-来源库", "Title-题名", "Author-作者", "Organ-单位", "Summary-摘要", "Year-年", "备注"])
+    ws.append(["期刊", "供肝获取体会", "张某", "某医院", "供者脑死亡后插管。", 2010, "x"])
+    ws.append([None] * 7)
+    ws.append(["期刊", "第二篇", "李某", "某大学", "摘要二。", 2011, None])
+    wb.save(tmp_path / "cnki.xlsx")
+    docs, errs, (rep,) = _read(tmp_path / "cnki.xlsx")
+    assert rep.format == "xlsx" and (rep.seen, rep.read) == (2, 2) and not errs
+    assert [(d.title, d.year, d.institution) for d in docs] == [("供肝获取体会", 2010, "某医院"), ("第二篇", 2011, "某大学")]
+    assert rep.notes == ["columns not in columns.toml, screened as text: 备注"] and "插管" in docs[0].text

@@ -12,6 +12,7 @@ FORMAT_NAMES = {
     "medline_text": "PubMed MEDLINE text (.nbib)", "ris": "RIS", "wos": "Web of Science/ISI tagged",
     "ovid": "OVID tagged", "endnote": "Refer/EndNote tagged (%0)", "refworks": "RefWorks tagged (RT)",
     "noteexpress": "NoteExpress", "cnki": "CNKI E-Study", "csv": "CSV", "tsv": "TSV", "jsonl": "JSON Lines",
+    "xlsx": "Excel workbook (.xlsx)",
     "text": "plain text", "pdf": "PDF", "binary": "binary (not a supported format)",
     "xml": "XML of an unsupported kind",
 }
@@ -164,6 +165,8 @@ def detect_format(path: Path, head: bytes) -> str:
         return "text"
     if _is_pdf([], head):
         return "pdf"
+    if head.startswith(b"PK\x03\x04") and (b"xl/" in head[:8192] or b"[Content_Types].xml" in head[:8192]):
+        return "xlsx"  # an Office Open XML workbook (CNKI/Wanfang Excel exports)
     if is_binary(head):
         return "binary"
     text = decode_head(head).lstrip("\ufeff")

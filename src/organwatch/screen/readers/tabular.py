@@ -200,6 +200,39 @@ def read_delimited_text(text_fh: io.TextIOBase, file: str, delimiter: str,
             yield RecordError(file, rec, str(e), reader.line_num)
 
 
+def read_xlsx(path: Path, file: str, header_note: list[str]) -> Iterator[Document | RecordError]:
+    """Rows of the first worksheet of an .xlsx workbook (openpyxl, read-only streaming), header in the first
+    non-empty row (CNKI/Wanfang Excel exports)."""
+    import zipfile
+
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as e:
+        yield RecordError(file, None, f"unreadable Excel workbook: {type(e).__name__}: {e}"[:300])
+        return
+    try:
+        rows = wb.worksheets[0].iter_rows(values_only=True) if wb.worksheets else iter(())
+        header: list[str] | None = None
+        rec = 0
+        for line, row in enumerate(rows, 1):
+            cells = ["" if v is None else str(v) for v in row]
+            if not any(c.strip() for c in cells):
+                continue
+            if header is None:
+                header = [c.strip() for c in cells]
+                header_note.extend(unknown_columns([h for h in header if h]))
+                continue
+            rec += 1
+            try:
+                yield row_to_document(dict(zip(header, cells, strict=False)), file, rec, line)
+            except ValueError as e:
+                yield RecordError(file, rec, str(e), line)
+    finally:
+        wb.close()
+
+
 def read_delimited(path: Path, delimiter: str, data: bytes | None = None) -> Iterator[Document | RecordError]:
     """Compatibility entry point: a whole CSV/TSV file (bytes decoded by :func:`decode_bytes`)."""
     raw = data if data is not None else path.read_bytes()
