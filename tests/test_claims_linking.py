@@ -68,7 +68,7 @@ def test_enrollment_jurisdiction_texas_is_an_error_row(tmp_path):
 def test_repeated_jurisdictions_count_once(tmp_path):
     x12 = tmp_path / "c.837"
     x12.write_text(build_837([{"claim_id": "J1", "member_id": "M1", "lines": [{"code": "99213", "date": "2024-02-01"}]}]))
-    r = ow("claims", str(x12), "-j", "TX", "-j", "US-TX", "-j", "tx", "--json")
+    r = ow("claims", str(x12), "-j", "TX", "-j", "US-TX", "-j", "tx", "--json", cwd=tmp_path)
     assert r.returncode == 0 and len(r.stdout.splitlines()) == 1
 
 

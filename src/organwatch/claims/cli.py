@@ -158,7 +158,8 @@ def _show_rules(day: dt.date | None, jurisdictions: list[str], as_json: bool, ou
               help="Use the rule versions valid on DATE (later versions and unsigned laws are ignored).")
 @click.option("--config", "config_path", type=click.Path(path_type=Path),
               help="TOML overriding engine settings / jurisdiction parameters (see docs/compliance.md).")
-@out_option(default=None, help="Outcome records (default ./claim-outcomes.jsonl, always written unless --json).")
+@out_option(default=None, help="Outcome records, always written (default ./claim-outcomes.jsonl; "
+                                "OUT.provenance.json beside it).")
 @format_option("jsonl")
 @json_option("lines", "the outcome records")
 @click.option("--worklist", "worklist_path", type=click.Path(path_type=Path),

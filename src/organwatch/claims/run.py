@@ -68,8 +68,8 @@ def run_claims(*, inputs: list[Path], jurisdictions: list[str], plan_type: str |
     js = _jurisdictions(jurisdictions, known)
     if plan_type is not None and plan_type not in plan_types():
         raise UsageError(f"--plan-type must be one of {', '.join(plan_types())}, not '{plan_type}'")
-    fmt_out = infer_format(out, fmt, "jsonl") if not as_json or out else "jsonl"
-    if out is None and not as_json:
+    fmt_out = infer_format(out, fmt, "jsonl")
+    if out is None:  # the outcome file is always written (other commands read it); --json prints it as well
         out = Path("claim-outcomes.jsonl") if fmt_out == "jsonl" else Path(f"claim-outcomes.{fmt_out}")
     members: dict = {}
     pre_errors: list[RecordError] = []
@@ -102,13 +102,11 @@ def run_claims(*, inputs: list[Path], jurisdictions: list[str], plan_type: str |
                                                                          " + fhirclient R4 4.0.1 schema notes")},
                   "counts": {"files": len(files), "claims": len(b.claims), "lines": n_lines,
                              "records": len(records), "errors": len(errors), "notes": len(notes), **b.linking}}
-    if as_json and out is None:
+    write_outcomes(records, out, fmt_out, RECORD_COLUMNS)
+    Path(str(out) + ".provenance.json").write_text(
+        json.dumps(provenance, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if as_json:
         emit_jsonl(records)
-    else:
-        assert out is not None
-        write_outcomes(records, out, fmt_out, RECORD_COLUMNS)
-        Path(str(out) + ".provenance.json").write_text(
-            json.dumps(provenance, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     _write_errors(errors_path, errors, notes)
     if worklist_path is not None:
         wl = build_worklist(b.engine, b.claims, members, js)
