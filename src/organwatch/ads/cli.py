@@ -181,7 +181,14 @@ def timeline_cmd(claims_file: Path, captures: Path | None, as_json: bool, out: P
         emit_jsonl(rows)
         return
     if out is None:
-        print_table(["site", "organ", "wait", "price", "first seen", "last seen", "captures", "disappeared after"],
-                    [[r["site"], r["organ"] or "", r["wait"], r["price"], r["first_seen"], r["last_seen"],
-                      r["captures_with_claim"], r["disappeared_after"] or ""] for r in rows],
-                    title="Advertised claims over time", ids=("site",))
+        def day(t: Any) -> str:
+            return str(t or "")[:10]
+
+        def claim(r: dict[str, Any]) -> str:
+            return f"{r['organ'] or 'organ not stated'}: " + "; ".join(x for x in (r["wait"], r["price"]) if x)
+
+        print_table(["site", "claim", "first", "last", "n", "gone by"],
+                    [[r["site"], claim(r), day(r["first_seen"]), day(r["last_seen"]), r["captures_with_claim"],
+                      day(r["disappeared_after"])] for r in rows],
+                    title="Advertised claims over time (capture dates; n = captures with the claim)",
+                    ids=("site",))
