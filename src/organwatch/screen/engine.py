@@ -123,7 +123,7 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
         by_type: dict[str, list] = {}
         for e in m.events:
             by_type.setdefault(e.type, []).append(e)
-        dctx = logic.doc_context(by_type, doc.year, _title_end(doc))
+        dctx = logic.doc_context(by_type, doc.year, _title_end(doc), len(m.norm))
         passages = logic.passages(m.norm, m.events, lang, doc.year, doc=dctx)
         recs = [_passage_record(doc, p, ctx_by_lang.get(p.lang) or ctx_by_lang["en"], anchor) for p in passages]
         label = worst_label(passages)

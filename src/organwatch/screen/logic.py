@@ -126,12 +126,14 @@ class PassageLogic:
         self.year_range = (int(pack.settings.get("year_min_modifier", 1980)),
                            int(pack.settings.get("year_max_modifier", 2015)))
         self.v6_until = int(pack.settings.get("v6_violation_until", 9999))
+        self.context_min = int(pack.settings.get("context_min_chars", 0))
 
     def _s(self, key: str, lang: str) -> int:
         return self._st.get(lang, self._st["en"])[key]
 
     # -------------------------------------------------------------- document context
-    def doc_context(self, by_type: dict[str, list[Event]], year: int | None, title_end: int = 0) -> DocContext:
+    def doc_context(self, by_type: dict[str, list[Event]], year: int | None, title_end: int = 0,
+                    n_chars: int | None = None) -> DocContext:
         """Document-level facts: about transplantation, animal donors, only living donors, a review."""
         types = frozenset(by_type)
         r = self.roles
@@ -139,7 +141,8 @@ class PassageLogic:
             e.ostart < title_end for t in self.exclusion if self.strong.get(t) == "animal" for e in by_type.get(t, []))
         living = bool(r.of("doc_living") & types) and not (r.of("doc_deceased") & types)
         return DocContext(types=types, year=year, transplant=bool(r.of("context") & types), animal=animal,
-                          living_only=living, review="REVIEW" in types, title_end=title_end)
+                          living_only=living, review="REVIEW" in types, title_end=title_end,
+                          context_known=bool(title_end) or n_chars is None or n_chars >= self.context_min)
 
     # -------------------------------------------------------------- subjects
     def subject_of(self, ev: Event, norm: str, subs: list[Event], starts: list[int], after: int) -> str | None:
@@ -235,7 +238,7 @@ class PassageLogic:
             by: dict[str, list[Event]] = {}
             for e in events:
                 by.setdefault(e.type, []).append(e)
-            doc = self.doc_context(by, year)
+            doc = self.doc_context(by, year, 0, len(norm))
         anchors = self._anchors(norm, events, doc.title_end)
         if not anchors:
             return []

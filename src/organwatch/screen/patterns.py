@@ -42,6 +42,7 @@ class DocContext:
     living_only: bool = False  # its donors are all living donors
     review: bool = False
     title_end: int = 0  # original offset where the title ends: subjects in the title are not the body's
+    context_known: bool = True  # False: no title and too little text to tell what the document is about
 
 
 def has_break(norm: str, a: int, b: int, ends: str = SENTENCE_END) -> bool:
@@ -413,5 +414,8 @@ def decide_by_context(f: Facts) -> tuple[Verdict, list[str]] | None:
     if f.doc.transplant:
         return Verdict("violation", code, min(conf, f.conf["cap"]),
                        why + " (document about transplantation; no donor term nearby)"), []
+    if code == "V1" and not f.doc.context_known:  # nothing says otherwise: brain death marks a potential donor
+        return Verdict("violation", code, min(conf, f.conf["cap"]) * f.conf["context_suspicious_factor"] * 2,
+                       why + " (no donor term; the text gives no other context)"), []
     return Verdict("suspicious", code, min(conf, f.conf["cap"]) * f.conf["context_suspicious_factor"],
                    why + " (no donor term and no transplantation context)"), []
