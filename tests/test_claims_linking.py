@@ -136,3 +136,26 @@ def test_messages_name_files_by_base_name(tmp_path):
     assert "Jane_Doe_private_folder" not in r.stderr and SECRET not in r.stderr
     r = ow("claims", str(p), str(good), "-j", "TX", "--out", str(tmp_path / "o.jsonl"), "--verbose")
     assert str(p) in r.stderr and SECRET not in r.stderr
+
+
+def test_report_rejects_damaged_outcome_files_in_one_line(tmp_path):
+    import pytest
+
+    from organwatch.claims.report_section import _read_outcomes
+    from organwatch.errors import InputError
+
+    bad = tmp_path / "o.jsonl"
+    bad.write_text('{"claim_id": "A", "line": 1, "jurisdiction": "US-TX", "outcome": "deny_statutory"}\n'
+                   '{"claim_id": "B", "line": 1, "jurisdiction": "US-TX", "outcome": "maybe"}\n')
+    with pytest.raises(InputError) as e:
+        _read_outcomes(bad)
+    assert "record 2" in str(e.value) and "outcome" in str(e.value) and "\n" not in str(e.value)
+    bad.write_text('{"claim_id": "A", "line": 1, "jurisdiction": "US-TX", "outcome": "allow"}\n{not json\n')
+    with pytest.raises(InputError) as e:
+        _read_outcomes(bad)
+    assert "line 2" in str(e.value)
+    csv = tmp_path / "o.csv"
+    csv.write_text("claim_id,line,jurisdiction,outcome\nA,x,US-TX,allow\n")
+    with pytest.raises(InputError) as e:
+        _read_outcomes(csv)
+    assert "line" in str(e.value)

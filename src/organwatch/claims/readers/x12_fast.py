@@ -258,9 +258,10 @@ def transaction_problem(tx: Transaction, source: str) -> tuple[str | None, Recor
 class _Extract:
     """Claim values of one 837 transaction set; one small handler per segment identifier."""
 
-    def __init__(self, source: str, es: str, cs: str, form: str, record: int):
+    def __init__(self, source: str, es: str, cs: str, form: str, record: int, version: str = ""):
         st = structure()
         self.source, self.es, self.cs, self.form, self.record = source, es, cs, form, record
+        self.facility_loop = "2310E" if form == "837I" else ("2310D" if version.startswith("004010") else "2310C")
         self.known = frozenset(st["segments"]["ids"])
         self.hi_q = frozenset(st["qualifiers"]["hi"])
         self.prod_q = frozenset(st["qualifiers"]["product"])
@@ -345,8 +346,8 @@ class _Extract:
         if cur.lines:
             if self.form == "837P":
                 cur.lines[-1].n4 = N4("2420C", state, country)
-        else:
-            cur.facility_n4 = N4("2310C" if self.form == "837P" else "2310E", state, country)
+        else:  # 5010 837P 2310C, 4010 837P 2310D, 837I 2310E (all: NM1*77 / FA / LI / TL)
+            cur.facility_n4 = N4(self.facility_loop, state, country)
 
     def clm(self, s: str, k: int) -> None:
         self.close()
@@ -466,7 +467,7 @@ def claims_from_scan(sc: Scan, only: set[int] | None = None) -> Iterator[Claim |
         if only is not None and tx.ordinal not in only:
             continue
         assert form is not None
-        ex = _Extract(sc.source, sc.es, sc.cs, form, record)
+        ex = _Extract(sc.source, sc.es, sc.cs, form, record, tx.version)
         got = ex.run(sc.segs, tx.start, tx.end)
         record = ex.record
         yield from got
