@@ -38,7 +38,9 @@ SCHEMA_FIELDS = [("document_id", pa.string()), ("source", pa.struct([("file", pa
                                        ("pages", pa.list_(pa.int64()))])),
                  ("title", pa.string()), ("year", pa.int64()), ("language", pa.string()),
                  ("institution", pa.string()), ("document_label", pa.string()), ("patterns", pa.list_(pa.string())),
-                 ("passages", pa.list_(_PASSAGE)), ("ethics", _ETHICS), ("errors", pa.list_(pa.string()))]
+                 ("passages", pa.list_(_PASSAGE)), ("ethics", _ETHICS), ("errors", pa.list_(pa.string())),
+                 # reader notes (Document.notes: decoding choices, records without a title): information, not errors
+                 ("notes", pa.list_(pa.string()))]
 
 
 def schema(include_text: bool = False) -> pa.Schema:
