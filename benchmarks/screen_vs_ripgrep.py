@@ -30,25 +30,33 @@ def main() -> None:
     ap.add_argument("--avg-bytes", type=int, default=None, help="average UTF-8 bytes of text per document "
                     "(benchmark d: --docs 124770 --avg-bytes 20000)")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=3, help="best of this many runs of each command")
+    ap.add_argument("--keep", type=Path, default=None, help="write the corpus here and keep it (reused if present)")
     a = ap.parse_args()
     rg = shutil.which("rg")
     with tempfile.TemporaryDirectory() as td:
         td = Path(td)
-        corpus = td / "corpus.jsonl"
+        corpus = a.keep or td / "corpus.jsonl"
         n_docs = a.docs or int(a.mb * 1e6 / (a.avg_chars * 1.8))
         t0 = time.perf_counter()
-        size = generate(corpus, n_docs, a.avg_chars, avg_bytes=a.avg_bytes)
+        if a.keep and a.keep.exists():
+            size = a.keep.stat().st_size
+        else:
+            size = generate(corpus, n_docs, a.avg_chars, avg_bytes=a.avg_bytes)
         print(f"generated in {time.perf_counter() - t0:.0f} s")
         lits = td / "literals.txt"
         lits.write_text("\n".join(load_pack().literal_strings()) + "\n", encoding="utf-8")
-        if rg:
+        t_rg = t_ow = float("inf")
+        for _ in range(a.runs):  # alternating, each pair in one run; best of the runs
+            if rg:
+                t0 = time.perf_counter()
+                subprocess.run([rg, "-c", "-F", "-i", "-f", str(lits), str(corpus)], stdout=subprocess.DEVNULL,
+                               check=False)
+                t_rg = min(t_rg, time.perf_counter() - t0)
             t0 = time.perf_counter()
-            subprocess.run([rg, "-c", "-F", "-i", "-f", str(lits), str(corpus)], stdout=subprocess.DEVNULL, check=False)
-            t_rg = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "organwatch", "screen", str(corpus), "--out", str(td / "o.parquet"),
-                            "--workers", str(a.workers)], capture_output=True, text=True)
-        t_ow = time.perf_counter() - t0
+            r = subprocess.run([sys.executable, "-m", "organwatch", "screen", str(corpus), "--out",
+                                str(td / "o.parquet"), "--workers", str(a.workers)], capture_output=True, text=True)
+            t_ow = min(t_ow, time.perf_counter() - t0)
         print(r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "")
         print(f"corpus: {n_docs} documents, {size / 1e6:.1f} MB JSONL; machine: {os.cpu_count()} cores, "
               f"load average {os.getloadavg()[0]:.1f} (other processes share the cores)")
@@ -60,6 +68,19 @@ def main() -> None:
         else:
             print("ripgrep not installed: apt-get install ripgrep for the baseline")
         stages(corpus)
+        selected(corpus)
+
+
+def selected(corpus: Path, mb: int = 16) -> None:
+    """Share of the documents (first ~``mb`` MB) the raw-byte prefilter selects for full screening."""
+    from organwatch.screen.engine import jsonl_ranges
+    from organwatch.screen.prefilter import get_prefilter
+    from organwatch.screen.readers.tabular import read_jsonl_range
+
+    t = next(iter(jsonl_ranges(str(corpus), block=mb << 20)))
+    docs = [d for d in read_jsonl_range(t.path, t.start, t.end, t.first_line) if hasattr(d, "text")]
+    sel = get_prefilter("ddr_default").select(docs)
+    print(f"prefilter: {sum(sel)} of {len(docs)} documents selected for full screening ({sum(sel) / len(docs):.1%})")
 
 
 def stages(corpus: Path, mb: int = 16) -> None:

@@ -25,17 +25,20 @@ labelled sets and with hypothesis).
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from organwatch.screen.documents import Document
-from organwatch.screen.normalise import Normaliser, get_normaliser
-from organwatch.screen.rulepack import RulePack, load_pack
+from organwatch.screen.normalise import Normaliser
+from organwatch.screen.rulepack import RulePack
 
 CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))  # as in normalise.py
 MAX_COMBINATIONS = 64  # variant combinations of one literal expanded into pure literals, else a regex
@@ -110,14 +113,16 @@ class Patterns:
         self.model = model
         # whitespace in patterns: ASCII, NUL, no-break space and ideographic space; the other whitespace
         # characters are rare and select the document outright (small patterns compile and scan fast)
-        ws_chars = {c for c in model.whitespace if c.isascii() or c in "\u00a0\u3000"}
+        # (NUL, which the matcher reads as a space, is a selector of its own: hyperscan's pure-literal
+        # compiler would cut a literal at a NUL byte)
+        ws_chars = {c for c in model.whitespace if (c.isascii() or c in "\u00a0\u3000") and c != "\x00"}
         self.ws = b"(?:" + alternation(ws_chars) + b")+"
         self.literals = list(literals)
         alphabet = {c for lit, _, _ in self.literals for c in lit}
         self.common = {c: self._common(c) for c in alphabet}
         rare = {v for c in alphabet for v in model.pre(c)} - {v for c in alphabet for v in self.common[c]}
         rare -= {v for c in alphabet for v in self.common[c] for v in (v.upper(), v.lower())}
-        rare |= set(model.whitespace) - ws_chars
+        rare |= set(model.whitespace) - ws_chars - {"\x00"}
         rare -= ws_chars
         risky = {c for c, exp in model.expansions.items()
                  if any(x in alphabet or x in _PINYIN_ALPHABET or x in "()" or x.isspace() for x in exp)}
@@ -136,6 +141,7 @@ class Patterns:
         self._add(hyphen_ws, pure, regex)
         for c in sorted(rare | risky | set(_BREAKS)):
             pure[c.encode("utf-8", "surrogatepass")] = None
+        regex[b"\\x00"] = None
         self.pure = list(pure)
         self.regex = list(regex)
         self.n_rare = len(rare | risky)
@@ -186,19 +192,17 @@ class Prefilter:
         lits = [(lit.text, lit.left_boundary, lit.right_boundary) for lit in pack.literals]
         self.patterns = Patterns(lits, char_model(norm))
         flags = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_CASELESS
-        pure = self.patterns.pure
-        db = hs.Database(mode=hs.HS_MODE_BLOCK)
-        db.compile(expressions=pure, ids=list(range(len(pure))), flags=[flags] * len(pure), literal=True)
-        self._dbs = [(db, hs.Scratch(db))]
-        rx = self.patterns.regex
-        if rx:
-            db2 = hs.Database(mode=hs.HS_MODE_BLOCK)
-            db2.compile(expressions=rx, ids=list(range(len(rx))), flags=[flags] * len(rx))
-            self._dbs.append((db2, hs.Scratch(db2)))
-        exp = hs.Database(mode=hs.HS_MODE_BLOCK)  # any expansion at all (language bounds need none)
-        chars = [c.encode("utf-8", "surrogatepass") for c in sorted(self.patterns.model.expansions)]
-        exp.compile(expressions=chars, ids=list(range(len(chars))), flags=[hs.HS_FLAG_SINGLEMATCH] * len(chars),
-                    literal=True)
+        self._dbs = []
+        for exprs, literal in ((self.patterns.pure, True), (self.patterns.regex, False)):
+            db = _compiled(exprs, flags, literal)
+            self._dbs.append((db, hs.Scratch(db)))
+        # characters that break the byte-count bounds of language_of: any expansion, and characters of
+        # U+5000-U+9FFF that do not normalise to one BMP CJK character (t2s maps a few to other planes)
+        model = self.patterns.model
+        odd = {c for k, v in model.preimage.items() if not (len(k) == 1 and is_cjk(k))
+               for c in v if 0x5000 <= ord(c) < 0xA000}
+        chars = [c.encode("utf-8", "surrogatepass") for c in sorted(set(model.expansions) | odd)]
+        exp = _compiled(chars, hs.HS_FLAG_SINGLEMATCH, True)
         self._exp = (exp, hs.Scratch(exp))
 
     def _scan(self, db: Any, scratch: Any, data: bytes) -> bool:
@@ -214,6 +218,7 @@ class Prefilter:
         return any(self._scan(db, scratch, data) for db, scratch in self._dbs)
 
     def has_expansion(self, data: bytes) -> bool:
+        """Whether ``data`` holds an expansion or a U+5000-U+9FFF character that is not CJK once normalised."""
         return self._scan(self._exp[0], self._exp[1], data)
 
     def select(self, docs: Sequence[Document], rules: str | None = None) -> list[bool]:
@@ -223,13 +228,66 @@ class Prefilter:
                 or self.hit(d.text.encode("utf-8", "surrogatepass")) for d in docs]
 
 
+def _cache_dir() -> Path | None:
+    env = os.environ.get("ORGANWATCH_PREFILTER_CACHE", "")
+    if env == "off":
+        return None
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "organwatch"
+    return base / "prefilter"
+
+
+def _compiled(exprs: list[bytes], flags: int, literal: bool) -> Any:
+    """A block-mode hyperscan database of ``exprs``, from the on-disk cache when the same patterns were
+    compiled before (keyed by the sha256 of the patterns, flags and hyperscan version; compiling the pack
+    takes seconds and every worker process needs it). ``ORGANWATCH_PREFILTER_CACHE`` = a directory, or
+    ``off``."""
+    from importlib.metadata import version
+
+    import hyperscan as hs
+
+    key = hashlib.sha256(repr((sorted(exprs), flags, literal, version("hyperscan"))).encode()).hexdigest()[:32]
+    d = _cache_dir()
+    path = d / f"{key}.hsdb" if d is not None else None
+    if path is not None and path.is_file():
+        try:
+            return hs.loadb(path.read_bytes(), hs.HS_MODE_BLOCK)
+        except Exception:  # noqa: BLE001 - a damaged cache file is recompiled, never fatal
+            pass
+    db = hs.Database(mode=hs.HS_MODE_BLOCK)
+    if exprs:
+        db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[flags] * len(exprs), literal=literal)
+    else:  # pragma: no cover - every pack has literals
+        db.compile(expressions=[b"(?!)"], ids=[0], flags=[flags])
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(hs.dumpb(db))
+            tmp.replace(path)
+        except OSError:
+            pass  # read-only home: compile per process
+    return db
+
+
 def _stop(idx: int, frm: int, to: int, flags: int, ctx: object) -> bool:
     return True  # the first match decides: stop scanning this buffer
 
 
 @lru_cache(maxsize=4)
-def get_prefilter(rules: str) -> Prefilter:
-    return Prefilter(load_pack(rules), get_normaliser())
+def get_prefilter(rules: str, backend: str = "hyperscan") -> Prefilter:
+    """The prefilter of a pack, built from the pack and normaliser the engine loaded in this process."""
+    from organwatch.screen.engine import _components
+
+    pack, matcher, _logic = _components(rules, backend)
+    return Prefilter(pack, matcher.norm)
+
+
+@lru_cache(maxsize=1)
+def available() -> bool:
+    """The prefilter needs hyperscan; without it (the re2 fallback) every document is screened fully."""
+    import importlib.util
+
+    return importlib.util.find_spec("hyperscan") is not None
 
 
 # --- records of documents the prefilter passed over -------------------------------------------------------
@@ -238,9 +296,9 @@ _PROXY = {"zh": ("\u4e00", "\u4e01", "\u4e02", "\u4e03", "\u3400"), "en": ("x", 
 
 
 @lru_cache(maxsize=4)
-def proxy_texts(rules: str) -> dict[str, str]:
+def proxy_texts(rules: str, backend: str = "hyperscan") -> dict[str, str]:
     """A one-character text per language that the prefilter proves free of literals."""
-    pf = get_prefilter(rules)
+    pf = get_prefilter(rules, backend)
     out = {"und": ""}
     for lang, cands in _PROXY.items():
         for c in cands:
@@ -265,20 +323,12 @@ def _byte_counts(data: bytes) -> tuple[int, int, int, int]:
     return n, non_ascii, sure_cjk, deletable
 
 
-@lru_cache(maxsize=1)
-def _sure_cjk_ok() -> bool:
-    """U+5000-U+9FFF all normalise to one CJK character (so they count as CJK and are never deleted)."""
-    m = char_model(get_normaliser())
-    bad = [c for c in map(chr, range(0x5000, 0xA000)) if c in m.expansions]
-    inv = {c: k for k, v in m.preimage.items() for c in v if 0x5000 <= ord(c) < 0xA000}
-    return not bad and all(is_cjk(k) for k in inv.values())
-
-
 def language_of(text: str, data: bytes, pf: Prefilter, exact: Callable[[str], str]) -> str:
     """The language the matcher would give ``text`` ("zh" / "en" / "und"), from byte counts when they
     decide it (bounds on the normalised length and CJK count), else from ``exact`` (the matcher itself).
 
-    Bounds: CJK characters are never deleted and U+5000-U+9FFF stay CJK, so CJK >= ``sure_cjk``; only
+    Bounds: CJK characters are never deleted and U+5000-U+9FFF stay CJK (``has_expansion`` finds the
+    exceptions and every expansion), so CJK >= ``sure_cjk``; only
     non-ASCII characters can become CJK, so CJK <= ``non_ascii``; without expansions the normalised length
     is at most ``n`` and at least ``n`` minus every character the normaliser could delete."""
     if not text:
@@ -286,7 +336,7 @@ def language_of(text: str, data: bytes, pf: Prefilter, exact: Callable[[str], st
     n, non_ascii, sure_cjk, deletable = _byte_counts(data)
     if non_ascii == 0:
         return "en"  # ASCII never becomes CJK; a non-empty text never normalises to nothing
-    if _sure_cjk_ok() and not pf.has_expansion(data):
+    if not pf.has_expansion(data):
         if sure_cjk / n >= LANG_SHARE:
             return "zh"
         lower = n - deletable - (non_ascii - sure_cjk)  # non-ASCII whitespace and pinyin may go too
@@ -301,11 +351,13 @@ def screen_prefiltered(docs: list[Document], opts: Any, full: Callable[[list[Doc
     others through ``full`` too but as stand-ins (same metadata, literal-free one-character text of the
     same language, so no normalisation or passage work), with the real text put back when it is stored."""
     plain = replace(opts, prefilter=False)
-    pf = get_prefilter(opts.rules)
+    if not available():
+        return full(docs, plain)
+    pf = get_prefilter(opts.rules, opts.backend)
     sel = pf.select(docs, opts.rules)
     if all(sel):
         return full(docs, plain)
-    proxies = proxy_texts(opts.rules)
+    proxies = proxy_texts(opts.rules, opts.backend)
     matcher_lang = _exact_language(opts)
     stand_ins: list[Document] = []
     for d, s in zip(docs, sel, strict=True):

@@ -19,10 +19,11 @@ from organwatch.screen.documents import Document, RecordError
 
 def _marked(lines: list[bytes], items: Iterable[Document | RecordError], first_line: int,
             rules: str | None) -> Iterator[Document | RecordError]:
-    if rules is None:
+    from organwatch.screen.prefilter import ATTR, available, get_prefilter
+
+    if rules is None or not available():
         yield from items
         return
-    from organwatch.screen.prefilter import ATTR, get_prefilter
 
     hit = get_prefilter(rules).hit
     hits = {n for n, raw in enumerate(lines, first_line) if hit(raw)}
