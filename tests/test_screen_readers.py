@@ -389,3 +389,12 @@ def test_xlsx_cnki_excel_export(tmp_path):
     assert rep.format == "xlsx" and (rep.seen, rep.read) == (2, 2) and not errs
     assert [(d.title, d.year, d.institution) for d in docs] == [("供肝获取体会", 2010, "某医院"), ("第二篇", 2011, "某大学")]
     assert rep.notes == ["columns not in columns.toml, screened as text: 备注"] and "插管" in docs[0].text
+
+
+def test_json_array_is_records_not_one_text(tmp_path):
+    f = tmp_path / "export.json"
+    f.write_text(json.dumps([{"id": "a", "title": "Donor care", "abstract": "After brain death."},
+                             {"id": "b", "text": "Second"}, 3]), encoding="utf-8")
+    docs, errs, (rep,) = _read(f)
+    assert rep.format == "json" and (rep.seen, rep.read, rep.failed) == (3, 2, 1)
+    assert [d.document_id for d in docs] == ["a", "b"] and errs[0].record == 3

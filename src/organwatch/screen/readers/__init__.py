@@ -22,7 +22,7 @@ from organwatch.screen.readers.detect import FORMAT_NAMES, decode_head, detect_f
 from organwatch.screen.readers.stream import RecordCounter, Source, head_bytes
 
 FORMATS = ("auto", "medline", "pmc", "endnote_xml", "medline_text", "ris", "wos", "ovid", "endnote", "refworks",
-           "noteexpress", "cnki", "csv", "tsv", "xlsx", "jsonl", "text", "pdf")
+           "noteexpress", "cnki", "csv", "tsv", "xlsx", "jsonl", "json", "text", "pdf")
 SUPPORTED = ", ".join(FORMAT_NAMES[f] for f in FORMATS[1:])
 _SKIP = {".parquet", ".part", ".html", ".png", ".jpg", ".jpeg", ".gif", ".zip", ".owproj", ".pyc"}
 _TAGGED = ("medline_text", "ris", "wos", "ovid", "endnote", "refworks", "noteexpress", "cnki")
@@ -202,6 +202,10 @@ def _plan(path: Path, f: str, head: bytes) -> tuple[Reader, list[RecordCounter],
     if f == "jsonl":
         c = RecordCounter(rb"^[ \t]*[^\s]")
         return _jsonl, [c], lambda: c.count, "non-blank lines"
+    if f == "json":
+        holder_j: list[int] = []
+        return (lambda src, file: _json_array(src, file, holder_j), [], lambda: holder_j[0] if holder_j else 0,
+                "elements of the top-level array")
     if f == "xlsx":
         holder_x: list[int] = []
         return (lambda src, file: _xlsx(src, file, holder_x), [], lambda: holder_x[0] if holder_x else 0,
@@ -296,6 +300,17 @@ def _delimited(src: Source, file: str, delimiter: str, holder: list[int]) -> Ite
     if unknown:
         yield RecordError(file, None, "columns not in columns.toml, screened as text: " + ", ".join(unknown),
                           note=True)
+
+
+def _json_array(src: Source, file: str, holder: list[int]) -> Iterator[Any]:
+    from organwatch.screen.readers.tabular import read_json_array
+
+    n = 0
+    for it in read_json_array(src, file):
+        if isinstance(it, Document) or it.record is not None:
+            n += 1
+        yield it
+    holder.append(n)
 
 
 def _xlsx(src: Source, file: str, holder: list[int]) -> Iterator[Any]:

@@ -12,7 +12,7 @@ FORMAT_NAMES = {
     "medline_text": "PubMed MEDLINE text (.nbib)", "ris": "RIS", "wos": "Web of Science/ISI tagged",
     "ovid": "OVID tagged", "endnote": "Refer/EndNote tagged (%0)", "refworks": "RefWorks tagged (RT)",
     "noteexpress": "NoteExpress", "cnki": "CNKI E-Study", "csv": "CSV", "tsv": "TSV", "jsonl": "JSON Lines",
-    "xlsx": "Excel workbook (.xlsx)",
+    "xlsx": "Excel workbook (.xlsx)", "json": "JSON array of records",
     "text": "plain text", "pdf": "PDF", "binary": "binary (not a supported format)",
     "xml": "XML of an unsupported kind",
 }
@@ -115,9 +115,14 @@ def _is_jsonl(lines: list[str], head: bytes) -> bool:
     return bool(lines) and lines[0].lstrip("\ufeff").lstrip().startswith("{")
 
 
+def _is_json_array(lines: list[str], head: bytes) -> bool:
+    first = "".join(lines[:3]).lstrip("\ufeff").lstrip()
+    return first.startswith("[") and first[1:].lstrip()[:1] in ("{", "]")
+
+
 _TAGGED = (("pdf", _is_pdf), ("endnote", _is_refer), ("noteexpress", _is_noteexpress), ("cnki", _is_cnki),
            ("refworks", _is_refworks), ("wos", _is_wos), ("medline_text", _is_medline_text), ("ovid", _is_ovid),
-           ("ris", _is_ris), ("jsonl", _is_jsonl))
+           ("ris", _is_ris), ("jsonl", _is_jsonl), ("json", _is_json_array))
 
 
 def is_binary(head: bytes) -> bool:

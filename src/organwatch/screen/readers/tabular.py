@@ -200,6 +200,37 @@ def read_delimited_text(text_fh: io.TextIOBase, file: str, delimiter: str,
             yield RecordError(file, rec, str(e), reader.line_num)
 
 
+def read_json_array(src, file: str) -> Iterator[Document | RecordError]:
+    """A JSON document holding an array of records (or one record), parsed whole: at most the record cap
+    (``stream.MAX_RECORD_BYTES``); larger files should be JSON Lines."""
+    from organwatch.screen.readers import stream
+
+    parts: list[bytes] = []
+    size = 0
+    for chunk in src.chunks():
+        size += len(chunk)
+        if size > stream.MAX_RECORD_BYTES:
+            src.drain_hash()
+            yield RecordError(file, None, f"JSON document larger than {stream.MAX_RECORD_BYTES >> 20} MiB: refused "
+                                          "(write JSON Lines, one record per line)")
+            return
+        parts.append(chunk)
+    try:
+        data = json.loads(decode_bytes(b"".join(parts))[0])
+    except (ValueError, RecursionError) as e:
+        yield RecordError(file, None, f"invalid JSON: {e}"[:300])
+        return
+    items = data if isinstance(data, list) else [data]
+    for k, obj in enumerate(items, 1):
+        if not isinstance(obj, dict):
+            yield RecordError(file, k, "array element is not a JSON object")
+            continue
+        try:
+            yield row_to_document(obj, file, k)
+        except ValueError as e:
+            yield RecordError(file, k, str(e))
+
+
 def read_xlsx(path: Path, file: str, header_note: list[str]) -> Iterator[Document | RecordError]:
     """Rows of the first worksheet of an .xlsx workbook (openpyxl, read-only streaming), header in the first
     non-empty row (CNKI/Wanfang Excel exports)."""
