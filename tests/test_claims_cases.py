@@ -28,6 +28,9 @@ def run(tmp_path: Path, files: dict[str, str], jurisdictions=None, plan_type=Non
                 assert c.note, str(c)
                 continue
             claims.append(c)
+        # every test case: the other path (tokeniser vs pyx12, plain JSON vs fhirclient) reads the same claims
+        other = [c for c in read_claims(p, fast=not fast) if not isinstance(c, RecordError)]
+        assert other == [c for c in claims if c.source == p.name], name
     mem: dict = {}
     if members is not None:
         (tmp_path / "members.csv").write_text(MEMBER_HEADER + members, encoding="utf-8")

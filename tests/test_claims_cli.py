@@ -240,3 +240,13 @@ def test_laws_rules_view():
     assert all(v is not False for x in rows.values() for v in x["registry_checks"].values())
     r = ow("laws", "--rules", "--as-of", "2024-06-01", "--json")
     assert sorted(x["jurisdiction"] for x in map(json.loads, r.stdout.splitlines())) == ["US-ID", "US-TX", "US-UT"]
+
+
+def test_fixture_directory_fast_paths_give_the_same_records(tmp_path):
+    d = ROOT / "tests" / "data" / "claims"
+    a, b = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    args = [str(d / "professional.837"), str(d / "institutional.837"), str(d / "bundle-hk.json"),
+            str(d / "claims.csv"), "--members", str(d / "members.csv"), "--enrollment", str(d / "enrollment.csv")]
+    assert ow("claims", *args, "--out", str(a)).returncode == 0
+    assert ow("claims", *args, "--fast", "--out", str(b)).returncode == 0
+    assert a.read_bytes() == b.read_bytes()
