@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from organwatch.claims.model import Claim
 from organwatch.errors import InputError, RecordError
+
+if TYPE_CHECKING:
+    from organwatch.claims.readers.fhir_index import ResourceIndex
 
 MAX_INPUT_BYTES = 1024 * 1024 * 1024  # larger claims files are refused (split them); FHIR NDJSON is streamed
 FORMATS = "X12 837P/837I (5010, 4010), FHIR R4 JSON / Bundle / NDJSON, claims CSV"
@@ -61,7 +65,7 @@ def read_all(paths: list[Path], fast: bool = False, index_out: list[object] | No
         except InputError as e:  # a whole file that is not a claims file: isolate it, go on
             yield RecordError(file=p.name, record=None, field="file", message=e.message)
     fhir = [p for p, k in kinds if k == "fhir"]
-    index = None
+    index: ResourceIndex | None = None
     if fhir:
         from organwatch.claims.readers.fhir import build_index
 
@@ -74,7 +78,7 @@ def read_all(paths: list[Path], fast: bool = False, index_out: list[object] | No
         yield from _read_one(p, k, fast, index)
 
 
-def _read_one(p: Path, kind: str, fast: bool, index: object) -> Iterator[Claim | RecordError]:
+def _read_one(p: Path, kind: str, fast: bool, index: ResourceIndex | None) -> Iterator[Claim | RecordError]:
     if kind == "x12":
         if fast:
             from organwatch.claims.readers.x12_fast import read_x12_fast
@@ -87,7 +91,7 @@ def _read_one(p: Path, kind: str, fast: bool, index: object) -> Iterator[Claim |
     elif kind == "fhir":
         from organwatch.claims.readers.fhir import read_fhir
 
-        yield from read_fhir(p, index, fast)  # type: ignore[arg-type]  # index is a ResourceIndex here
+        yield from read_fhir(p, index, fast)
     else:
         from organwatch.claims.readers.csv_claims import read_csv_claims
 
