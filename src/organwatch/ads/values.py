@@ -70,8 +70,15 @@ class ValueGrammar:
         bounds_b = _alt(g.price_min_before + g.price_max_before)
         bounds_a = _alt(g.price_min_after + g.price_max_after)
         post = _alt(list(g.currency_after))
-        price = (f"(?:(?P<pb>{bounds_b}) ?)?(?P<c1>{pre})? ?(?P<a1>{amt}) ?(?P<m1>{mult})?(?P<post1>{post})?"
-                 f"(?: ?{pconn} ?(?P<c2>{pre})? ?(?P<a2>{amt}) ?(?P<m2>{mult})?)?"
+        # a multiplier may be followed by more (number, multiplier) pairs: 6万2千, 1亿2000万, 2천5백만
+        cmult = f"{mult}(?:{amt}{mult})*"
+        # parsing uses the atomic multipliers only (千万 = 千 then 万), so 2천5백만 is (2천 + 5백) x 만
+        ms = g.multipliers
+        atomic = [k for k in ms if not any(k == a + b and a in ms and b in ms for a in ms for b in ms)]
+        digits_only = "".join(sorted(g.cjk_digits))
+        self.mult_pair_rx = re.compile(f"({DIGITS}|[{re.escape(digits_only)}]+)?({_alt(atomic)})")
+        price = (f"(?:(?P<pb>{bounds_b}) ?)?(?P<c1>{pre})? ?(?P<a1>{amt}) ?(?P<m1>{cmult})?(?P<post1>{post})?"
+                 f"(?: ?{pconn} ?(?P<c2>{pre})? ?(?P<a2>{amt}) ?(?P<m2>{cmult})?)?"
                  f" ?(?P<post>{post})?"
                  f"(?P<pa>{bounds_a})?")
         self.price_rx = re.compile(price)
@@ -232,12 +239,26 @@ class ValueGrammar:
 
     # -- prices -------------------------------------------------------------------------------------------
     def _amount(self, a: str | None, mlt: str | None) -> float | None:
+        """An amount with its multipliers: small ones (千, 百, 천, k) add up within a section, large ones
+        (万, 亿, 만, 억, million) multiply the section: 6万2千 = 62,000; 2천5백만 = 25,000,000."""
         if a is None:
             return None
         n = self.number(a)
         if n is None:
             return None
-        return n[0] * (self.g.multipliers[mlt] if mlt else 1)
+        if not mlt:
+            return n[0]
+        total, section, first = 0.0, 0.0, True
+        for num, mul in self.mult_pair_rx.findall(mlt):
+            k = n[0] if first else (self.number(num)[0] if num and self.number(num) else 0.0)  # type: ignore[index]
+            first = False
+            m = self.g.multipliers[mul]
+            if m >= 10000:
+                total += (section + k) * m if (section + k) else m
+                section = 0.0
+            else:
+                section += (k or 1) * m
+        return total + section
 
     def prices(self, norm: str, lang: str, a: int = 0, b: int | None = None) -> list[Value]:
         out: list[Value] = []
@@ -254,7 +275,8 @@ class ValueGrammar:
         if not cur_text:
             # "费用约20-30万" on a Chinese page: 万 without a currency is yuan (the clause needs a fee cue)
             nxt = m.string[m.end():m.end() + 1]
-            if not (lang.startswith("zh") and (m.group("m2") or m.group("m1")) in g.implicit_cny_multipliers
+            mlt = m.group("m2") or m.group("m1") or ""
+            if not (lang.startswith("zh") and any(x in mlt for x in g.implicit_cny_multipliers)
                     and nxt not in g.counter_words):
                 return None
             implicit = True
