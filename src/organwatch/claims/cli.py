@@ -95,8 +95,11 @@ def _law_row(r: dict) -> list[str]:
 
 
 def _print_laws(rows: list[dict], day: dt.date | None) -> None:
-    print_table(["id", "juris.", "status", "provisions", "verification", "corrected",
-                 "in effect"], [_law_row(r) for r in rows],
+    cols = ["id", "juris.", "status", "provisions", "verification", "corrected", "in effect"]
+    table = [_law_row(r) for r in rows]
+    if day is None:  # "in effect" is only known for a date
+        cols, table = cols[:-1], [t[:-1] for t in table]
+    print_table(cols, table,
                 title=f"{len(rows)} instruments" + (f" as of {day}" if day else ""))
     con = Console(soft_wrap=True)
     for r in rows:
@@ -108,9 +111,9 @@ def _print_laws(rows: list[dict], day: dt.date | None) -> None:
                       f"{_short(c['corrected'])!r}", markup=False, highlight=False)
 
 
-def _short(text: str | None, n: int = 60) -> str:
+def _short(text: str | None, n: int = 160) -> str:
     t = text or ""
-    return t if len(t) <= n else "..." + t[-n:]
+    return t if len(t) <= n else t[: n // 2 - 2] + " ... " + t[-(n // 2 - 2):]
 
 
 def _show_rules(day: dt.date | None, jurisdictions: list[str], as_json: bool, out: Path | None,
