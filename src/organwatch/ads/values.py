@@ -250,7 +250,8 @@ class ValueGrammar:
             return n[0]
         total, section, first = 0.0, 0.0, True
         for num, mul in self.mult_pair_rx.findall(mlt):
-            k = n[0] if first else (self.number(num)[0] if num and self.number(num) else 0.0)  # type: ignore[index]
+            parsed = self.number(num) if num else None
+            k = n[0] if first else (parsed[0] if parsed else 0.0)
             first = False
             m = self.g.multipliers[mul]
             if m >= 10000:
