@@ -30,7 +30,7 @@ def test_translations_keep_their_placeholders(catalog):
         if not msg.id:
             continue
         assert sorted(PLACEHOLDER.findall(msg.id)) == sorted(PLACEHOLDER.findall(msg.string)), msg.id
-        assert re.search(r"[\u4e00-\u9fff]", msg.string) or msg.id in ("Download SVG",), msg.id
+        assert re.search(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]", msg.string) or msg.id in ("Download SVG",), msg.id
 
 
 def test_gettext_switches_language_and_back():

@@ -78,6 +78,14 @@ def n(x: float | int | None) -> str:
     return f"{round(x):,}"
 
 
+def and_join(parts: Sequence[str]) -> str:
+    """"a, b and c" (in the report's language)."""
+    parts = list(parts)
+    if len(parts) < 2:
+        return "".join(parts)
+    return _("%(a)s and %(b)s") % {"a": ", ".join(parts[:-1]), "b": parts[-1]}
+
+
 def pct(x: float | None, digits: int = 1) -> str:
     return "–" if x is None else f"{x * 100:.{digits}f}%".replace(".0%", "%")
 
@@ -132,14 +140,20 @@ def rule_repeats(idx: Index) -> list[BriefingItem]:
     vintages = sorted({m.group(1) for k in f.statistics for m in [re.match(r"vintage_(\d{4})_runs$", k)] if m})
     runs = "; ".join(sorted({str(_stat(f, f"vintage_{v}_runs")) for v in vintages}))
     rate = max((_stat(f, f"vintage_{v}_reference_repeat_rate", 0) for v in vintages), default=0)
-    s = _("In the WHO-ONT GODT downloads of %(vintages)s, every China figure for %(runs)s equals the previous "
-          "year's exactly, a run of %(run)s identical years; in other countries %(rate)s of country-years repeat "
-          "the year before.") % {"vintages": ", ".join(vintages), "runs": runs,
-                                 "run": _stat(f, "longest_run_years"), "rate": pct(rate)}
+    s = _("In the WHO-ONT GODT downloads of %(vintages)s, China's figures stay identical from year to year within "
+          "%(runs)s: a run of %(run)s identical years. In other countries %(rate)s of country-years repeat the year "
+          "before.") % {"vintages": and_join(vintages), "runs": runs, "run": _stat(f, "longest_run_years"),
+                        "rate": pct(rate)}
     return [idx.item(_("Are figures carried forward from year to year?"), s, f)]
 
 
 def _ratio_name(f: Finding) -> str:
+    """The ratio in words (translated for the checks the briefing knows, else from the finding's title)."""
+    known = {"stats.ratio_constancy.kidney_liver": _("the ratio of deceased-donor kidney to liver transplants"),
+             "stats.ratio_constancy.organs_per_donor": _("organs transplanted per deceased donor"),
+             "stats.ratio_constancy.dcd_share": _("the share of donors after circulatory death")}
+    if f.check in known:
+        return known[f.check]
     t = re.sub(r"^Constancy of ", "", f.title)
     return re.sub(r"\s*\([A-Z]{3}\)$", "", t)
 
@@ -152,7 +166,7 @@ def rule_ratios(idx: Index) -> list[BriefingItem]:
                "as constant") % {"name": _ratio_name(f), "cv": svg.fmt_num(_stat(f, "cv"), 2),
                                  "k": _stat(f, "countries_as_constant_or_more"), "n": _stat(f, "reference_countries")}
              for f in fs]
-    s = "; ".join(parts) + "."
+    s = _("; ").join(parts) + _(".")
     return [idx.item(_("What do internal ratios show?"), s[:1].upper() + s[1:], fs[0])]
 
 
@@ -267,11 +281,15 @@ US_STATES = {
 }
 
 
+COUNTRIES = {"US": "United States", "IL": "Israel", "TW": "Taiwan", "ES": "Spain", "IT": "Italy", "BE": "Belgium",
+             "GB": "United Kingdom", "CA": "Canada", "AU": "Australia", "KR": "South Korea"}
+
+
 def jurisdiction_name(code: str) -> str:
+    """A jurisdiction code (``US-TX``, ``IL``) as a place name in the report's language; unknown codes unchanged."""
     if code.startswith("US-") and code[3:] in US_STATES:
-        return US_STATES[code[3:]]
-    return {"US": "United States", "IL": "Israel", "TW": "Taiwan", "ES": "Spain", "IT": "Italy", "BE": "Belgium",
-            "GB": "United Kingdom", "CA": "Canada", "AU": "Australia", "KR": "South Korea"}.get(code, code)
+        return _(US_STATES[code[3:]])
+    return _(COUNTRIES[code]) if code in COUNTRIES else code
 
 
 def bill_name(law_id: str) -> str:
@@ -295,7 +313,7 @@ def rule_laws(idx: Index) -> list[BriefingItem]:
             p += " " + _("(date not confirmed by the sources)")
         parts.append(p)
     s = _("%(k)s laws bar health insurers from paying for transplants performed in China or with organs from "
-          "there: %(list)s.") % {"k": len(rows), "list": "; ".join(parts)}
+          "there: %(list)s.") % {"k": len(rows), "list": _("; ").join(parts)}
     reg = idx.first("claims.registry.instruments")
     if reg is not None and _stat(reg, "instruments"):
         s += " " + _("The legislation registry holds %(n)s instruments in %(j)s jurisdictions, %(ins)s of them on "

@@ -96,7 +96,7 @@ def extract_messages() -> list[str]:
     import jinja2.ext
     from babel.messages.extract import extract_from_file
 
-    from organwatch.report import labels
+    from organwatch.report import briefing, labels
 
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2)}
     found: set[str] = set()
@@ -107,4 +107,5 @@ def extract_messages() -> list[str]:
         for _lineno, msg, _comments, _ctx in extract_from_file(method, str(path), keywords=keywords):
             found.add(msg if isinstance(msg, str) else msg[0])
     found |= set(labels.KEYS.values()) | set(labels.MODELS.values()) | {"yes", "no"}
+    found |= set(briefing.US_STATES.values()) | set(briefing.COUNTRIES.values())
     return sorted(found)

@@ -388,7 +388,8 @@ def line_chart(series: Sequence[dict], title: str, x_label: str = "", y_label: s
                years: bool | None = None) -> Markup:
     """``series``: dicts with ``name``, ``x`` (numbers), ``y`` (numbers/None), optional ``color``, ``dash`` (fitted
     curves), ``markers`` (default True), ``line`` (default True), ``connect`` (join across gaps; for model curves),
-    ``gaps`` (shade the periods this series has no data for, even when drawn as dots) and ``labels`` (tooltips). Gaps in the observed series are shaded and labelled "no data"."""
+    ``gaps`` (shade the periods this series has no data for, even when drawn as dots) and ``labels`` (tooltips).
+    Gaps in the observed series are shaded and labelled "no data"."""
     c = _Canvas(width, height, title, desc=desc)
     xs = [x for s in series for x, y in zip(s["x"], s["y"], strict=False) if y is not None]
     ys = [y for s in series for y in s["y"] if y is not None and (not log_y or y > 0)]
@@ -586,7 +587,7 @@ def histogram(values: Sequence[float], title: str, bins: int = 30, value_label: 
 
 # -- briefing charts -------------------------------------------------------------------------------------------------
 def dot_strip(values: Sequence[float], marked: float, title: str, axis_label: str, marked_label: str,
-              others_label: str, log_x: bool = False, width: int = 560, lower_is: str = "",
+              others_label: str, log_x: bool = False, width: int = 400, lower_is: str = "",
               labels: Sequence[str] = (), desc: str = "") -> Markup:
     """One row of dots (the reference countries) with the tested value marked: a compact distribution."""
     c = _Canvas(width, 96, title, ml=16, mr=16, mt=14, mb=40, desc=desc)
@@ -636,7 +637,7 @@ def dot_strip(values: Sequence[float], marked: float, title: str, axis_label: st
     return figure(c.svg(), title, [_("unit"), axis_label], rows, numeric=False)
 
 
-def range_bar(ranges: Sequence[dict], title: str, axis_label: str, width: int = 560, log_x: bool = True,
+def range_bar(ranges: Sequence[dict], title: str, axis_label: str, width: int = 400, log_x: bool = True,
               desc: str = "") -> Markup:
     """Horizontal ranges on one scale: dicts with ``label``, ``low``, ``high``, optional ``mid`` and ``color``."""
     n = len(ranges)
