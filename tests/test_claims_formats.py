@@ -395,3 +395,23 @@ def test_fhir_paths_identical_on_edited_copies(shared_formats, tmp_path):
 
 def test_synthea_copy_cleanup(tmp_path):
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_index_keeps_facts_not_resources_and_skips_unneeded_lines(tmp_path, monkeypatch):
+    from organwatch.claims.readers import fhir_index
+
+    p = tmp_path / "Observation.ndjson"
+    lines = [json.dumps({"resourceType": "Observation", "id": f"o{i}", "status": "final"}, separators=(",", ":"))
+             for i in range(2000)]
+    lines.append(json.dumps({"resourceType": "Location", "id": "L1", "address": {"country": "CN"}},
+                            separators=(",", ":")))
+    p.write_text("\n".join(lines) + "\n")
+    parsed = []
+    real = fhir_index.loads
+    monkeypatch.setattr(fhir_index, "loads", lambda t: parsed.append(1) or real(t))
+    index = fhir_index.ResourceIndex()
+    fhir_index.index_file(p, index)
+    assert len(parsed) <= 2  # the first-line probe and the Location; 2,000 Observations skipped unparsed
+    facts, why = index.resolve("Location/L1")
+    assert why == "" and facts.country == "CN" and isinstance(facts, fhir_index.Facts)
+    assert all(isinstance(v, fhir_index.Facts) for v in index.by_key.values())
