@@ -238,3 +238,26 @@ def test_roles_have_one_source_the_pack():
     assert PACK.setting("sentence_lookback", "en") > 0
     _, matcher, _ = _components("ddr_default", "hyperscan")
     assert matcher.near_window >= PACK.setting("sentence_lookback", "en")
+
+
+def test_modifier_hits_alone_change_no_record():
+    """A document made only of modifier literals (pack [types] modifier) gets the record of a document with no
+    hit at all: no passage, the same ethics fields, no institution."""
+    mods = PACK.types.of("modifier")
+    assert "DONOR" in mods and "NEG_PRE" in mods and "ORGAN_TX" not in mods and "BD" not in mods
+    for lang, sep in (("zh", "。"), ("en", ". ")):
+        _, m0, _ = _components("ddr_default", "hyperscan")
+        matcher = matching.Matcher(PACK, m0.scanner, m0.norm, keep_all=True)  # no pruning of far cues
+        words = [t.strip("<>") for r in PACK.rules if r.type in mods and r.lang == lang for t in r.terms
+                 if "{" not in t]
+        # literals that contain a non-modifier literal (诱导插管 holds 插管) are not modifier-only text
+        found = matcher.match(words)
+        words = [w for w, m in zip(words, found, strict=True) if m.events and {e.type for e in m.events} <= mods]
+        assert len(words) > 100
+        text = sep.join(words) + sep
+        types = {e.type for e in matcher.match([text])[0].events}
+        assert len(types) > 15 and types <= mods, types - mods
+        blank = "x" if lang == "en" else "甲"
+        got, ref = screen_chunk([Document("a", "f", 1, text), Document("a", "f", 1, blank)], ScreenOptions())
+        assert got["passages"] == [] and got["institution"] is None
+        assert got["ethics"] == ref["ethics"] and got["document_label"] == ref["document_label"]

@@ -72,8 +72,8 @@ class RulePack:
 
 # [types]: the role of each event/cue type in the passage logic and matcher (lists of type names), plus the
 # confidence constants of the pattern functions ([types.confidence]) and the exclusion reasons
-ROLE_KEYS = ("anchor", "airway", "near_only", "head_only", "presence_only", "shown", "pre", "subject_strong",
-             "subject_weak", "context", "doc_animal", "doc_living", "doc_deceased")
+ROLE_KEYS = ("anchor", "airway", "near_only", "head_only", "presence_only", "modifier", "shown", "pre",
+             "subject_strong", "subject_weak", "context", "doc_animal", "doc_living", "doc_deceased")
 CONFIDENCE_KEYS = ("V1", "V2", "V3", "V4", "V5", "V6", "V1_urgent_bonus", "V3_simultaneous", "V5_tracheotomy",
                    "signal_bonus", "cap", "normative_cap", "normative_factor", "context_suspicious_factor",
                    "v6_late_factor",
