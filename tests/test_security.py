@@ -465,6 +465,22 @@ def test_deep_json_and_big_forms_are_refused_also_before_login(client):
     assert r.status_code == 413
 
 
+def test_non_ascii_csrf_and_token_values_are_refused_not_500(project):
+    app, ra = create_app(project, host="0.0.0.0", tokens={"alice": "tok-alice-0001"})
+    with TestClient(app, base_url="http://192.0.2.10:8765") as c:
+        c.get("/login")
+        r = c.post("/login", data={"token": "tök", "login_csrf": "é"}, follow_redirects=False)
+        assert r.status_code == 403
+        page = c.get("/login").text
+        tok = re.search(r'name="login_csrf" value="([^"]+)"', page).group(1)
+        r = c.post("/login", data={"token": "tök-ß", "login_csrf": tok}, follow_redirects=False)
+        assert r.status_code == 400
+        login(c, "tok-alice-0001", field="token")
+        r = c.post("/decide", data={"hit_id": "doc-001#p0", "label": "suspicious", "csrf_token": "ü"})
+        assert r.status_code in (400, 403)
+    ra.close()
+
+
 @pytest.mark.parametrize("name", ["alice\u200b", "\u202eecila", "al\u0085ice", "ali\u2066ce", "\ufeffalice",
                                   "alice\ufe0f", "bob\u3164", "a\u2028b", "x\u00adx"])
 def test_look_alike_reviewer_names_are_refused(name):

@@ -49,8 +49,8 @@ from organwatch.review.security import (
 MAX_BODY = 64 * 1024
 MAX_FIELDS = 20
 MAX_JSON_DEPTH = 4  # a decision is a flat object; deeper bodies are refused before parsing
-MAX_HIT_PK = 2 ** 63 - 1
-MAX_PAGE = 100_000  # SQLite INTEGER range: larger ids cannot exist
+MAX_HIT_PK = 2 ** 63 - 1  # SQLite INTEGER range: larger ids cannot exist
+MAX_PAGE = 100_000
 STATIC = {"htmx.min.js": "text/javascript", "review.js": "text/javascript", "review.css": "text/css"}
 
 
@@ -159,8 +159,8 @@ class ReviewApp:
         error = None
         if request.method == "POST":
             form = await self.form(request)
-            if not self.origin_ok(request) or not secrets.compare_digest(
-                    form.get("login_csrf", ""), request.cookies.get("ow_login", "") or "-"):
+            if not self.origin_ok(request) or not secrets.compare_digest(  # bytes: any text compares, never raises
+                    form.get("login_csrf", "").encode(), (request.cookies.get("ow_login", "") or "-").encode()):
                 return PlainTextResponse("login form expired or cross-site: reload the page", 403,
                                          headers=SECURITY_HEADERS)
             token = None
