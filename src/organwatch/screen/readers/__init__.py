@@ -171,6 +171,7 @@ def _read_file(path: Path, rep: FileReport, head: bytes) -> Iterator[Document | 
         return
     reader, counters, seen_of, method = _plan(path, f, head)
     src = Source(path, counters)
+    src.line_mode = f not in _XML
     yield from _account(reader(src, str(path)), rep)
     if src.damage and not any(src.damage in e for e in rep.errors):
         rep.errors.append(src.damage)

@@ -108,7 +108,9 @@ def _is_ris(lines: list[str], head: bytes) -> bool:
 
 
 def _is_ovid(lines: list[str], head: bytes) -> bool:
-    return bool(lines) and bool(re.match(r"^<\d+>\s*$", lines[0]))
+    """``<N>`` record lines (within the first lines) followed by field names with indented values."""
+    starts = [i for i, ln in enumerate(lines[:40]) if re.match(r"^<\d+>\s*$", ln)]
+    return bool(starts) and starts[0] < 5 and any(ln[:1].isspace() for ln in lines[starts[0]:starts[0] + 6])
 
 
 def _is_jsonl(lines: list[str], head: bytes) -> bool:

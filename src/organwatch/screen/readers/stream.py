@@ -106,8 +106,27 @@ class Source:
         self.gzipped = False
         self.transcoded = False  # UTF-16 input re-encoded as UTF-8
         self.done = False
+        self.line_mode = False  # line formats: a damaged stream drops its cut last line (never a half record line)
 
     def chunks(self) -> Iterator[bytes]:
+        if not self.line_mode:
+            yield from self._chunks()
+            return
+        tail = b""
+        for chunk in self._chunks():
+            data = tail + chunk
+            cut = data.rfind(b"\n") + 1
+            if cut == 0 and len(data) < 1 << 20:
+                tail = data
+                continue
+            if cut == 0:
+                cut = len(data)
+            tail = data[cut:]
+            yield data[:cut]
+        if tail and not self.damage:
+            yield tail
+
+    def _chunks(self) -> Iterator[bytes]:
         with open(self.path, "rb") as fh:
             first = fh.read(CHUNK)
             self._hash(first)
@@ -127,8 +146,9 @@ class Source:
                 yield chunk
             else:
                 self.done = True
-        for c in self.counters:
-            c.finish()
+        if not (self.line_mode and self.damage):  # a damaged line stream's cut last line is not a record line
+            for c in self.counters:
+                c.finish()
 
     def _hash(self, data: bytes) -> None:
         self.sha.update(data)
