@@ -44,8 +44,10 @@ def test_scan_writes_one_record_per_claim(scanned):
     assert set(CONTRACT) <= set(rows[0])
     assert len({r["claim_id"] for r in rows}) == 21
     assert (scanned.parent / "claims.captures.parquet").exists()
-    meta = json.loads(pq.read_schema(scanned).metadata[b"organwatch"])
+    meta = json.loads(pq.ParquetFile(scanned).metadata.metadata[b"organwatch"])
     assert meta["provenance"]["files"][0]["seen"] == 11
+    early = json.loads(pq.read_schema(scanned).metadata[b"organwatch"])
+    assert early["provenance"]["inputs"] == ["pages.warc.gz"] and early["provenance"]["rules"]["sha256"]
 
 
 def _find(rows, **kw):
@@ -166,3 +168,20 @@ def test_report_section(scanned):
     assert kinds == {"descriptive"}
     assert "published" in str(sec.items[0].table_html) and "120" in str(sec.items[0].table_html)
     assert "urn:uuid:" in str(sec.items[2].table_html)  # every claim links to its archive record
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv"])
+def test_sink_writes_in_batches(tmp_path, monkeypatch, fmt):
+    from organwatch.ads import sink
+    from organwatch.ads.scan import CAPTURE_COLUMNS
+    from organwatch.ads.timeline import load_table
+
+    monkeypatch.setattr(sink, "BATCH", 2)
+    path = tmp_path / f"c.{fmt}"
+    s = sink.RecordSink(path, fmt, "captures", CAPTURE_COLUMNS, {"provenance": {"engine": "ads"}})
+    for i in range(5):
+        s.add([{"site": "example.org", "url": f"http://example.org/{i}", "record": i, "claims": i % 2,
+                "prefilter": True}])
+    s.close({"provenance": {"engine": "ads", "files": []}})
+    rows = load_table(path)
+    assert [r["record"] for r in rows] == [0, 1, 2, 3, 4] and [r["claims"] for r in rows] == [0, 1, 0, 1, 0]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from organwatch.clikit import (
     warn,
 )
 from organwatch.errors import InputError, RecordError, nothing_read
-from organwatch.output import infer_format, records_to_arrow, write_records
+from organwatch.output import infer_format, write_records
 
 DEFAULT_OUT = Path("claims.parquet")
 
@@ -34,20 +33,6 @@ def ads() -> None:
       organwatch ads scan crawl/ --out claims.parquet
       organwatch ads timeline claims.parquet
     """
-
-
-def _write(records: list[dict[str, Any]], path: Path, fmt: str, columns: list[str], meta: dict[str, Any]) -> None:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        if path.parent and not path.parent.exists():
-            raise InputError(f"{path}: output directory does not exist")
-        table = records_to_arrow(records, columns)
-        old = table.schema.metadata or {}
-        table = table.replace_schema_metadata({**old, b"organwatch": json.dumps(meta, ensure_ascii=False)})
-        pq.write_table(table, path)
-    else:
-        write_records(records, path, fmt, columns)
 
 
 def _provenance(pack: Any, opts: Any, stats: list[Any]) -> dict[str, Any]:
@@ -107,10 +92,13 @@ def scan(inputs: tuple[Path, ...], out: Path, fmt: str | None, as_json: bool, ru
     for p in files:
         if not p.exists():
             raise InputError("no such file or folder", file=p.name)
+    from organwatch.ads.sink import RecordSink
+
     stats: list[FileStats] = []
     counts = ScanCounts()
-    claims: list[dict[str, Any]] = []
-    caps: list[dict[str, Any]] = []
+    start = {"provenance": {**_provenance(pack, opts, []), "inputs": [p.name for p in files]}}
+    claims = RecordSink(out, fmt, "claims", CLAIM_COLUMNS, start)
+    caps = RecordSink(captures_path(out), fmt, "captures", CAPTURE_COLUMNS, start)
     for p in files:
         kind = kind_of(p)
         if kind is None:
@@ -125,14 +113,17 @@ def scan(inputs: tuple[Path, ...], out: Path, fmt: str | None, as_json: bool, ru
                 continue
             assert isinstance(item, Capture)
             recs, row = scan_capture(item, ex, opts, counts)
-            claims.extend(recs)
-            caps.append(row)
-    read = sum(s.read for s in stats)
-    if read == 0:
-        raise nothing_read("archived page", len(files), FORMATS)
+            claims.add(recs)
+            caps.add([row])
+            if as_json and recs:
+                emit_jsonl(recs)
     meta = {"provenance": _provenance(pack, opts, stats)}
-    _write(claims, out, fmt, CLAIM_COLUMNS, meta)
-    _write(caps, captures_path(out), fmt, CAPTURE_COLUMNS, meta)
+    claims.close(meta)
+    caps.close(meta)
+    if sum(s.read for s in stats) == 0:
+        for f in (out, captures_path(out)):
+            f.unlink(missing_ok=True)
+        raise nothing_read("archived page", len(files), FORMATS)
     for s in stats:
         say(f"{s.file}: {s.seen} records seen, {s.read} read, {s.failed} failed, {s.other} not pages")
     say(f"{counts.captures} captures, {counts.prefiltered_out} skipped by the prefilter, {counts.pages} pages "
@@ -141,8 +132,6 @@ def scan(inputs: tuple[Path, ...], out: Path, fmt: str | None, as_json: bool, ru
     if counts.mojibake_pages:
         warn(f"{counts.mojibake_pages} page(s) still contain replacement characters or look like mis-decoded "
              "CJK text")
-    if as_json:
-        emit_jsonl(claims)
 
 
 @ads.command("timeline")
