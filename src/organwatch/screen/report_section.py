@@ -86,7 +86,7 @@ TABLE3 = (("donor_source", "Donor source reported"),
 
 
 def _pct(k: int, n: int) -> str:
-    return f"{k / n * 100:.1f} %" if n else "–"
+    return f"{k / n * 100:.1f}\u00a0%" if n else "–"
 
 
 def ethics_summary(eth: list[dict[str, Any]]) -> dict[str, Any]:
@@ -109,10 +109,11 @@ def _ethics_item(eth: list[dict[str, Any]], prov: Provenance) -> tuple[Finding, 
     n, m = st["standard_applies"], st["documents_with_ethics_fields"]
     rows = [[label, str(st[f"{key}_reported"]), _pct(st[f"{key}_reported"], n),
              str(n - st[f"{key}_reported"]), _pct(n - st[f"{key}_reported"], n)] for key, label in TABLE3]
-    rows.append(["Missing donor source or donor consent, or a voluntary-donation claim before 2010 (§6)",
+    rows.append(["Fails the standard (§6: donor source or donor consent missing, or a voluntary-donation claim "
+                 "for transplants before 2010)",
                  str(st["fails_standard"]), _pct(st["fails_standard"], n), str(n - st["fails_standard"]),
                  _pct(n - st["fails_standard"], n)])
-    table = html_table(["item", "reported", "share reported", "not reported", "share not reported"], rows,
+    table = html_table(["item", "yes", "share yes", "no", "share no"], rows,
                        caption=f"Ethics reporting in the {n} documents the standard applies to "
                                f"(layout of Rogers et al., BMJ Open 2019, Table 3)")
     consent, prisoner = st["donor_consent_reported"], st["no_prisoner_statement_reported"]
