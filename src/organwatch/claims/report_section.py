@@ -232,10 +232,13 @@ def _outcomes_item(path: Path) -> ReportItem:
         kind=Kind.DESCRIPTIVE,
         statistics={"claims": len(claims), "records": len(rows), **{o: total[o] for o in OUTCOMES}},
         reference={"jurisdictions": sorted(by_j)},
-        explanation=(f"{total['deny_statutory']} line outcomes meet a prong of a mandatory statute, "
-                     f"{total['review_required']} need review (missing or unresolved facts such as organ origin), "
-                     f"{total['limit_permitted']} fall under a permissive statute. Outcomes describe how claim fields "
-                     "compare with the statutes' conditions; they are not findings about patients or providers."),
+        explanation=(f"Of {len(rows)} line outcomes, {total['deny_statutory']} meet a prong of a mandatory statute, "
+                     f"{total['review_required']} need review (missing or unresolved facts such as organ origin) and "
+                     f"{total['limit_permitted']} fall under a permissive statute; {total['not_effective']} are dated "
+                     f"before the law took effect, {total['not_transplant_related']} are not transplant-related, "
+                     f"{total['allow']} are allowed and {total['not_in_scope']} concern plans the laws do not bind. "
+                     "Outcomes describe how claim fields compare with the statutes' conditions; they are not findings "
+                     "about patients or providers."),
         # claim identifiers (patient account numbers) stay in the outcome file, not in a report that travels
         evidence=[{k: r.get(k) for k in ("line", "jurisdiction", "outcome", "reasons", "statute", "fields",
                                          "date_of_service", "form")}
