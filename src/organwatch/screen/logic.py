@@ -147,8 +147,9 @@ class PassageLogic:
     # -------------------------------------------------------------- subjects
     def subject_of(self, ev: Event, norm: str, subs: list[Event], starts: list[int], after: int) -> str | None:
         """Who an airway event happens to: the nearest strong subject before it in its clause (or just after
-        it in the clause), else a weak one in the clause, else the first strong subject of its sentence, else
-        the last strong subject of the sentence before; None when no subject is found."""
+        it in the clause), else the donor when a brain-death statement is in the sentence, else a weak subject
+        in the clause (anaesthesia induction, "the patient": the recipient), else the first strong subject of
+        its sentence, else the last strong subject of the sentence before; None when no subject is found."""
         lo = max(0, ev.start - self.lookback)
         s0 = _last_boundary(norm, lo, ev.start, SENTENCE_END)
         s0 = lo if s0 is None else s0
@@ -164,6 +165,10 @@ class PassageLogic:
         for e in subs[i_hi:bisect.bisect_left(starts, ce)]:
             if e.type in self.strong and e.start >= ev.end:
                 return self.strong[e.type]
+        # weak subjects: a brain-death statement anywhere in the sentence makes the patient the donor
+        sentence = before + [e for e in subs[i_hi:bisect.bisect_left(starts, ce)]]
+        if any(self.weak.get(e.type) == "donor" and e.start >= s0 for e in sentence):
+            return "donor"
         for e in reversed(in_clause):
             if e.type in self.weak:
                 return self.weak[e.type]
