@@ -89,3 +89,9 @@ def test_visible_text_keeps_cells_and_maps_back_to_the_page():
 def test_short_undeclared_pages_are_detected_without_mojibake(enc, text):
     out, codec, source = decode(f"<html><body><p>{text}</p></body></html>".encode(enc))
     assert source == "detected" and text in out
+
+
+def test_utf8_bytes_declared_gb2312_are_read_as_utf8():
+    data = '<meta charset="gb2312"><p>肝移植等待时间约两周，费用约25万元。</p>'.encode("utf-8")
+    text, codec, source = decode(data, "text/html; charset=gb2312")
+    assert codec == "utf-8" and "肝移植等待时间约两周" in text

@@ -8,9 +8,10 @@ CP950, CP932, EUC-JP and CP949 with the fewest of them is used); 5. UTF-8 with r
 ``utf-8-replace``). A declared charset is used only if the bytes decode with it without error; otherwise the next
 step is tried. A declared single-byte Western charset (ISO-8859-1, windows-1252, ASCII) on bytes that decode
 strictly as UTF-8, or that charset-normalizer reads as a CJK encoding, is treated as a wrong declaration (old
-Chinese sites often declared ISO-8859-1 for GBK pages), so that no mojibake is produced. Labels are mapped to the
-supersets browsers use: gb2312/gbk -> gb18030, big5 -> cp950 (with the HKSCS fallback big5hkscs), shift_jis ->
-cp932, euc-kr -> cp949, iso-8859-1/ascii -> cp1252.
+Chinese sites often declared ISO-8859-1 for GBK pages), and so is a declared legacy CJK charset on bytes that are
+valid multi-byte UTF-8 (legacy CJK text is practically never valid UTF-8), so that no mojibake is produced. Labels
+are mapped to the supersets browsers use: gb2312/gbk -> gb18030, big5 -> cp950 (with the HKSCS fallback
+big5hkscs), shift_jis -> cp932, euc-kr -> cp949, iso-8859-1/ascii -> cp1252.
 """
 
 from __future__ import annotations
@@ -78,6 +79,17 @@ def detect(data: bytes) -> str | None:
     return canonical(best.encoding) if best is not None else None
 
 
+def _is_utf8(data: bytes) -> bool:
+    """Valid UTF-8 with at least a few multi-byte sequences."""
+    if sum(1 for b in data[:DETECT_BYTES] if b >= 0x80) < 6:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _try(data: bytes, codec: str) -> str | None:
     for c in (codec, *FALLBACKS.get(codec, ())):
         try:
@@ -141,6 +153,11 @@ def decode(data: bytes, content_type: str | bytes | None = None) -> tuple[str, s
         codec = canonical(get())
         if codec is None:
             continue
+        if source in ("header", "meta") and codec not in WESTERN and not codec.startswith("utf") and \
+                _is_utf8(data):
+            # a legacy declaration on bytes that are valid multi-byte UTF-8 (a server default, or a page
+            # re-saved as UTF-8): legacy CJK text is practically never valid UTF-8, so UTF-8 it is
+            return data.decode("utf-8"), "utf-8", "detected"
         if codec in WESTERN and source in ("header", "meta"):
             real = _western_is_wrong(data)
             if real is not None:
