@@ -92,6 +92,6 @@ def test_short_undeclared_pages_are_detected_without_mojibake(enc, text):
 
 
 def test_utf8_bytes_declared_gb2312_are_read_as_utf8():
-    data = '<meta charset="gb2312"><p>肝移植等待时间约两周，费用约25万元。</p>'.encode("utf-8")
+    data = '<meta charset="gb2312"><p>肝移植等待时间约两周，费用约25万元。</p>'.encode()
     text, codec, source = decode(data, "text/html; charset=gb2312")
     assert codec == "utf-8" and "肝移植等待时间约两周" in text
