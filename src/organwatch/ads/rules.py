@@ -116,6 +116,7 @@ class Grammar:
     units: dict[str, float]
     bare_units: set[str]
     comparator_min_days: float
+    comparator_max_days: float
     cjk_digits: dict[str, int]
     cjk_units: dict[str, int]
     word_numbers: dict[str, int]
@@ -229,6 +230,7 @@ def compile_grammar(g: dict[str, Any], where: str) -> Grammar:
     return Grammar(
         units=units, bare_units=set(_strings(g, "bare_units", where)),
         comparator_min_days=float(g.get("comparator_units_min_days", 365)),
+        comparator_max_days=float(g.get("comparator_max_wait_days", 180)),
         cjk_digits=_table(g, "cjk_digits", where), cjk_units=_table(g, "cjk_units", where),
         word_numbers=_pairs(g, "word_numbers", where, int),
         numeral_ranges={k: (int(v[0]), int(v[1])) for k, v in _triples(g, "numeral_ranges", where).items()},

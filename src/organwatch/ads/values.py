@@ -227,8 +227,8 @@ class ValueGrammar:
             hi, vague = p2[1], vague or p2[2]
             if lo is not None and hi is not None and lo > hi:
                 return None
-        if (hi or 0) >= self.g.comparator_min_days or (lo or 0) >= self.g.comparator_min_days:
-            return None  # waits in years: comparators (waiting-list statistics), not advertised claims
+        if max(hi or 0, lo or 0) >= min(self.g.comparator_min_days, self.g.comparator_max_days):
+            return None  # waits in years or over half a year: comparators (waiting-list statistics), not ads
         within = bool(m.group("wb") or (m.group("wa") and end == m.end()))
         if within and lo is not None and lo == hi:
             lo = None  # "within 1 week": maximum only (a range stays a range: "within 2-4 weeks")
