@@ -338,6 +338,16 @@ def test_facility_type_cells(cell, kind):
     assert facility_kind(cell) == kind
 
 
+def test_unlisted_maker_from_an_adversary_country_outside_the_laws_scope():
+    assert verdict("2026-01-01", "US-FL", manufacturer="Example Instruments", country_of_origin="China",
+                   facility_type="hospital") == "not_restricted"
+    out = screen("2025-06-01", manufacturer="WuXi AppTec")  # bills ended, watch letter not yet written
+    assert out["verdict"] == "not_restricted" and "entity_not_on_a_list_on_date" in out["reasons"]
+    assert out["questions"] == []  # Texas's law is not in force yet: nothing to ask
+    out = screen("2025-10-01", manufacturer="WuXi AppTec")
+    assert out["verdict"] == "not_restricted" and "domiciled" in out["questions"][0]
+
+
 def test_hong_kong_origin_asks_when_the_definition_is_silent():
     out = screen("2025-01-01", "US-ID", manufacturer="Example Instruments", country_of_origin="Hong Kong")
     assert out["verdict"] == "needs_review" and "origin_hong_kong_not_stated" in out["reasons"]

@@ -225,7 +225,8 @@ def rule_no_jurisdiction(c: Case) -> Ruling | None:
 def rule_unmatched(c: Case) -> Ruling | None:
     if c.ident.state != "none":
         return None
-    if c.law is None or L.in_force(c.law, c.day) != "in_force" or L.covers_asset(c.law, c.kind) is False:
+    if (c.law is None or L.in_force(c.law, c.day) != "in_force" or L.covers_asset(c.law, c.kind) is False
+            or L.covers_facility(c.law, c.facility) is False):
         return Ruling("not_restricted", ["no_registry_match"])
     adversary = L.adversary_country(c.law, c.country)
     if adversary is None and c.country == "HK":
@@ -264,7 +265,7 @@ def rule_not_on_a_list(c: Case) -> Ruling | None:
     if c.status is not None:
         return None
     reasons, questions = _parent_note(c)
-    return Ruling("not_restricted", ["entity_not_on_a_list_on_date", *reasons], questions)
+    return Ruling("not_restricted", ["entity_not_on_a_list_on_date", *reasons], [*questions, *_domicile_question(c)])
 
 
 def rule_watch_or_bill(c: Case) -> Ruling | None:
