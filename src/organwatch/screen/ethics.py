@@ -69,6 +69,7 @@ class EthicsConfig:
     scope_types: tuple[str, ...]
     applies_types: tuple[str, ...]
     outcome_types: tuple[str, ...]
+    series_types: tuple[str, ...]
     exclude_near: tuple[str, ...]
     exclude_window: dict[str, int]
     pre_scope: dict[str, int]
@@ -92,6 +93,7 @@ def _config_of(pack: RulePack) -> EthicsConfig:
     return EthicsConfig(
         scope=e.get("scope", "all"), scope_types=tuple(e.get("scope_types", [])),
         applies_types=tuple(e.get("applies_types", [])), outcome_types=tuple(e.get("outcome_types", [])),
+        series_types=tuple(e.get("series_types", [])),
         exclude_near=tuple(e.get("exclude_near", [])), exclude_window=_per_lang(e.get("exclude_window"), 0),
         pre_scope=_per_lang(e.get("negation_scope"), 0), post_scope=_per_lang(e.get("negation_post_scope"), 0),
         years_window=int(e.get("transplant_years_window", 200)), max_claims=int(e.get("max_voluntary_claims", 50)),
@@ -178,7 +180,8 @@ def split_negated(norm: str, by: dict[str, list[Event]], cfg: EthicsConfig
 def applicability(by: dict[str, list[Event]], lang: str | None, title_end: int, cfg: EthicsConfig
                   ) -> tuple[bool, str]:
     """Whether the §6 standard applies: research reporting organ-transplant outcomes (named in the title, at
-    least twice, or with an outcome or own-series cue), not an animal model, not a review, within the scope."""
+    least twice with an outcome cue, or once with an own-series cue), not an animal model, not a review,
+    within the scope."""
     tx = [e for t in cfg.applies_types for e in by.get(t, []) if e.tag != "context_only"]
     if not tx:
         return False, "no organ transplantation named"
@@ -193,7 +196,8 @@ def applicability(by: dict[str, list[Event]], lang: str | None, title_end: int, 
         return False, "animal transplantation model"
     in_title = any(e.ostart < title_end for e in human)
     outcome = any(t in by for t in cfg.outcome_types)
-    if not in_title and not (len(human) >= 2 or outcome):
+    series = any(t in by for t in cfg.series_types)
+    if not in_title and not ((len(human) >= 2 and outcome) or series):
         return False, "organ transplantation mentioned, no transplant outcomes reported"
     if "REVIEW" in by:
         return False, "review article"

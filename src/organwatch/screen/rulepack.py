@@ -81,8 +81,9 @@ CONFIDENCE_KEYS = ("V1", "V2", "V3", "V4", "V5", "V6", "V1_urgent_bonus", "V3_si
                    "compliant_dcd_reintubation", "compliant_det", "compliant_criteria", "compliant_other",
                    "dcd_arrest", "exclusion", "not_applicable")
 SUBJECTS = ("donor", "recipient", "animal", "living_donor")
-ETHICS_KEYS = ("scope", "scope_types", "applies_types", "outcome_types", "exclude_near", "exclude_window",
-               "negation_scope", "negation_post_scope", "transplant_years_window", "max_voluntary_claims")
+ETHICS_KEYS = ("scope", "scope_types", "applies_types", "outcome_types", "series_types", "exclude_near",
+               "exclude_window", "negation_scope", "negation_post_scope", "transplant_years_window",
+               "max_voluntary_claims")
 
 
 @dataclass
@@ -179,7 +180,7 @@ def parse_ethics(raw: Any, known: set[str], where: str) -> dict[str, Any]:
     scope = raw.get("scope", "all")
     if scope not in ("all", "china"):
         raise InputError(f"[ethics]: scope must be 'all' or 'china', not '{scope}'", file=where)
-    for k in ("scope_types", "applies_types", "outcome_types", "exclude_near"):
+    for k in ("scope_types", "applies_types", "outcome_types", "series_types", "exclude_near"):
         bad = [t for t in raw.get(k, []) if t not in known]
         if bad:
             raise InputError(f"[ethics]: '{k}' names type(s) that no rule has: {', '.join(bad)}", file=where)
