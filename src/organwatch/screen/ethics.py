@@ -201,7 +201,8 @@ def applicability(by: dict[str, list[Event]], lang: str | None, title_end: int, 
         return False, "organ transplantation mentioned, no transplant outcomes reported"
     if "REVIEW" in by:
         return False, "review article"
-    if cfg.scope == "china" and lang != "zh" and not any(t in by for t in cfg.scope_types):
+    chinese = (lang or "").lower().startswith(("zh", "chi", "zho"))
+    if cfg.scope == "china" and not chinese and not any(t in by for t in cfg.scope_types):
         return False, "outside the configured scope (in or about China)"
     where = " in or about China" if cfg.scope == "china" else ""
     return True, "reports organ-transplant outcomes" + where
