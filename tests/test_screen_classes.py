@@ -58,3 +58,25 @@ def test_class_cases(cls, lang, predicted):
 
 def _text(it: dict) -> str:
     return f"{it['title']}\n\n{it['text']}" if it.get("title") else it["text"]
+
+
+# scores of the held-out third measured before issue 12 (pack 2026.11.1, `organwatch evaluate`, 1 Dec 2026),
+# written down by hand: (precision, recall) per label, overall and per language
+BASELINE = {"all": {"violation": (1.0, 0.892), "suspicious": (1.0, 1.0), "compliant": (1.0, 0.8),
+                    "not_applicable": (0.824, 1.0)},
+            "zh": {"violation": (1.0, 0.947), "suspicious": (1.0, 1.0), "compliant": (1.0, 1.0),
+                   "not_applicable": (0.933, 1.0)},
+            "en": {"violation": (1.0, 0.833), "suspicious": (1.0, 1.0), "compliant": (1.0, 0.6),
+                   "not_applicable": (0.737, 1.0)}}
+
+
+def test_heldout_scores_not_below_the_baseline():
+    from organwatch.screen.evaluate import evaluate_file
+
+    res = evaluate_file(DATA / "labelled_heldout.jsonl")
+    for part, base in BASELINE.items():
+        sc = res["overall"] if part == "all" else res["by_language"][part]
+        for label, (p, r) in base.items():
+            got = sc["per_label"][label]
+            assert got["precision"] >= p - 1e-3 and got["recall"] >= r - 1e-3, (part, label, got)
+    assert res["overall"]["accuracy"] >= 0.926
