@@ -9,7 +9,8 @@ Steps, each a small function:
 4. drop values whose clause carries a negative cue (statistics, hospital stay, travel and hotel prices,
    unrelated fees) or whose segment has no transplant context (:func:`keep_value`);
 5. give each value an organ (the organ right after it, "1 week for a liver"; else the nearest one before it
-   in the segment; else the last organ of the same line) and join a wait and a price of the same organ
+   in the segment; else the last organ of the same line; else the organ heading its table column; else the
+   last organ of the two lines above that carry no value, a heading) and join a wait and a price of the same organ
    mention into one claim (:func:`group_claims`).
 
 Offsets: values and cues are found in normalised text; claims carry ``[start, end)`` in the visible text,
@@ -31,6 +32,7 @@ from organwatch.screen.scanner import buffer_of, get_scanner
 ORGAN_ORDER = ["liver", "kidney", "heart", "lung", "pancreas", "intestine", "cornea"]
 CONTEXT_TYPES = {"ORGAN", "ORGAN_COMBO", "TRANSPLANT"}
 NEG_FOR = {"wait": {"NEG_STAT", "NEG_WAIT", "NEG_TRAVEL"}, "price": {"NEG_STAT", "NEG_TRAVEL", "NEG_FEE"}}
+HEADING_LINES = 2  # an organ this many lines above a value's line still names its organ
 SEGMENT_END = "。！？!?；;\n"
 CLAUSE_END = SEGMENT_END + ",，:：\t、"
 _ALNUM = np.zeros(0x110000, dtype=bool)
@@ -271,8 +273,10 @@ def keep_value(v: Value, ctx: Context, hits: list[Hit]) -> bool:
     if own & want:
         return True
     # "肝移植……。费用约20万元。": a fee or wait cue in the value's sentence, an organ earlier in its paragraph
-    if own & {"FEE" if v.kind == "price" else "WAIT"} and ctx.by_line.get(int(ctx.line[v.start]), set()) & \
-            CONTEXT_TYPES:
+    # or in one of the two lines above it (a heading)
+    lid = int(ctx.line[v.start])
+    if own & {"FEE" if v.kind == "price" else "WAIT"} and any(
+            ctx.by_line.get(x, set()) & CONTEXT_TYPES for x in range(lid - HEADING_LINES, lid + 1)):
         return True
     tid = int(ctx.table[v.start])
     return tid >= 0 and bool(ctx.by_table.get(tid, set()) & CONTEXT_TYPES)
@@ -288,7 +292,8 @@ def _column_organ(v: Value, organs: list[Hit], lay: Layout) -> Hit | None:
     return above[-1] if above else None
 
 
-def _organ_for(v: Value, organs: list[Hit], lay: Layout, norm: str, ex: Extractor) -> Hit | None:
+def _organ_for(v: Value, organs: list[Hit], lay: Layout, norm: str, ex: Extractor,
+               value_lines: set[int] | None = None) -> Hit | None:
     seg, line = lay.seg, lay.line
     sid, lid = int(seg[v.start]), int(line[v.start])
     after = [h for h in organs if h.start >= v.end and int(seg[h.start]) == sid]
@@ -303,7 +308,16 @@ def _organ_for(v: Value, organs: list[Hit], lay: Layout, norm: str, ex: Extracto
     if after:
         return after[0]
     earlier = [h for h in organs if h.end <= v.start and int(line[h.start]) == lid]
-    return earlier[-1] if earlier else _column_organ(v, organs, lay)
+    if earlier:
+        return earlier[-1]
+    col = _column_organ(v, organs, lay)
+    if col is not None:
+        return col
+    # a heading: the last organ in one of the two lines above that carry no value themselves
+    # ("<h3>肝移植</h3><p>等待时间：1-2周</p>")
+    heading = [h for h in organs if lid - HEADING_LINES <= int(line[h.start]) < lid
+               and int(line[h.start]) not in (value_lines or set())]
+    return heading[-1] if heading else None
 
 
 def _is_equivalent(prev: Value, v: Value, norm: str, ex: Extractor) -> bool:
@@ -319,13 +333,14 @@ def group_claims(values: list[Value], hits: list[Hit], lay: Layout, norm: str, e
     seg = lay.seg
     organs = [h for h in hits if h.type in ("ORGAN", "ORGAN_COMBO")]
     values.sort(key=lambda v: v.start)
+    value_lines = {int(lay.line[v.start]) for v in values}
     claims: list[Claim] = []
     open_claim: dict[tuple[int, int], Claim] = {}  # (segment, organ hit start) -> claim still taking values
     last_price: Value | None = None
     for v in values:
         if v.kind == "price" and last_price is not None and _is_equivalent(last_price, v, norm, ex):
             continue
-        oh = _organ_for(v, organs, lay, norm, ex)
+        oh = _organ_for(v, organs, lay, norm, ex, value_lines)
         column = oh is not None and int(lay.table[v.start]) >= 0 and int(lay.line[oh.start]) != int(lay.line[v.start])
         # a value under an organ column header joins the other values of that column, row by row
         key = (-2 - int(lay.table[v.start]), oh.start) if (column and oh is not None) else \
