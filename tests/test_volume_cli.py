@@ -110,10 +110,15 @@ def test_findings_file(capsys, tmp_path: Path):
     assert any("scenario default" in i["name"] for i in prov["inputs"])
 
 
+def _lines(out: str) -> list[dict]:
+    """`hospitals --json` prints JSON Lines (one record per line; docs/specs/cli.md)."""
+    return [json.loads(ln) for ln in out.splitlines()]
+
+
 def test_hospitals_listing_and_filters(capsys, tmp_path: Path):
     code, out, err = run(capsys, "hospitals", "--json")
     assert code == 0
-    rows = json.loads(out)
+    rows = _lines(out)
     ids = {r["hospital_id"] for r in rows}
     assert "tianjin-first-central-hospital" in ids and len(rows) == len(ids)
     tj = next(r for r in rows if r["hospital_id"] == "tianjin-first-central-hospital")
@@ -122,14 +127,14 @@ def test_hospitals_listing_and_filters(capsys, tmp_path: Path):
     fig = next(f for f in tj["figures"] if f["record_id"] == "H0021")
     assert fig["source_url"].startswith("https://") and fig["publisher_category"]
     code, out, _ = run(capsys, "hospitals", "--province", "Beijing", "--licensed", "--json")
-    b = json.loads(out)
+    b = _lines(out)
     assert b and all(r["province"] == "Beijing" and r["licensed_organs"] for r in b)
     p309 = next(r for r in b if r["hospital_id"] == "pla-no-309-hospital")
     assert set(p309["licensed_organs"]) == {"liver", "kidney", "heart", "lung"}
     code, out, _ = run(capsys, "hospitals", "--organ", "heart", "--json")
-    assert all("heart" in r["organs"] for r in json.loads(out))
+    assert all("heart" in r["organs"] for r in _lines(out))
     code, out, _ = run(capsys, "hospitals", "--counts", "--json")
-    counts = {r["record_id"]: r for r in json.loads(out)}
+    counts = {r["record_id"]: r for r in _lines(out)}
     assert counts["L0019"]["count"] == 169 and counts["L0029"]["count"] == 183
     c = tmp_path / "h.csv"
     code, _, _ = run(capsys, "hospitals", "--out", str(c))

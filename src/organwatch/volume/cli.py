@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from organwatch.clikit import emit_jsonl, json_option
 from organwatch.errors import UsageError
 from organwatch.output import TABLE_FORMATS, infer_format, write_records
 
@@ -54,7 +54,7 @@ def _fmt(x) -> str:
               help="Evidence drop: ignore hospital rows whose publisher category contains TEXT (e.g. "
                    "'Falun Gong', 'PRC'). Repeatable.")
 @click.option("--no-calibration", is_flag=True, help="Skip the Bayesian calibration of the transplant share.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable result on stdout (or in --out).")
+@json_option("document", "the full result (or, with --out, write it there)")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Write results: the JSON result with --json (or a .json name), else a per-hospital table.")
 @click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default=None,
@@ -231,7 +231,7 @@ def _print_summary(runs: list[dict]) -> None:
 @click.option("--licensed", is_flag=True, help="Only hospitals on an embedded licence roster (Beijing, c.2007-08).")
 @click.option("--metric", default=None, help="Only hospitals with a figure of this metric (e.g. transplant_beds).")
 @click.option("--counts", is_flag=True, help="Licensed / qualified hospital counts by date instead of hospitals.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable records on stdout.")
+@json_option("lines", "one record per hospital (or per licensed-hospital count with --counts)")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Write the records to a file.")
 @click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default=None,
               help="jsonl, csv or parquet (default from the extension, else csv).")
@@ -268,7 +268,7 @@ def hospitals(ids: tuple[str, ...], province: str | None, organ: str | None, lic
         err.print(f"organwatch hospitals: wrote {len(records)} records to {out}")
         return
     if as_json:
-        sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1, sort_keys=True) + "\n")
+        emit_jsonl(records)
         return
     con = _out()
     if counts:
@@ -294,11 +294,9 @@ def hospitals(ids: tuple[str, ...], province: str | None, organ: str | None, lic
                       f["publisher_category"])
         con.print(t)
         return
-    t = Table(title=f"{len(records)} hospitals in the registry")
-    for c in ("id", "name", "中文", "province", "organs", "licensed", "transplant beds", "figures"):
-        t.add_column(c)
+    # one line per hospital, never truncated (ids are up to 65 characters, too long for columns at 80): id,
+    # province, published transplant beds, number of figures; names, organs and licences: `hospitals ID`, --json
+    click.echo(f"{len(records)} hospitals in the registry (id · province · published transplant beds · figures)")
     for r in records:
-        t.add_row(r["hospital_id"], r["name_en"], r["name_zh"], r["province"], ",".join(r["organs"]),
-                  ",".join(r["licensed_organs"]), ", ".join(f"{v:g}" for v in r["transplant_beds_published"]),
-                  str(r["n_figures"]))
-    con.print(t)
+        beds = ", ".join(f"{v:g}" for v in sorted(set(r["transplant_beds_published"]))) or "–"
+        click.echo(f"{r['hospital_id']} · {r['province']} · beds {beds} · {r['n_figures']} figures")
