@@ -48,6 +48,8 @@ def test_screen_csv_fixture(outcomes):
     assert r["match"]["alias"] and r["lists"][0]["source"].startswith("http")
     assert {"asset_id", "row", "jurisdiction", "as_of", "verdict", "entity_id", "matched_name", "match", "lists",
             "law", "reasons", "questions"} <= set(r)
+    assert all(x["explanation"].endswith(f"Verdict: {x['verdict'].replace('_', ' ')}.") for x in recs)
+    assert "on the DoD 1260H list since 2025-01-07" in r["explanation"]
     prov = json.loads(Path(str(out) + ".provenance.json").read_text("utf-8"))
     assert prov["parameters"] == {"as_of": "2026-01-01", "states": ["US-TX"]} and prov["inputs"][0]["sha256"]
 

@@ -20,7 +20,7 @@ ENTITY_COLUMNS = ("entity_id", "name_en", "name_zh", "aliases", "parent_entity_i
                   "lists", "source_urls", "verification", "origin", "attribution")
 OUTCOME_COLUMNS = ("asset_id", "row", "file", "sheet", "jurisdiction", "as_of", "verdict", "entity_id",
                    "matched_name", "entity_status", "parents", "match", "lists", "law", "reasons", "questions",
-                   "asset_kind", "facility_kind", "country_of_origin", "asset", "attribution")
+                   "explanation", "asset_kind", "facility_kind", "country_of_origin", "asset", "attribution")
 STATUS_CHOICES = ("listed", "watch", "named_in_bill_only")
 
 

@@ -414,6 +414,44 @@ def _match_record(ident: Identification) -> dict[str, Any] | None:
     return d
 
 
+LIST_WORDS = {"dod_1260h": "the DoD 1260H list", "entity_list": "the Commerce Entity List",
+              "bill": "a bill that was not enacted"}
+
+
+def _listing_words(x: Any) -> str:
+    where = LIST_WORDS.get(x.list, x.list)
+    if x.status == "watch":
+        return f"named in a request of {x.listed_text} to add it to {where}"
+    if x.status == "named_in_bill_only":
+        return f"named in a bill introduced {x.listed_text}"
+    return f"on {where} since {x.listed_text}"
+
+
+def explain(case: Case, ruling: Ruling) -> str:
+    """One plain sentence or two: who made it (as far as the data shows), which lists, which law and dates."""
+    e, law = case.entity, case.law
+    parts = []
+    if e is not None:
+        active = sorted(e.active(case.day), key=lambda x: x.listed)
+        lists = "; ".join(_listing_words(x) for x in active) or f"on no list on {case.day.isoformat()}"
+        parts.append(f"Matched {e.name_en} ({lists}).")
+    elif case.ident.state == "none":
+        parts.append("No registry entity matched the row.")
+    else:
+        parts.append("The maker could not be identified with confidence.")
+    if law is None:
+        parts.append(f"No genetic-sequencer law of {case.jurisdiction} is in the registry."
+                     if case.jurisdiction else "No jurisdiction was given.")
+    else:
+        state = L.in_force(law, case.day)
+        when = {"in_force": "in force", "not_law": law.status.replace("_", " "), "not_yet": "not yet in force",
+                "unknown_date": "enacted, effective date not found"}[state]
+        eff = f", effective {law.effective.isoformat()}" if law.effective else ""
+        parts.append(f"{law.title} ({law.section}{eff}) is {when} on {case.day.isoformat()}.")
+    parts.append(f"Verdict: {ruling.verdict.replace('_', ' ')}.")
+    return " ".join(parts)
+
+
 def outcome(case: Case, ruling: Ruling, run_questions: list[str] | None = None) -> dict[str, Any]:
     """One outcome record (cli.md "Biotech screening outcome"), plus the asset's own cells for the reader."""
     e, a = case.entity, case.asset
@@ -428,6 +466,7 @@ def outcome(case: Case, ruling: Ruling, run_questions: list[str] | None = None) 
         "lists": [x.to_dict() for x in sorted(listings, key=lambda x: (x.listed, x.list))],
         "law": case.law.reference() if case.law else None,
         "reasons": list(dict.fromkeys([*case.ident.reasons, *ruling.reasons])), "questions": questions,
+        "explanation": explain(case, ruling),
         "asset_kind": case.kind, "facility_kind": case.facility, "country_of_origin": case.country,
         "asset": a.fields(), "attribution": e.attribution or None if e else None,
     }
