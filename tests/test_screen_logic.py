@@ -137,6 +137,12 @@ def test_decide_by_context_only_bd_then_intubation():
     assert patterns.decide_by_context(facts("ARREST", transplant=True)) is None
     assert patterns.decide_by_context(facts("OPEN", "INT", transplant=True))[0].code == "V3"
     assert patterns.decide_by_context(facts("OPEN", "INT")) is None
+    unknown = facts("OPEN", "INT")
+    unknown.doc.context_known = False  # no title, a short text: nothing says it is not a donor
+    assert patterns.decide_by_context(unknown)[0].label == "violation"
+    unknown = facts("OPEN", "INT:reintubation")
+    unknown.doc.context_known = False
+    assert patterns.decide_by_context(unknown) is None  # re-intubation after a re-sternotomy
     assert patterns.decide_by_context(facts("MASK", "OPEN", transplant=True))[0].code == "V4"
     assert patterns.decide_by_context(facts("MASK", "INT", "OPEN", transplant=True)) is None  # pre-oxygenation
 

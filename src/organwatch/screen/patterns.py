@@ -395,13 +395,15 @@ def decide(f: Facts) -> tuple[Verdict, list[str]]:
 
 def decide_by_context(f: Facts) -> tuple[Verdict, list[str]] | None:
     """A passage with no donor term nearby: only BD -> INT counts, and, in a document about organ
-    transplantation or procurement, the chest opened before intubation, or opened on mask ventilation with
-    no intubation (no recipient is operated so). BD -> INT is V1 when the document is about transplantation
+    transplantation or procurement (or in a text that gives no context), the chest opened before intubation,
+    or opened on mask ventilation with no intubation (no recipient is operated so). BD -> INT is V1 when the document is about transplantation
     or procurement (the brain-dead person is the donor), suspicious otherwise; None for any other shape."""
     if _first(EXCLUSIONS, f) is not None or f.normative:
         return None
     hit = v1_intubation_after_bd(f)
-    if hit is None and f.doc.transplant and f.ints and f.opens and f.opens[0].start < f.ints[-1].start:
+    fresh = [i for i in f.ints if i.tag != "reintubation"]  # not a re-intubation after re-sternotomy
+    if hit is None and (f.doc.transplant or not f.doc.context_known) and fresh and f.opens \
+            and f.opens[0].start < fresh[-1].start:
         hit = v3_intubation_after_opening(f)
     masks = f.all_of("MASK")
     if hit is None and f.doc.transplant and masks and not f.ints and any(
@@ -414,7 +416,8 @@ def decide_by_context(f: Facts) -> tuple[Verdict, list[str]] | None:
     if f.doc.transplant:
         return Verdict("violation", code, min(conf, f.conf["cap"]),
                        why + " (document about transplantation; no donor term nearby)"), []
-    if code == "V1" and not f.doc.context_known:  # nothing says otherwise: brain death marks a potential donor
+    if not f.doc.context_known:  # nothing says otherwise: brain death, or a chest opened before intubation,
+        # marks a potential donor
         return Verdict("violation", code, min(conf, f.conf["cap"]) * f.conf["context_suspicious_factor"] * 2,
                        why + " (no donor term; the text gives no other context)"), []
     return Verdict("suspicious", code, min(conf, f.conf["cap"]) * f.conf["context_suspicious_factor"],
