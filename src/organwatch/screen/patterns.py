@@ -395,9 +395,10 @@ def decide(f: Facts) -> tuple[Verdict, list[str]]:
 
 def decide_by_context(f: Facts) -> tuple[Verdict, list[str]] | None:
     """A passage with no donor term nearby: only BD -> INT counts, and, in a document about organ
-    transplantation or procurement (or in a text that gives no context), the chest opened before intubation,
-    or opened on mask ventilation with no intubation (no recipient is operated so). BD -> INT is V1 when the document is about transplantation
-    or procurement (the brain-dead person is the donor), suspicious otherwise; None for any other shape."""
+    transplantation or procurement (or in a text that gives no context), the chest opened before intubation
+    (also: opened on mask ventilation with no intubation, in a transplant document; no recipient is operated
+    so). A violation when the document is about transplantation or procurement (the brain-dead person is the
+    donor) or says nothing else, suspicious otherwise; None for any other shape."""
     if _first(EXCLUSIONS, f) is not None or f.normative:
         return None
     hit = v1_intubation_after_bd(f)
