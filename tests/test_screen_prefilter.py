@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from organwatch.screen.documents import Document
 from organwatch.screen.engine import ScreenOptions, _components, run_dask, run_local, screen_chunk
-from organwatch.screen.prefilter import get_prefilter, language_of, proxy_texts
+from organwatch.screen.prefilter import _plan, get_prefilter, language_of, proxy_texts
 
 DATA = Path(__file__).parent / "data" / "screen"
 ON, OFF = ScreenOptions(), ScreenOptions(prefilter=False)
@@ -87,6 +87,9 @@ def test_labelled_sets_identical_with_and_without_prefilter():
     texts += ["", " ", "\n\n", "The cohort was small.", "一般资料：本组共12例。", "(gòng)", "x" * 50]
     assert _sound(texts) > 200
     docs = _docs(texts)
+    assert get_prefilter("ddr_default").ok  # else the prefilter is off and equality would prove nothing
+    plan = _plan(docs, ON)
+    assert plan is not None and len(plan[1]) > 200  # the stand-in path really runs
     for i in range(0, len(docs), 500):
         _same(docs[i:i + 500])
     _same(docs[:300], include_text=True)

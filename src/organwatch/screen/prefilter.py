@@ -204,6 +204,8 @@ class Prefilter:
         chars = [c.encode("utf-8", "surrogatepass") for c in sorted(set(model.expansions) | odd)]
         exp = _compiled(chars, hs.HS_FLAG_SINGLEMATCH, True)
         self._exp = (exp, hs.Scratch(exp))
+        # self-check: every literal of the pack, written as the pack writes it, must select its document
+        self.ok = all(self.hit(lit.text.encode("utf-8", "surrogatepass")) for lit in pack.literals)
 
     def _scan(self, db: Any, scratch: Any, data: bytes) -> bool:
         if not data:
@@ -349,21 +351,14 @@ def screen_prefiltered(docs: list[Document], opts: Any, full: Callable[[list[Doc
                        ) -> list[dict[str, Any]]:
     """Records of ``docs``: selected documents through ``full`` (the engine without the prefilter), the
     others through ``full`` too but as stand-ins (same metadata, literal-free one-character text of the
-    same language, so no normalisation or passage work), with the real text put back when it is stored."""
+    same language, so no normalisation or passage work), with the real text put back when it is stored.
+    The prefilter is only an optimisation: if it cannot be built or fails its self-check, every document
+    is screened fully."""
     plain = replace(opts, prefilter=False)
-    if not available():
+    plan = _plan(docs, opts)
+    if plan is None:
         return full(docs, plain)
-    pf = get_prefilter(opts.rules, opts.backend)
-    sel = pf.select(docs, opts.rules)
-    if all(sel):
-        return full(docs, plain)
-    proxies = proxy_texts(opts.rules, opts.backend)
-    matcher_lang = _exact_language(opts)
-    stand_ins: list[Document] = []
-    for d, s in zip(docs, sel, strict=True):
-        if not s:
-            lang = language_of(d.text, d.text.encode("utf-8", "surrogatepass"), pf, matcher_lang)
-            stand_ins.append(replace(d, text=proxies[lang], errors=list(d.errors)))
+    sel, stand_ins = plan
     picked = [d for d, s in zip(docs, sel, strict=True) if s]
     got = iter(full(picked, plain) if picked else [])
     empty = iter(full(stand_ins, plain))
@@ -377,6 +372,27 @@ def screen_prefiltered(docs: list[Document], opts: Any, full: Callable[[list[Doc
             rec["text"] = d.text
         out.append(rec)
     return out
+
+
+def _plan(docs: list[Document], opts: Any) -> tuple[list[bool], list[Document]] | None:
+    """(selected per document, stand-ins of the others), or None when every document is screened fully."""
+    if not available():
+        return None
+    try:
+        pf = get_prefilter(opts.rules, opts.backend)
+        if not pf.ok:
+            return None
+        sel = pf.select(docs, opts.rules)
+        if all(sel):
+            return None
+        proxies = proxy_texts(opts.rules, opts.backend)
+        matcher_lang = _exact_language(opts)
+        stand_ins = [replace(d, text=proxies[language_of(d.text, d.text.encode("utf-8", "surrogatepass"), pf,
+                                                         matcher_lang)], errors=list(d.errors))
+                     for d, s in zip(docs, sel, strict=True) if not s]
+    except Exception:  # noqa: BLE001 - an optimisation that cannot run must not change or stop the screening
+        return None
+    return sel, stand_ins
 
 
 def _exact_language(opts: Any) -> Callable[[str], str]:
