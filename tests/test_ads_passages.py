@@ -141,15 +141,14 @@ PAGES = [
     ("ja", "<p>腎臓移植：6.2万ドル</p><p>肝臓移植：9.8万～13万ドル</p><p>待機期間：1週間～1ヶ月</p>",
      [("kidney", None, (62000, 62000, "USD")), ("liver", None, (98000, 130000, "USD")), (None, (7, 30), None)]),
     ("en", "<p>Waiting time for a kidney transplant in China: one to two weeks. Cost: about US$70,000.</p>",
-     [("kidney", (7, 14), None), ("kidney", None, (70000, 70000, "USD"))]),
+     [("kidney", (7, 14), (70000, 70000, "USD"))]),
     ("ko", "<p>중국 간이식 비용은 6천만~7천만원, 대기 기간은 1~2주.</p>",
      [("liver", (7, 14), (60000000, 70000000, "KRW"))]),
     ("zh-Hans", "<h3>肝移植</h3><p>等待时间：1-2周</p><p>费用：20-30万元</p><h3>肾移植</h3><p>等待时间：1周</p>"
                 "<p>费用：6万美元</p>",
-     [("liver", (7, 14), None), ("liver", None, (200000, 300000, "CNY")), ("kidney", (7, 7), None),
-      ("kidney", None, (60000, 60000, "USD"))]),
+     [("liver", (7, 14), (200000, 300000, "CNY")), ("kidney", (7, 7), (60000, 60000, "USD"))]),
     ("en", "<h2>Liver transplant</h2><ul><li>Waiting time: 1-2 weeks</li><li>Cost: US$98,000</li></ul>",
-     [("liver", (7, 14), None), ("liver", None, (98000, 98000, "USD"))]),
+     [("liver", (7, 14), (98000, 98000, "USD"))]),
     ("zh-Hans", "<p>肾移植中心</p><p>酒店每晚300元</p><p>电话：024-2325 6666</p>", []),
     ("zh-Hans", "<p>本院肾移植中心。血液透析每次400元。专家挂号费50元。营业时间：8:30-17:00。</p>", []),
 ]

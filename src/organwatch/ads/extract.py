@@ -341,10 +341,9 @@ def group_claims(values: list[Value], hits: list[Hit], lay: Layout, norm: str, e
         if v.kind == "price" and last_price is not None and _is_equivalent(last_price, v, norm, ex):
             continue
         oh = _organ_for(v, organs, lay, norm, ex, value_lines)
-        column = oh is not None and int(lay.table[v.start]) >= 0 and int(lay.line[oh.start]) != int(lay.line[v.start])
-        # a value under an organ column header joins the other values of that column, row by row
-        key = (-2 - int(lay.table[v.start]), oh.start) if (column and oh is not None) else \
-            (int(seg[v.start]), oh.start if oh else -1)
+        # values named by the same organ mention (in their sentence, a column header, a heading or an earlier
+        # sentence of the paragraph) form one claim: one wait and one price; values without an organ: per sentence
+        key = (-1, oh.start) if oh is not None else (int(seg[v.start]), -1)
         c = open_claim.get(key)
         if c is None or getattr(c, v.kind) is not None:
             c = Claim(organ=oh.tag if oh else None, organ_hit=oh, start=v.start, end=v.end)
