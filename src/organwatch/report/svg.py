@@ -331,12 +331,19 @@ def _gaps(series: Sequence[dict], x0: float, x1: float) -> list[tuple[float, flo
     return [(a, b) for a, b in zip(xs, xs[1:], strict=False) if b - a > usual * 1.5 and x0 <= a and b <= x1]
 
 
+def _ticks_above(ticks: list[float], top: float) -> list[float]:
+    """``ticks`` extended by one step when the data reach above the last one (no bar touches the frame)."""
+    if len(ticks) > 1 and ticks[-1] < top:
+        return [*ticks, round(ticks[-1] + ticks[1] - ticks[0], 12)]
+    return ticks
+
+
 def _y_axis(ys: Sequence[float], tf: Callable[[float], float], y_zero: bool, log_y: bool
             ) -> tuple[float, float, list[float]]:
     ylo, yhi = min(map(tf, ys)), max(map(tf, ys))
     if y_zero and not log_y:
         ylo = min(0.0, ylo)
-    yt = _log_ticks(ylo, yhi) if log_y else _nice_ticks(ylo, yhi)
+    yt = _log_ticks(ylo, yhi) if log_y else _ticks_above(_nice_ticks(ylo, yhi), yhi)
     ylo, yhi = min(yt[0], ylo), max(yt[-1], yhi)
     return ylo, (ylo + 1 if yhi == ylo else yhi), yt
 
@@ -558,7 +565,7 @@ def histogram(values: Sequence[float], title: str, bins: int = 30, value_label: 
         x0, x1 = min(x0, marker), max(x1, marker)
     if x1 == x0:
         x1 = x0 + 1
-    yt = _nice_ticks(0, float(counts.max()))
+    yt = _ticks_above(_nice_ticks(0, float(counts.max())), float(counts.max()))
     yhi = max(yt[-1], float(counts.max())) or 1
 
     def sx(x: float) -> float:
