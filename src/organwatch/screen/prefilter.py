@@ -29,7 +29,7 @@ import hashlib
 import itertools
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -69,33 +69,41 @@ def alternation(chars: Iterable[str]) -> bytes:
     return parts[0] if len(parts) == 1 else b"(?:" + b"|".join(parts) + b")"
 
 
-@dataclass(frozen=True)
 class CharModel:
-    """What the normaliser can do to each character, read from its own tables."""
+    """What the normaliser can do to each character, read from its own tables (its 1:1 code-point table
+    as a numpy array, its table of expansions); preimages are computed on demand and kept."""
 
-    preimage: dict[str, frozenset[str]]  # normalised char -> original chars that become exactly it
-    expansions: dict[str, str]  # original char -> its multi-character normalisation
-    whitespace: frozenset[str]  # original chars the normaliser treats as whitespace (NUL: matching.py)
+    def __init__(self, lut: np.ndarray, expansions: dict[str, str]):
+        bmp = lut[:0x10000].astype(np.int64)
+        skip = np.zeros(0x10000, dtype=bool)
+        skip[0xD800:0xE000] = True
+        for c in expansions:
+            if ord(c) < 0x10000:
+                skip[ord(c)] = True
+        bmp[skip] = -1  # surrogates and expansions have no 1:1 image
+        self._bmp = bmp
+        self.expansions = dict(expansions)
+        self._pre: dict[str, frozenset[str]] = {}
+        spaces = [cp for cp in range(0x110000) if chr(cp).isspace()]
+        ws = np.flatnonzero(np.isin(bmp, spaces))
+        # original chars the normaliser treats as whitespace; NUL is read as a space by matching.py
+        self.whitespace = frozenset(chr(int(cp)) for cp in ws) | {"\x00", " "}
 
     def pre(self, ch: str) -> frozenset[str]:
-        return self.preimage.get(ch, frozenset((ch,)))
+        """Original characters that normalise to exactly ``ch`` (``ch`` itself when it is outside the BMP)."""
+        got = self._pre.get(ch)
+        if got is None:
+            if ord(ch) >= 0x10000:
+                got = frozenset((ch,))
+            else:
+                got = frozenset(chr(int(cp)) for cp in np.flatnonzero(self._bmp == ord(ch)))
+            self._pre[ch] = got
+        return got
 
 
 def char_model(norm: Normaliser) -> CharModel:
-    norm._prepare()  # the normaliser's own tables (lazy): one 1:1 table, one table of expansions
-    table: dict[int, str] = norm._table or {}
-    inv: dict[str, set[str]] = {}
-    for cp in range(0x10000):
-        if 0xD800 <= cp < 0xE000:
-            continue
-        c = chr(cp)
-        if c in norm._expand:
-            continue
-        inv.setdefault(table.get(cp, c), set()).add(c)
-    ws = {c for c, t in ((chr(cp), table.get(cp, chr(cp))) for cp in range(0x10000) if not 0xD800 <= cp < 0xE000)
-          if t.isspace() and c not in norm._expand}
-    ws |= {"\x00", " "}
-    return CharModel({k: frozenset(v) for k, v in inv.items()}, dict(norm._expand), frozenset(ws))
+    norm._prepare()  # the normaliser's own tables (built lazily): a code-point lookup table and expansions
+    return CharModel(norm._lut, norm._expand)
 
 
 class Patterns:
@@ -199,8 +207,11 @@ class Prefilter:
         # characters that break the byte-count bounds of language_of: any expansion, and characters of
         # U+5000-U+9FFF that do not normalise to one BMP CJK character (t2s maps a few to other planes)
         model = self.patterns.model
-        odd = {c for k, v in model.preimage.items() if not (len(k) == 1 and is_cjk(k))
-               for c in v if 0x5000 <= ord(c) < 0xA000}
+        img = model._bmp[0x5000:0xA000]
+        cjk = np.zeros(len(img), dtype=bool)
+        for lo, hi in CJK_RANGES:
+            cjk |= (img >= lo) & (img < hi)
+        odd = {chr(0x5000 + int(i)) for i in np.flatnonzero(~cjk)}
         chars = [c.encode("utf-8", "surrogatepass") for c in sorted(set(model.expansions) | odd)]
         exp = _compiled(chars, hs.HS_FLAG_SINGLEMATCH, True)
         self._exp = (exp, hs.Scratch(exp))
