@@ -14,7 +14,7 @@ from typing import Any
 
 from organwatch.findings import Finding, Kind
 from organwatch.report.i18n import gettext as _
-from organwatch.report.svg import fmt_num, fmt_year
+from organwatch.report.svg import fmt_num, fmt_year, plain
 
 # whole keys with a label of their own (checked before the token rules)
 KEYS = {
@@ -43,10 +43,8 @@ TOKENS = {
 }
 MODELS = {"one_param": "one-parameter quadratic", "quadratic": "general quadratic", "linear": "straight line",
           "exponential": "exponential curve"}
-_SCI = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)e([-+]?\d+)\b")
 _IDENT = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
-_SPEC = re.compile(r"\s*\((?:see )?(?:spec|docs/specs/[\w.-]+\.md) ?§\s?[\d.]+(?:, items? [\d and]+)?\)|"
-                   r"\s*(?:of |in )?spec §\s?[\d.]+")
+
 
 
 def stat_label(key: str) -> str:
@@ -91,14 +89,10 @@ def stat_value(key: str, v: Any) -> str:
     return plain_text(str(v))
 
 
-def _decimal(m: re.Match[str]) -> str:
-    return fmt_num(float(m.group(0)), 3)
-
-
 def plain_text(s: str) -> str:
-    """Prose for readers: scientific notation as decimals, references to specs the reader does not have removed."""
-    s = _SCI.sub(_decimal, s)
-    return _SPEC.sub("", s)
+    """Prose for readers: scientific notation as decimals, references to specs the reader does not have removed
+    (:func:`organwatch.report.svg.plain`)."""
+    return plain(s)
 
 
 def negative_r2_note(f: Finding) -> str:

@@ -71,6 +71,18 @@ def fmt_tick(v: float) -> str:
     return fmt_num(v, 3)
 
 
+_SCI = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)?)e([-+]?\d+)\b")
+_SPEC = re.compile(r"\s*\((?:see )?(?:spec|docs/specs/[\w.-]+\.md) ?§\s?[\d.]+(?:, items? [\d and]+)?\)|"
+                   r"\s*(?:of |in )?spec §\s?[\d.]+")
+
+
+def plain(s: str) -> str:
+    """Text for readers: scientific notation as decimals (``3.1e-06`` -> ``0.0000031``), references to research
+    notes the reader does not have ("(spec §7.3)") removed."""
+    s = _SCI.sub(lambda m: fmt_num(float(m.group(0)), 3), s)
+    return _SPEC.sub("", s)
+
+
 def humanize(s: str) -> str:
     """A snake_case identifier shown as words (``deny_statutory`` -> ``deny statutory``); other text unchanged."""
     return s.replace("_", " ") if _IDENT.match(s) else s
@@ -696,7 +708,7 @@ def _cell(v: object, numeric: bool, year_col: bool) -> str:
         return f'<td class="num">{escape(fmt_year(v))}</td>'
     if numeric and isinstance(v, (int, float)) and not isinstance(v, bool):
         return f'<td class="num">{escape(fmt_num(v))}</td>'
-    s = "" if v is None else str(v)
+    s = "" if v is None else plain(str(v))
     # identifiers (snake_case keys, column names) inside a cell are shown as code, not as prose
     return "<td>" + _IDENT_IN_TEXT.sub(lambda m: f"<code>{m.group(0)}</code>", str(escape(s))) + "</td>"
 
