@@ -43,6 +43,7 @@ class FileReport:
     notes: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)  # file-level problems (not one record)
     count_method: str = ""
+    messages: list[str] = field(default_factory=list, repr=False)  # every failure message (no duplicates)
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "sha256": self.sha256, "format": self.format,
@@ -127,6 +128,7 @@ def _account(items: Iterable[Document | RecordError], rep: FileReport) -> Iterat
                 note_counts[it.message] = note_counts.get(it.message, 0) + 1
                 continue
             it = RecordError(rep.name, it.record, it.message, it.line, it.field)
+            rep.messages.append(it.message)
             if it.record is None:
                 rep.errors.append(it.message)
             else:
@@ -173,7 +175,7 @@ def _read_file(path: Path, rep: FileReport, head: bytes) -> Iterator[Document | 
     src = Source(path, counters)
     src.line_mode = f not in _XML
     yield from _account(reader(src, str(path)), rep)
-    if src.damage and not any(src.damage in e for e in rep.errors):
+    if src.damage and not any(src.damage in e for e in rep.messages):
         rep.errors.append(src.damage)
         yield RecordError(rep.name, None, src.damage)
     src.drain_hash()
