@@ -133,6 +133,7 @@ def in_process(path: Path, runs: int, mb: int = 16) -> tuple[float, float, float
     """One core, no process start-up: the first ~``mb`` MB as one JSONL range task (read, prefilter,
     normalise, scan, logic, records), best of ``runs``. Returns (MB, s with prefilter, s without, share
     of documents selected)."""
+    from organwatch.screen.documents import Document
     from organwatch.screen.engine import ScreenOptions, _components, jsonl_ranges, run_task
     from organwatch.screen.prefilter import get_prefilter
     from organwatch.screen.readers.tabular import read_jsonl_range
@@ -140,7 +141,7 @@ def in_process(path: Path, runs: int, mb: int = 16) -> tuple[float, float, float
     task = next(iter(jsonl_ranges(str(path), block=mb << 20)))
     _components("ddr_default", "hyperscan")
     pf = get_prefilter("ddr_default")
-    docs = [d for d in read_jsonl_range(task.path, task.start, task.end, task.first_line) if hasattr(d, "text")]
+    docs = [d for d in read_jsonl_range(task.path, task.start, task.end, task.first_line) if isinstance(d, Document)]
     share = sum(pf.select(docs)) / max(len(docs), 1)
     out = []
     for opts in (ScreenOptions(), ScreenOptions(prefilter=False)):

@@ -19,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from screen_corpus import generate  # noqa: E402
 
+from organwatch.screen.documents import Document  # noqa: E402
 from organwatch.screen.rulepack import load_pack  # noqa: E402
 
 
@@ -34,8 +35,8 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="write the corpus here and keep it (reused if present)")
     a = ap.parse_args()
     rg = shutil.which("rg")
-    with tempfile.TemporaryDirectory() as td:
-        td = Path(td)
+    with tempfile.TemporaryDirectory() as tmp:
+        td = Path(tmp)
         corpus = a.keep or td / "corpus.jsonl"
         n_docs = a.docs or int(a.mb * 1e6 / (a.avg_chars * 1.8))
         t0 = time.perf_counter()
@@ -78,7 +79,7 @@ def selected(corpus: Path, mb: int = 16) -> None:
     from organwatch.screen.readers.tabular import read_jsonl_range
 
     t = next(iter(jsonl_ranges(str(corpus), block=mb << 20)))
-    docs = [d for d in read_jsonl_range(t.path, t.start, t.end, t.first_line) if hasattr(d, "text")]
+    docs = [d for d in read_jsonl_range(t.path, t.start, t.end, t.first_line) if isinstance(d, Document)]
     sel = get_prefilter("ddr_default").select(docs)
     print(f"prefilter: {sum(sel)} of {len(docs)} documents selected for full screening ({sum(sel) / len(docs):.1%})")
 
@@ -92,7 +93,7 @@ def stages(corpus: Path, mb: int = 16) -> None:
     tasks = list(jsonl_ranges(str(corpus), block=mb << 20))[:1]
     t = tasks[0]
     t0 = time.perf_counter()
-    docs = [d for d in read_jsonl_range(t.path, t.start, t.end, t.first_line) if hasattr(d, "text")]
+    docs = [d for d in read_jsonl_range(t.path, t.start, t.end, t.first_line) if isinstance(d, Document)]
     t_read = time.perf_counter() - t0
     texts = [d.text for d in docs]
     t0 = time.perf_counter()
