@@ -103,3 +103,8 @@ def test_claims_engine_ignores_rows_that_are_not_insurance_bans():
         except UsageError:
             continue
         raise AssertionError(f"{j} must have no claim rule")
+
+
+def test_unknown_status_is_one_line_exit_2():
+    r = ow("laws", "--status", "signed")
+    assert r.returncode == 2 and "--status must be one of" in r.stderr and len(r.stderr.strip().splitlines()) == 1

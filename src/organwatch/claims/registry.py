@@ -16,6 +16,8 @@ PROVISIONS = {
     "genetic_sequencer": "covers_genetic_sequencer",
 }
 VERIFICATION = ("primary", "secondary_only", "unverified_status")
+STATUSES = ("enacted", "in_force", "vetoed", "passed_lower_chamber", "introduced", "adopted", "opened_for_signature",
+            "published", "proposed")  # legislation/README.md, column `status`
 VERIFICATION_NOTE = {
     "primary": "",
     "secondary_only": "secondary sources only: status not seen on a government or legislature page",
@@ -52,6 +54,8 @@ def validate_registry(rows: list[dict[str, Any]]) -> None:
     correction names an existing row and column and matches the value now in the row."""
     ids = {r["id"]: r for r in rows}
     for r in rows:
+        if r.get("status") not in STATUSES:
+            raise RuntimeError(f"laws.csv {r['id']}: status '{r.get('status')}' is not one of {STATUSES}")
         if (r.get("verification") or "") not in VERIFICATION + ("",):
             raise RuntimeError(f"laws.csv {r['id']}: verification '{r['verification']}' is not one of {VERIFICATION}")
     for law_id, items in corrections().items():
@@ -98,6 +102,9 @@ def query_laws(jurisdictions: list[str] | None = None, provisions: list[str] | N
     for p in provisions or []:
         if p not in PROVISIONS:
             raise UsageError(f"--provision must be one of {', '.join(PROVISIONS)}, not '{p}'")
+    for st in statuses or []:
+        if st not in STATUSES:
+            raise UsageError(f"--status must be one of {', '.join(STATUSES)}, not '{st}'")
     frame = datasets.load("laws").frame
     rules = load_rules(as_of=as_of).rules
     by_law = {r.law_id: r for r in rules.values()}
