@@ -223,7 +223,8 @@ def _report(summary: dict, run: _Run) -> None:
 @click.argument("labelled", type=click.Path(path_type=Path))
 @click.option("--rules", default="ddr_default", show_default=True, help="Rule pack name or path.")
 @click.option("--backend", type=click.Choice(["hyperscan", "re2"]), default="hyperscan", show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON on stdout.")
+@json_option("document", "the scores")
+@quiet_option
 def evaluate(labelled: Path, rules: str, backend: str, as_json: bool) -> None:
     """Score the screener against a labelled set (JSONL: id, text, language, label, optional pattern).
 
