@@ -398,3 +398,17 @@ def test_json_array_is_records_not_one_text(tmp_path):
     docs, errs, (rep,) = _read(f)
     assert rep.format == "json" and (rep.seen, rep.read, rep.failed) == (3, 2, 1)
     assert [d.document_id for d in docs] == ["a", "b"] and errs[0].record == 3
+
+
+def test_document_language_is_the_passage_majority(tmp_path):
+    from organwatch.screen.documents import document_language, passage_language
+
+    body = "供者经两次脑死亡判定后行器官获取，术中维持循环稳定，所有捐献均获得家属书面知情同意。" * 60  # ~2500 CJK
+    refs = "\n".join(f"[{i}] Author A, Author B. A long English title of a cited paper about liver grafts and "
+                     f"outcomes. Transplant Proc. 2010;42:{i}-{i + 9}." for i in range(80))  # ~10,000 Latin chars
+    text = f"{body}\n\n参考文献\n{refs}"
+    assert document_language(text) == "zh"  # the share of CJK characters alone would say English
+    assert passage_language(refs) == "en" and passage_language(body) == "zh"
+    (tmp_path / "paper.txt").write_text(text, encoding="utf-8")
+    docs, _errs, _ = _read(tmp_path / "paper.txt")
+    assert docs[0].language == "zh"
