@@ -83,10 +83,11 @@ def _isa_separators(text: str, source: str) -> tuple[int, str, str, str] | Recor
 def _detect_composite(segs: list[str], es: str, declared: str) -> str:
     """The component separator the composites really use. Some real files declare ':' in ISA16 and write '>'
     (LinuxForHealth demo files); the first HI / SV1 / SV2 / CLM05 composite settles it."""
+    heads = ("HI" + es, "SV1" + es, "SV2" + es, "CLM" + es)
     for s in segs[:400]:
-        sid = s[:4]
-        if sid not in ("HI" + es, "SV1" + es, "SV2" + es, "CLM" + es):
+        if not s.startswith(heads):
             continue
+        sid = s[:4]
         els = s.split(es)
         probe = els[5] if sid.startswith("CLM") and len(els) > 5 else (els[1] if len(els) > 1 else "")
         if sid.startswith("SV2") and len(els) > 2:
