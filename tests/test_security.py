@@ -646,6 +646,29 @@ def test_malformed_values_in_a_project_are_a_one_line_error_in_the_report(projec
     assert "review project" in one_line_error(r)
 
 
+def test_deeply_nested_provenance_and_summaries_never_crash_review_new(tmp_path):
+    deep = "[" * 30000 + "]" * 30000
+    res = tmp_path / "r.jsonl"
+    res.write_text('{"document_id": "a"}\n', "utf-8")
+    (tmp_path / "r.jsonl.provenance.json").write_text(deep, "utf-8")  # a sidecar that is not provenance: ignored
+    r = run_cli("review", "new", str(res), str(tmp_path / "p.owproj"))
+    assert r.returncode == 0, r.stderr
+    summary = tmp_path / "summary.json"
+    summary.write_text(deep, "utf-8")
+    r = run_cli("review", "new", str(res), str(tmp_path / "q.owproj"), "--screen-summary", str(summary))
+    assert "screen summary" in one_line_error(r) and not (tmp_path / "q.owproj").exists()
+
+
+def test_malformed_project_data_is_no_traceback_in_the_ui(project):
+    _tamper(project, "UPDATE hits SET spans = 'not json'")
+    app, ra = create_app(project)
+    with TestClient(app, base_url=BASE, raise_server_exceptions=False) as c:
+        login(c)
+        r = c.get("/queue")
+        assert r.status_code == 500 and "malformed data" in r.text and "Traceback" not in r.text
+    ra.close()
+
+
 def test_review_new_on_malformed_inputs_is_a_one_line_error(tmp_path):
     cases = {"random.jsonl": bytes(range(256)) * 4, "cut.jsonl.gz": gzip.compress(b'{"document_id": "a"}\n' * 1000)[:-40],
              "bad.parquet": b"PAR1" + b"\0" * 100 + b"PAR1", "gz-garbage.jsonl.gz": b"\x1f\x8b" + b"\xff" * 200}

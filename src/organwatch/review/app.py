@@ -365,6 +365,10 @@ class ReviewApp:
             return PlainTextResponse(f"conflict: {e}", 409, headers=SECURITY_HEADERS)
         except InputError as e:
             return PlainTextResponse(f"bad request: {e}", 400, headers=SECURITY_HEADERS)
+        except (sqlite3.DatabaseError, ValueError, TypeError, KeyError, RecursionError) as e:
+            # the project holds data no genuine project holds (damaged or edited by hand): say so, no traceback
+            return PlainTextResponse(f"the project file holds malformed data ({type(e).__name__}); check it with "
+                                     "organwatch review status", 500, headers=SECURITY_HEADERS)
 
     def asgi(self) -> Starlette:
         hosts = {self.host.strip("[]"), "localhost", "127.0.0.1", "::1"} if self.loopback else None

@@ -110,7 +110,7 @@ def _iter_parquet(path: Path) -> Iterator[tuple[int, dict[str, Any] | RecordErro
         raise InputError(f"unreadable Parquet file ({_one_line(e)})", file=path) from None
     try:
         json_cols = set(json.loads(meta.get(b"organwatch.json_columns", b"[]")))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, RecursionError):
         json_cols = set()
     n = 0
     batches = pf.iter_batches(batch_size=BATCH)
@@ -241,11 +241,11 @@ def _provenance(path: Path, fmt: str) -> dict[str, Any]:
             if k.startswith("organwatch"):
                 try:
                     prov[k] = json.loads(v)
-                except ValueError:
-                    prov[k] = v.decode("utf-8", "replace")
+                except (ValueError, RecursionError):
+                    prov[k] = v.decode("utf-8", "replace")[:10_000]
     for side in (Path(str(path) + ".provenance.json"), path.with_suffix(".provenance.json")):
         if side.is_file() and side.stat().st_size < 16 * 1024 * 1024:
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):  # not provenance: ignored
                 prov["sidecar"] = json.loads(side.read_text("utf-8"))
             break
     return prov

@@ -72,8 +72,8 @@ def load_screen_summary(path: Path) -> dict[str, Any]:
         raise InputError("screen summary larger than 16 MB", file=path)
     try:
         doc = json.loads(path.read_text("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise InputError(f"not a JSON screen summary ({e})", file=path) from None
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+        raise InputError(f"not a JSON screen summary ({type(e).__name__}: {str(e)[:200]})", file=path) from None
     if not isinstance(doc, dict):
         raise InputError("not a JSON screen summary (expected an object)", file=path)
     return doc

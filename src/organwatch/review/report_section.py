@@ -79,7 +79,7 @@ def project_items(path: Path, ctx: ReportContext) -> tuple[list[ReportItem], lis
         return _items(con, path, ctx, rule, threshold, cfg)
     except sqlite3.DatabaseError as e:
         raise InputError(f"damaged review project ({' '.join(str(e).split())[:200]})", file=path.name) from None
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
         # values a genuine project never holds (say, spans that are not JSON, or a state row without its hit)
         raise InputError(f"malformed review project ({type(e).__name__}: {' '.join(str(e).split())[:200]})",
                          file=path.name) from None

@@ -176,7 +176,7 @@ def guarded(path: str | Path) -> Iterator[None]:
         yield
     except sqlite3.DatabaseError as e:
         raise InputError(f"damaged review project ({' '.join(str(e).split())[:200]})", file=Path(path).name) from None
-    except (ValueError, TypeError, KeyError) as e:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except (ValueError, TypeError, KeyError, RecursionError) as e:  # incl. UnicodeDecodeError, JSONDecodeError
         raise InputError(f"malformed review project ({type(e).__name__}: {' '.join(str(e).split())[:200]})",
                          file=Path(path).name) from None
 
