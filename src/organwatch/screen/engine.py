@@ -23,7 +23,7 @@ from organwatch.screen.rulepack import load_pack
 from organwatch.screen.scanner import get_scanner
 
 COLUMNS = ["document_id", "source", "title", "year", "language", "institution", "document_label", "patterns",
-           "passages", "ethics", "errors"]
+           "passages", "ethics", "errors", "notes"]
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,7 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
             "ethics": ethics_fields(m.norm, by_type, doc.year, pack=pack,
                                     lang=doc.language or lang, title_end=_title_end(doc)),
             "errors": list(doc.errors),
+            "notes": list(getattr(doc, "notes", None) or []),  # reader notes (information, not failures)
         }
         if opts.include_text:
             rec["text"] = doc.text
@@ -169,7 +170,7 @@ def error_record(err: RecordError) -> dict[str, Any]:
             "source": {"file": err.file, "record": err.record, "pages": None}, "title": "", "year": None,
             "language": None,
             "institution": None, "document_label": "not_applicable", "patterns": [], "passages": [],
-            "ethics": None, "errors": [str(err)]}
+            "ethics": None, "errors": [str(err)], "notes": []}
 
 
 @dataclass(frozen=True)
