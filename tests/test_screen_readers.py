@@ -412,3 +412,11 @@ def test_document_language_is_the_passage_majority(tmp_path):
     (tmp_path / "paper.txt").write_text(text, encoding="utf-8")
     docs, _errs, _ = _read(tmp_path / "paper.txt")
     assert docs[0].language == "zh"
+
+
+def test_empty_file_has_no_records_and_says_so(tmp_path):
+    (tmp_path / "empty.nbib").write_bytes(b"")
+    (tmp_path / "blank.ris").write_text("\n \n\n", encoding="utf-8")
+    docs, errs, reps = _read(tmp_path)
+    assert not docs and [(r.seen, r.read, r.failed) for r in reps] == [(0, 0, 0), (0, 0, 0)]
+    assert all(r.errors == ["empty file: no records"] for r in reps) and len(errs) == 2

@@ -163,6 +163,11 @@ def _reconcile(rep: FileReport, seen: int, method: str) -> Iterator[RecordError]
 
 def _read_file(path: Path, rep: FileReport, head: bytes) -> Iterator[Document | RecordError]:
     f = rep.format
+    if not head.strip(b" \t\r\n\x00\xef\xbb\xbf") and f not in ("pdf", "xlsx") and _blank_file(path):
+        rep.errors.append("empty file: no records")
+        rep.sha256 = _sha256(path)
+        yield RecordError(rep.name, None, "empty file: no records")
+        return
     if f in ("binary", "xml"):
         what = ("binary content" if f == "binary"
                 else f"XML with root <{xml_root(decode_head(head))}>")
@@ -181,6 +186,13 @@ def _read_file(path: Path, rep: FileReport, head: bytes) -> Iterator[Document | 
     src.drain_hash()
     rep.sha256 = src.sha256
     yield from _reconcile(rep, seen_of(), method)
+
+
+def _blank_file(path: Path) -> bool:
+    """Whether the whole (decompressed) file holds only white space."""
+    src = Source(path)
+    blank = all(not c.strip(b" \t\r\n\x00\xef\xbb\xbf") for c in src.chunks())
+    return blank and src.damage is None  # a damaged or over-cap stream is reported by its reader
 
 
 def _sha256(path: Path) -> str:
