@@ -415,3 +415,13 @@ def test_index_keeps_facts_not_resources_and_skips_unneeded_lines(tmp_path, monk
     facts, why = index.resolve("Location/L1")
     assert why == "" and facts.country == "CN" and isinstance(facts, fhir_index.Facts)
     assert all(isinstance(v, fhir_index.Facts) for v in index.by_key.values())
+
+
+def test_x12_4010_additional_name_before_address_is_in_order(shared_formats, tmp_path):
+    t = (shared_formats / "x12_4010" / "pyx12__simple_837p.txt").read_text()
+    i = t.index("NM1*85")
+    j = t.index("~", i) + 1
+    p = tmp_path / "n2.837"
+    p.write_text(fix_x12_counts(t[:j] + "N2*BILLING DEPARTMENT~" + t[j:]))
+    claims, errors, _ = read([p], fast=True)
+    assert errors == [] and len(claims) == 2

@@ -273,11 +273,11 @@ class _Extract:
         self.st_errors: list[str] = []
         self.out: list[Claim | RecordError] = []
         self.entity = ""  # NM101 of the current name loop ("" outside one)
-        self.seen_in_name = 0  # 0 = just NM1, 3 = N3 seen, 4 = N4 seen, 5 = another segment seen
+        self.seen_in_name = 0  # 0 = just NM1, 1 = N2, 3 = N3 seen, 4 = N4 seen, 5 = another segment seen
         self.other_payer = False  # inside 2320/2330 (after SBR in a claim)
         self.handlers: dict[str, Callable[[str, int], None]] = {
             "HL": self.hl, "NM1": self.nm1, "N3": self.n3, "N4": self.n4, "CLM": self.clm, "HI": self.hi,
-            "DTP": self.dtp, "LX": self.lx, "SV1": self.sv1, "SV2": self.sv2, "SBR": self.sbr}
+            "DTP": self.dtp, "LX": self.lx, "SV1": self.sv1, "SV2": self.sv2, "SBR": self.sbr, "N2": self.n2}
 
     def err(self, sid: str, k: int, what: str) -> None:
         loop = "2400" if self.cur is not None and self.cur.lines else ("2300" if self.cur is not None else "")
@@ -321,8 +321,13 @@ class _Extract:
         if self.entity == "IL" and self.cur is None:
             self.member = el[9] if len(el) > 9 and el[9] else None
 
+    def n2(self, s: str, k: int) -> None:
+        """Additional name (4010): allowed between NM1 and N3."""
+        if self.seen_in_name == 0:
+            self.seen_in_name = 1
+
     def n3(self, s: str, k: int) -> None:
-        if self.entity and self.seen_in_name > 0:
+        if self.entity and self.seen_in_name > 1:  # only NM1 (0) or N2 (1) may come before N3
             self.err("N3", k, "not recognised by the X12 map at this position (separators, qualifier or segment "
                               "order)")
             return
