@@ -99,7 +99,7 @@ def test_scope_is_configurable_in_the_pack():
     doc["ethics"]["scope"] = "all"
     pack_all = compile_pack(doc, "<all>")
     pack_cn = load_pack()
-    t = "Kidney transplantation outcomes in 300 recipients in Ohio, USA, with 5-year follow-up."
+    t = "We report kidney transplantation outcomes in 300 recipients in Ohio, USA, with 5-year follow-up."
     from organwatch.screen.engine import _components
 
     _, matcher, _ = _components("ddr_default", "hyperscan")
