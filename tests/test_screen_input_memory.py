@@ -20,7 +20,7 @@ resource = pytest.importorskip("resource")
 LIMIT = 1 << 30
 CHILD = r"""
 import json, resource, sys
-resource.setrlimit(resource.RLIMIT_AS, (LIMIT, LIMIT))
+resource.setrlimit(resource.RLIMIT_AS, (__LIMIT__, __LIMIT__))
 from organwatch.screen.readers import iter_documents, stream
 if len(sys.argv) > 2:
     stream.MAX_DECOMPRESSED = int(sys.argv[2])
@@ -37,7 +37,7 @@ peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) * 102
 r = reports[0]
 print(json.dumps({"items": items[:20], "n": n, "seen": r.seen, "read": r.read, "failed": r.failed,
                   "errors": r.errors, "format": r.format, "peak": peak}))
-""".replace("LIMIT", str(LIMIT))
+""".replace("__LIMIT__", str(LIMIT))
 
 
 def _run(path: Path, cap: int | None = None, record_cap: int | None = None) -> dict:
