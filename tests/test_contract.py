@@ -48,6 +48,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert run("screen", str(corpus), "--out", str(screen)).returncode == 0
     project = d / "hits.owproj"
     assert run("review", "new", str(screen), str(project)).returncode == 0
+    _decide_first_hit(project)
     outcomes = d / "outcomes.jsonl"
     assert run("claims", str(DATA / "claims" / "professional.837"), "-j", "TX", "--out", str(outcomes)).returncode == 0
     volume = d / "volume.json"
@@ -61,6 +62,19 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     assert run("ads", "scan", str(DATA / "ads" / "pages.warc.gz"), "--out", str(ads)).returncode == 0
     return {"ads": ads, "biotech": biotech, "dir": d, "corpus": corpus, "binary": binary, "empty": empty_dir, "screen": screen, "project": project,
             "outcomes": outcomes, "volume": volume}
+
+
+def _decide_first_hit(project: Path) -> None:
+    """One recorded decision, so that `review export --json` has a record to print."""
+    from organwatch.review import ledger, schema
+
+    con = schema.connect(project)
+    try:
+        row = con.execute("SELECT hit_id FROM hits ORDER BY hit_pk LIMIT 1").fetchone()
+        assert row is not None, "the contract corpus produced no screener hit"
+        ledger.append(con, row[0], "alice", "suspicious", rationale="contract test")
+    finally:
+        con.close()
 
 
 # command -> arguments of a successful --json run ({name} = a path from the `work` fixture)
