@@ -84,7 +84,7 @@ class CharModel:
         self._bmp = bmp
         self.expansions = dict(expansions)
         self._pre: dict[str, frozenset[str]] = {}
-        spaces = [cp for cp in range(0x110000) if chr(cp).isspace()]
+        spaces = [cp for cp in range(0x3001) if chr(cp).isspace()]  # Unicode has no whitespace above U+3000
         ws = np.flatnonzero(np.isin(bmp, spaces))
         # original chars the normaliser treats as whitespace; NUL is read as a space by matching.py
         self.whitespace = frozenset(chr(int(cp)) for cp in ws) | {"\x00", " "}
