@@ -352,7 +352,30 @@ def _ranges(path: Path, rep: FileReport) -> Iterator[Any]:
         pass
     rep.sha256, rep.seen, rep.count_method = src.sha256, c.count, "non-blank lines"
     rep.read = -1  # filled in by the caller from the workers' results
+    unknown = _first_line_unknown_keys(path)
+    if unknown:
+        rep.notes.append("columns not in columns.toml, screened as text (first line): " + ", ".join(unknown))
     yield from _split(str(path))
+
+
+def _first_line_unknown_keys(path: Path) -> list[str]:
+    """Keys of the first JSON object of a JSONL file that columns.toml does not know (named once, as for CSV)."""
+    import json
+
+    from organwatch.screen.readers.tabular import unknown_columns
+
+    with open(path, "rb") as fh:
+        for _ in range(100):
+            line = fh.readline(1 << 20)
+            if not line:
+                return []
+            if line.strip():
+                try:
+                    obj = json.loads(line)
+                except ValueError:
+                    return []
+                return unknown_columns([str(k) for k in obj]) if isinstance(obj, dict) else []
+    return []
 
 
 def _pdf_batch(items: list[tuple[Path, FileReport]], workers: int) -> Iterator[Document | RecordError]:
