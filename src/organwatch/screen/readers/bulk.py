@@ -18,12 +18,8 @@ from organwatch.screen.documents import Document, RecordError
 
 
 def _marked(lines: list[bytes], items: Iterable[Document | RecordError], first_line: int,
-            rules: str | None) -> Iterator[Document | RecordError]:
-    from organwatch.screen.prefilter import ATTR, available, get_prefilter
-
-    if rules is None or not available():
-        yield from items
-        return
+            rules: str) -> Iterator[Document | RecordError]:
+    from organwatch.screen.prefilter import ATTR, get_prefilter
 
     hit = get_prefilter(rules).hit
     hits = {n for n, raw in enumerate(lines, first_line) if hit(raw)}
@@ -35,12 +31,17 @@ def _marked(lines: list[bytes], items: Iterable[Document | RecordError], first_l
 
 def read_jsonl_range(path: str, start: int, end: int, first_line: int, rules: str | None = None
                      ) -> Iterator[Document | RecordError]:
-    """:func:`.tabular.read_jsonl_range`, with the documents of raw-matching lines marked for ``rules``
-    (``None``: no prefilter, plain reading)."""
-    from organwatch.screen.readers.tabular import _jsonl_lines
+    """:func:`.tabular.read_jsonl_range` (its parsing, unchanged), with the documents of raw-matching lines
+    marked for ``rules`` (``None``: no prefilter, plain reading). The range is read a second time for the
+    scan (from the page cache) so that the parsing stays exactly the tabular reader's."""
+    from organwatch.screen.prefilter import available
+    from organwatch.screen.readers.tabular import read_jsonl_range as parse_range
 
+    items = parse_range(path, start, end, first_line)
+    if rules is None or not available():
+        yield from items
+        return
     with open(path, "rb") as fh:
         fh.seek(start)
         data = fh.read(end - start)
-    lines = data.split(b"\n")
-    yield from _marked(lines, _jsonl_lines(lines, path, first_line), first_line, rules)
+    yield from _marked(data.split(b"\n"), items, first_line, rules)
