@@ -196,3 +196,19 @@ def test_cli_output_identical_with_no_prefilter(tmp_path):
         assert r.returncode == 0, r.stderr
         outs.append(out.read_bytes())
     assert outs[0] == outs[1] and outs[0].count(b"\n") == 2 * len(_items()) + 1
+
+
+def test_bulk_reader_marks_documents_whose_raw_line_matches(tmp_path):
+    from organwatch.screen.prefilter import ATTR
+    from organwatch.screen.readers.bulk import read_jsonl_range
+
+    f = tmp_path / "m.jsonl"
+    lines = [json.dumps({"id": "a", "text": "供者确认脑死亡后行气管插管。"}, ensure_ascii=False),
+             json.dumps({"id": "b", "text": "供者确认脑死亡后行气管插管。"}),  # \\u escapes: decided on the text
+             json.dumps({"id": "c", "text": "x"}), "{broken"]
+    f.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    got = list(read_jsonl_range(str(f), 0, f.stat().st_size, 1, "ddr_default"))
+    marks = [getattr(d, ATTR, None) for d in got if isinstance(d, Document)]
+    assert marks == ["ddr_default", None, None] and len(got) == 4
+    assert get_prefilter("ddr_default").select([d for d in got if isinstance(d, Document)], "ddr_default") == [
+        True, True, False]
