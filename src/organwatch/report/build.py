@@ -79,6 +79,16 @@ def _hooks(sections: list[Section]) -> dict[str, Any]:
     return out
 
 
+def _as_json(x: Any) -> str:
+    """Compact, stable JSON for the technical panels (numpy and pandas missing values normalised; escaped by the
+    template's autoescape)."""
+    import json
+
+    from organwatch.findings import _jsonable
+
+    return json.dumps(_jsonable(x), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("organwatch.report", "templates"),
                       autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
@@ -87,6 +97,7 @@ def _environment() -> Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=False)  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
     env.filters["num"] = fmt_num
     env.filters["prose"] = labels.prose_html
+    env.filters["as_json"] = _as_json
     env.globals.update(stat_label=labels.stat_label, stat_value=labels.stat_value, r2_note=labels.negative_r2_note,
                        compared=labels.n_compared)
     return env
