@@ -70,7 +70,7 @@ def main():
         out = {}
         for n, (T, Y) in wins.items():
             r = np.empty(len(T))
-            for i, (t, y) in enumerate(zip(T, Y)):
+            for i, (t, y) in enumerate(zip(T, Y, strict=False)):
                 u = t - t.mean()
                 c = np.polyfit(u, y, 2)
                 f = np.polyval(c, u)

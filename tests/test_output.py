@@ -19,7 +19,8 @@ def test_formats(tmp_path):
     write_records(RECS, tmp_path / "r.jsonl", "jsonl")
     assert [json.loads(x) for x in (tmp_path / "r.jsonl").read_text(encoding="utf-8").splitlines()] == RECS
     write_records(RECS, tmp_path / "r.csv", "csv")
-    rows = list(csv.DictReader(open(tmp_path / "r.csv", encoding="utf-8")))
+    with open(tmp_path / "r.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert json.loads(rows[0]["tags"]) == ["x", "中"] and rows[1]["n"] == ""
     write_records(RECS, tmp_path / "r.parquet", "parquet")
     t = pq.read_table(tmp_path / "r.parquet")

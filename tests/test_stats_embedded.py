@@ -54,7 +54,7 @@ def test_repeated_godt_china_values(report_run):
     keys = [k for k in raw[0] if k not in ("REGION", "COUNTRY", "REPORTYEAR", "POPULATION")]
     def vals(r):
         return {k: r[k] for k in keys if r[k] not in ("NA", "", "0")}
-    repeated = [int(b["REPORTYEAR"]) for a, b in zip(raw, raw[1:]) if vals(b) and vals(a) == vals(b)
+    repeated = [int(b["REPORTYEAR"]) for a, b in zip(raw, raw[1:], strict=False) if vals(b) and vals(a) == vals(b)
                 and len(vals(b)) >= 3]
     assert repeated == [2009, 2011, 2012, 2013, 2014]
     assert f["statistics"]["vintage_2018_runs"] == "2008–2009; 2010–2014"
@@ -72,7 +72,7 @@ def test_red_cross_organs_per_donor_per_period(report_run):
             snaps[r["as_of"]][r["metric"]] = float(r["value"])
     pairs = sorted((d, v["cumulative_deceased_donors"], v["cumulative_organs_donated"]) for d, v in snaps.items()
                    if len(v) == 2)
-    expected = [(b[2] - a[2]) / (b[1] - a[1]) for a, b in zip(pairs, pairs[1:])]
+    expected = [(b[2] - a[2]) / (b[1] - a[1]) for a, b in zip(pairs, pairs[1:], strict=False)]
     got = [e["increment_ratio"] for e in f["evidence"] if "increment_ratio" in e]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
     assert len(got) >= 5
@@ -163,5 +163,8 @@ def test_report_is_byte_stable(tmp_path, report_run):
                    check=True, capture_output=True, timeout=600)
     again = out.read_text(encoding="utf-8")
     # other engines' sections may carry their own timestamps; the statistics section must be identical
-    sect = lambda h: h[h.index('<section id="stats"'):h.index("</section>", h.index('<section id="stats"'))]
+    def sect(h: str) -> str:
+        start = h.index('<section id="stats"')
+        return h[start:h.index("</section>", start)]
+
     assert sect(again) == sect(html)

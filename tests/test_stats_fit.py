@@ -21,21 +21,21 @@ def exact_lstsq(t, y, degree):
     u = [v - tm for v in t]
     k = degree + 1
     A = [[sum(ui ** (i + j) for ui in u) for j in range(k)] for i in range(k)]
-    b = [sum(yi * ui**i for ui, yi in zip(u, y)) for i in range(k)]
+    b = [sum(yi * ui**i for ui, yi in zip(u, y, strict=False)) for i in range(k)]
     # Gauss-Jordan elimination in exact arithmetic
-    M = [row[:] + [bi] for row, bi in zip(A, b)]
+    M = [row[:] + [bi] for row, bi in zip(A, b, strict=False)]
     for col in range(k):
         piv = next(r for r in range(col, k) if M[r][col] != 0)
         M[col], M[piv] = M[piv], M[col]
         for r in range(k):
             if r != col and M[r][col] != 0:
                 f = M[r][col] / M[col][col]
-                M[r] = [x - f * z for x, z in zip(M[r], M[col])]
+                M[r] = [x - f * z for x, z in zip(M[r], M[col], strict=False)]
     coef = [M[i][k] / M[i][i] for i in range(k)]
     fitted = [sum(c * ui**i for i, c in enumerate(coef)) for ui in u]
     ybar = sum(y) / len(y)
     sst = sum((yi - ybar) ** 2 for yi in y)
-    ssr = sum((yi - fi) ** 2 for yi, fi in zip(y, fitted))
+    ssr = sum((yi - fi) ** 2 for yi, fi in zip(y, fitted, strict=False))
     return coef, 1 - ssr / sst
 
 
@@ -51,7 +51,7 @@ CHINA = ([2010, 2015, 2016, 2017, 2018], [34, 2766, 4080, 5146, 6302])
 def test_quadratic_matches_exact_rational_solution(t, y):
     coef, r2 = exact_lstsq(t, y, 2)
     f = F.fit(t, y, "quadratic")
-    for name, c in zip("abc", coef):
+    for name, c in zip("abc", coef, strict=False):
         assert rel(f.params[name], c) < 1e-9
     assert rel(f.r2, r2) < 1e-9
     lin_coef, lin_r2 = exact_lstsq(t, y, 1)
@@ -63,7 +63,7 @@ def test_quadratic_matches_exact_rational_solution(t, y):
 def test_one_param_matches_exact():
     t, y = CHINA
     x2 = [Fraction(v - 2009) ** 2 for v in t]
-    k = sum(a * b for a, b in zip(x2, y)) / sum(a * a for a in x2)
+    k = sum(a * b for a, b in zip(x2, y, strict=False)) / sum(a * a for a in x2)
     f = F.fit(t, y, "one_param")
     assert f.params["t0"] == 2009
     assert rel(f.params["k"], k) < 1e-9
@@ -123,7 +123,7 @@ def test_batch_r2_equals_single_fits_on_real_godt_windows():
         positive = np.all(ref.values > 0, axis=1)
         if m == "exponential":  # undefined with a zero count: NaN in the batch, an error in the single fit
             assert np.all(np.isnan(batch[~positive]))
-        single = np.array([F.fit(ys, v, m).r2 for (_, ys), v, ok in zip(ref.windows, ref.values, positive)
+        single = np.array([F.fit(ys, v, m).r2 for (_, ys), v, ok in zip(ref.windows, ref.values, positive, strict=False)
                            if ok or m != "exponential"])
         np.testing.assert_allclose(batch[positive] if m == "exponential" else batch, single, rtol=1e-9, atol=1e-9)
 
