@@ -29,11 +29,17 @@ _WS = " \t\n\r\f\v\u00a0\u3000"
 
 
 def default_config() -> dict[str, Any]:
+    """The normalisation settings of ``rules/normalisation.toml`` (a fresh dict; the file is parsed once)."""
+    return dict(_default_config_items())
+
+
+@lru_cache(maxsize=1)
+def _default_config_items() -> tuple[tuple[str, Any], ...]:
     text = resources.files("organwatch.screen").joinpath("rules/normalisation.toml").read_text("utf-8")
     doc = tomllib.loads(text)
     cfg = dict(doc["normalisation"])
     cfg["ocr"] = tuple(sorted((k, v) for k, v in doc.get("ocr", {}).items() if len(k) == 1 and len(v) == 1))
-    return cfg
+    return tuple(sorted(cfg.items()))
 
 
 @lru_cache(maxsize=1)
@@ -317,7 +323,10 @@ def _cached(key: tuple) -> Normaliser:
 
 
 def get_normaliser(config: dict[str, Any] | None = None) -> Normaliser:
-    cfg = dict(default_config())
+    """The (cached) normaliser for the default settings updated with ``config``."""
+    if not config:
+        return _cached(_default_config_items())
+    cfg = default_config()
     cfg.update(config or {})
     return _cached(tuple(sorted(cfg.items())))
 
