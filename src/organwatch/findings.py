@@ -68,10 +68,6 @@ class InputRef:
     name: str
     sha256: str
 
-    @classmethod
-    def from_path(cls, path: str | Path, name: str | None = None) -> InputRef:
-        return cls(name=name or str(path), sha256=sha256_file(path))
-
 
 @dataclass
 class Provenance:

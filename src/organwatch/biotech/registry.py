@@ -126,13 +126,6 @@ class Registry:
                 out.append(cur)
         return out
 
-    def lists_summary(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for e in self.entities.values():
-            for x in e.listings:
-                out[x.list] = out.get(x.list, 0) + 1
-        return out
-
 
 # -- embedded data --------------------------------------------------------------------------------------------
 def _split(value: Any, sep: str) -> tuple[str, ...]:

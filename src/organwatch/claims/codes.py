@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import functools
-from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 
@@ -63,9 +62,6 @@ class CodeLists:
             if hit is not None:
                 return hit
         return None
-
-    def transplant_organs(self, codes: Iterable[str]) -> list[tuple[str, str]]:
-        return [(c, self.recipient[c]) for c in (norm_code(x) for x in codes) if c in self.recipient]
 
 
 # revenue codes may arrive with or without the leading zero (X12 SV201 "0811", CSV "811")

@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from organwatch.findings import Finding, Kind
+from organwatch.findings import Finding
 from organwatch.report.i18n import gettext as _
 from organwatch.report.svg import fmt_num, fmt_year, plain
 
@@ -44,7 +44,6 @@ TOKENS = {
 MODELS = {"one_param": "one-parameter quadratic", "quadratic": "general quadratic", "linear": "straight line",
           "exponential": "exponential curve"}
 _IDENT = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
-
 
 
 def stat_label(key: str) -> str:
@@ -112,13 +111,6 @@ def n_compared(f: Finding) -> int | None:
     return None
 
 
-def badge_text(f: Finding) -> str:
-    """The test badge ("unusual") with its reference ("compared with 73 countries"); "" for other kinds."""
-    if f.kind is not Kind.TEST or f.verdict is None:
-        return ""
-    return VERDICTS()[f.verdict.value]
-
-
 def VERDICTS() -> dict[str, str]:  # noqa: N802 - a table, translated at call time
     return {"consistent": _("consistent"), "unusual": _("unusual"), "highly_unusual": _("highly unusual"),
             "not_testable": _("not testable")}
@@ -126,10 +118,6 @@ def VERDICTS() -> dict[str, str]:  # noqa: N802 - a table, translated at call ti
 
 def STATUSES() -> dict[str, str]:  # noqa: N802 - a table, translated at call time
     return {"reproduced": _("reproduced"), "differs": _("differs"), "not_reproducible": _("not reproducible")}
-
-
-def identifiers_in(s: str) -> list[str]:
-    return _IDENT.findall(s)
 
 
 def prose_html(s: str) -> str:

@@ -128,6 +128,3 @@ def manifest(con: sqlite3.Connection) -> dict[str, Any]:
             "decisions": con.execute("SELECT COUNT(*) FROM decisions").fetchone()[0]}
 
 
-def input_refs(con: sqlite3.Connection) -> list[dict[str, str]]:
-    return [{"name": r["name"], "sha256": r["sha256"]} for r in con.execute(
-        "SELECT name, sha256 FROM inputs ORDER BY input_pk")]

@@ -179,24 +179,6 @@ class Dist:
     def to_dict(self) -> dict[str, Any]:
         return {"dist": self.kind, **self.params}
 
-    def median_hint(self) -> float:
-        """A central value (deterministic, no sampling), used for labels only."""
-        p = self.params
-        if self.kind == "fixed":
-            return float(p["value"])
-        if self.kind == "uniform":
-            return (p["low"] + p["high"]) / 2
-        if self.kind == "loguniform":
-            return math.sqrt(p["low"] * p["high"])
-        if self.kind == "triangular":
-            return p["mode"]
-        if self.kind == "lognormal":
-            return p["median"]
-        if self.kind == "beta":
-            lo, hi = p.get("low", 0.0), p.get("high", 1.0)
-            return lo + (hi - lo) * p["a"] / (p["a"] + p["b"])
-        return float(np.median(p["values"]))
-
 
 def _point_mass(x: np.ndarray, v: float) -> np.ndarray:
     """A point mass on the grid cell nearest ``v`` (so grid posteriors handle fixed priors)."""

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from organwatch import datasets
-from organwatch.findings import Finding, InputRef, Kind, Provenance, Status, Verdict
+from organwatch.findings import Finding, InputRef, Kind, Provenance, Status
 
 ENGINE = "volume"
 ROW_DATASETS = {"H": "volume_hospitals", "N": "volume_national_totals", "L": "volume_licensed_hospitals",
@@ -48,16 +48,6 @@ def _publisher_categories() -> dict[str, str]:
     f = datasets.load("volume_sources").frame
     return {str(u): ("" if c is pd.NA else str(c))
             for u, c in zip(f["source_url"], f["publisher_category"], strict=False)}
-
-
-def verdict_for_p(p: float) -> Verdict:
-    """Where a figure falls in the model's distribution: inside the central 90 % -> consistent; inside the central
-    99 % -> unusual; outside -> highly_unusual (``p`` = share of draws above the figure)."""
-    if 0.05 <= p <= 0.95:
-        return Verdict.CONSISTENT
-    if 0.005 <= p <= 0.995:
-        return Verdict.UNUSUAL
-    return Verdict.HIGHLY_UNUSUAL
 
 
 def _prov(result: dict[str, Any], extra: dict[str, Any] | None = None) -> Provenance:

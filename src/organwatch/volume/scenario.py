@@ -132,11 +132,6 @@ class Scenario:
             "assumptions": self.assumptions,
         }
 
-    def referenced_rows(self) -> list[str]:
-        rows = [r for p in self.parameters.values() for r in p.rows]
-        rows += self.imputation_count_rows + self.organs_per_donor_rows + self.living_donor_share_rows
-        return sorted(set(rows))
-
 
 def packaged_names() -> list[str]:
     d = resources.files("organwatch.volume") / "scenarios"
