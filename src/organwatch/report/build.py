@@ -50,12 +50,32 @@ def build_sections(inputs: list[Path], ctx: ReportContext) -> list[Section]:
     sections = []
     with i18n.use(ctx.lang):
         for m in mods:
-            s = m.build_section(ctx, assigned[m.__name__])
+            s = _build_one(m, ctx, assigned[m.__name__])
             if s is not None:
                 s.order = getattr(m, "ORDER", s.order)
                 s.provider = m.__name__
                 sections.append(s)
     return sorted(sections, key=lambda s: s.order)
+
+
+# what a section raises when a result file it accepted holds a field of the wrong shape or type
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, IndexError)
+
+
+def _build_one(mod: Any, ctx: ReportContext, inputs: list[Path]) -> Section | None:
+    """One section; a result file that a section accepted but cannot use is bad input (one line, exit 2),
+    never an internal error. Without inputs (embedded data only) a failure is a bug and propagates."""
+    if not inputs:
+        section: Section | None = mod.build_section(ctx, inputs)
+        return section
+    try:
+        section = mod.build_section(ctx, inputs)
+    except MALFORMED as e:
+        names = ", ".join(p.name for p in inputs)
+        detail = " ".join(f"{type(e).__name__}: {e}".split())[:200]
+        raise InputError(f"not a usable result file for the {mod.__name__.split('.')[1]} section ({detail})",
+                         file=names) from None
+    return section
 
 
 def all_findings(sections: list[Section]) -> list[Finding]:
