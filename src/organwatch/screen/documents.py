@@ -12,7 +12,9 @@ import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
+from organwatch import textscript
 from organwatch.errors import RecordError
 
 
@@ -148,18 +150,8 @@ def iso639(value: object) -> str | None:
     return None
 
 
-_SCRIPTS = (re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"), re.compile("[\u3040-\u30ff]"),
-            re.compile("[\uac00-\ud7af]"), re.compile("[\u0400-\u052f]"),
-            re.compile("[A-Za-z\u00c0-\u024f]"))
-
-
-def _script_counts(text: str) -> tuple[int, int, int, int, int]:
-    """(CJK ideographs, kana, hangul, Cyrillic, Latin letters) in ``text`` (counted by the regex engine)."""
-    cjk, kana, hangul, cyr, latin = (len(rx.findall(text)) for rx in _SCRIPTS)
-    return cjk, kana, hangul, cyr, latin
-
-
 def _language_of(counts: tuple[int, int, int, int, int]) -> str | None:
+    """The decision of :func:`organwatch.textscript.text_language` on script counts already made."""
     cjk, kana, hangul, cyr, latin = counts
     total = cjk + kana + hangul + cyr + latin
     if total == 0:
@@ -168,7 +160,7 @@ def _language_of(counts: tuple[int, int, int, int, int]) -> str | None:
         return "ja"
     if hangul * 5 >= total:
         return "ko"
-    if cjk * 5 >= total:
+    if cjk >= textscript.ZH_MIN_SHARE * total:
         return "zh"
     if cyr > latin:
         return "ru"
@@ -176,33 +168,69 @@ def _language_of(counts: tuple[int, int, int, int, int]) -> str | None:
 
 
 def passage_language(text: str) -> str | None:
-    """Script language of one passage: "zh" (CJK ideographs >= 20 % of letters, as the matcher decides),
-    "ja" (kana), "ko" (hangul), "ru" (Cyrillic), "en" (Latin), None without letters."""
-    return _language_of(_script_counts(text))
+    """Script language of one passage (:func:`organwatch.textscript.text_language`): "zh" (CJK ideographs
+    >= 20 % of letters, as the matcher decides), "ja" (kana), "ko" (hangul), "ru" (Cyrillic), "en" (Latin),
+    None without letters."""
+    return textscript.text_language(text)
 
 
 _PASSAGE_SPLIT = re.compile(r"\n\s*\n|\f")
 _LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
-_OTHER_SCRIPT = re.compile("[\u0400-\u052f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
+def _script_cumsums(text: str) -> Any:
+    """Cumulative counts (5 x len+1) of CJK ideographs, kana, hangul, Cyrillic and other letters, per code point
+    (the categories of :func:`organwatch.textscript.script_counts`, counted with numpy)."""
+    import numpy as np
+
+    cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    cjk = textscript.cjk_mask(cps)
+    kana = (cps >= textscript.KANA_RANGE[0]) & (cps < textscript.KANA_RANGE[1])
+    hangul = (cps >= textscript.HANGUL_RANGE[0]) & (cps < textscript.HANGUL_RANGE[1])
+    cyr = (cps >= textscript.CYRILLIC_RANGE[0]) & (cps < textscript.CYRILLIC_RANGE[1])
+    rest = ~(cjk | kana | hangul | cyr)
+    uniq = np.unique(cps[rest])
+    alpha = uniq[[chr(int(c)).isalpha() for c in uniq]] if len(uniq) else uniq
+    latin = rest & np.isin(cps, alpha)
+    sums = np.zeros((5, len(cps) + 1), dtype=np.int64)
+    for row, mask in enumerate((cjk, kana, hangul, cyr, latin)):
+        np.cumsum(mask, out=sums[row, 1:])
+    return sums
+
+
+def _pieces(text: str, window: int) -> list[tuple[int, int]]:
+    """(start, end) of the passages of ``text``: blank-line-separated blocks cut into ``window`` characters."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    for m in [*_PASSAGE_SPLIT.finditer(text), None]:
+        end = m.start() if m else len(text)
+        out.extend((i, min(i + window, end)) for i in range(start, end, window))
+        start = m.end() if m else end
+    return out
 
 
 def document_language(text: str, window: int = 2000) -> str | None:
     """Document language = the majority of its passages' languages (passages are blank-line-separated blocks,
     long blocks cut into ``window``-character windows), weighted by words (CJK character = one word)."""
+    text = text[:400_000]
     votes: dict[str, int] = {}
-    for block in _PASSAGE_SPLIT.split(text[:400_000]):
-        for i in range(0, len(block), window):
-            piece = block[i:i + window]
-            if piece.isascii() or not _OTHER_SCRIPT.search(piece):  # Latin only: decided without counting
-                if _LETTER.search(piece):
-                    votes["en"] = votes.get("en", 0) + len(piece.split())
-                continue
-            counts = _script_counts(piece)
-            lang = _language_of(counts)
-            if lang is None:
-                continue
-            weight = counts[0] + counts[1] + counts[2] + len(piece.split())  # a CJK character weighs as a word
-            votes[lang] = votes.get(lang, 0) + weight
+    if text.isascii():  # Latin only: one vote, decided without counting
+        if _LETTER.search(text):
+            votes["en"] = len(text.split())
+        return "en" if votes else None
+    sums = _script_cumsums(text)
+    for i, j in _pieces(text, window):
+        counts = tuple(int(c) for c in sums[:, j] - sums[:, i])
+        piece = text[i:j]
+        if counts[0] + counts[1] + counts[2] + counts[3] == 0:  # Latin only
+            if _LETTER.search(piece):
+                votes["en"] = votes.get("en", 0) + len(piece.split())
+            continue
+        lang = _language_of(counts)  # type: ignore[arg-type]  # five counts, as the tuple type says
+        if lang is None:
+            continue
+        weight = counts[0] + counts[1] + counts[2] + len(piece.split())  # a CJK character weighs as a word
+        votes[lang] = votes.get(lang, 0) + weight
     if not votes:
         return None
     return max(sorted(votes), key=lambda k: votes[k])

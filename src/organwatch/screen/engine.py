@@ -21,6 +21,7 @@ from organwatch.screen.matching import Matcher
 from organwatch.screen.normalise import get_normaliser
 from organwatch.screen.rulepack import load_pack
 from organwatch.screen.scanner import get_scanner
+from organwatch.textscript import is_cjk
 
 COLUMNS = ["document_id", "source", "title", "year", "language", "institution", "document_label", "patterns",
            "passages", "ethics", "errors", "notes"]
@@ -42,14 +43,6 @@ def _components(rules: str, backend: str):
     return pack, matcher, PassageLogic(pack)
 
 
-_CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
-
-
-def _is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return any(lo <= o < hi for lo, hi in _CJK_RANGES)
-
-
 def _institution(doc: Document, m, lang: str) -> str | None:
     """Institution from metadata, else from institution cues (``INST``) in the first characters of the text:
     zh: the CJK run ending with the first institution suffix (医院, 大学, ...), at most 40 characters;
@@ -63,11 +56,11 @@ def _institution(doc: Document, m, lang: str) -> str | None:
     if lang == "zh":
         for k, e in enumerate(inst):
             j = e.start
-            while j > 0 and e.start - j < 40 and _is_cjk(m.norm[j - 1]):
+            while j > 0 and e.start - j < 40 and is_cjk(m.norm[j - 1]):
                 j -= 1
             end = e
             for f in inst[k + 1:]:  # extend to the last suffix in the same CJK run (大学 ... 附属第一医院)
-                if f.end - j > 40 or not all(_is_cjk(ch) for ch in m.norm[end.end:f.start]):
+                if f.end - j > 40 or not all(is_cjk(ch) for ch in m.norm[end.end:f.start]):
                     break
                 end = f
             if end.end - j >= 4:

@@ -45,13 +45,6 @@ def cjk_share(s: str) -> float:
     return extra / 2 / len(s)
 
 
-def detect_language(norm: str) -> str:
-    """'zh' when at least 20 % of characters are CJK, else 'en' ('und' for an empty text)."""
-    if not norm:
-        return "und"
-    return "zh" if cjk_share(norm[:20000]) >= 0.2 else "en"
-
-
 def _last_boundary(text: str, lo: int, pos: int, ends: str) -> int | None:
     """Index just after the last boundary in ``text[lo:pos]`` (a character of ``ends``, or ". "/", " for
     English), or None."""
