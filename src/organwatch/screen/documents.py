@@ -37,11 +37,6 @@ class Document:
     origin_map: list[tuple[int, int]] | None = None  # (offset in text, offset in the extracted raw text) breaks
 
 
-class ReaderNote(RecordError):
-    """Compatibility name only: readers yield ``RecordError(note=True)``. Kept so that older callers that test
-    ``isinstance(item, ReaderNote)`` still import; no reader creates one."""
-
-
 class TextBuilder:
     """Compose a document text from named parts joined by blank lines, remembering each part's offsets."""
 
@@ -236,5 +231,5 @@ def document_language(text: str, window: int = 2000) -> str | None:
     return max(sorted(votes), key=lambda k: votes[k])
 
 
-__all__ = ["Document", "RecordError", "ReaderNote", "TextBuilder", "compose_text", "parse_year", "rejoin_hyphens",
+__all__ = ["Document", "RecordError", "TextBuilder", "compose_text", "parse_year", "rejoin_hyphens",
            "raw_offset", "iso639", "passage_language", "document_language"]

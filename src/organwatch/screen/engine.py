@@ -268,16 +268,14 @@ def jsonl_ranges(path: str, block: int = 4 << 20) -> Iterator[RangeTask]:
 def chunked(items: Iterable[Document | RecordError | RangeTask], max_docs: int, max_chars: int,
             on_note: Callable[[RecordError], None] | None = None) -> Iterator[DocChunk | RangeTask]:
     """Group reader output into tasks; reader failures ride with the next task so output keeps input order.
-    Reader notes (not failures) go to ``on_note``."""
-    from organwatch.screen.documents import ReaderNote
-
+    Reader notes (``RecordError(note=True)``, not failures) go to ``on_note``."""
     chunk: list[Document] = []
     errs: list[RecordError] = []
     size = 0
     for it in items:
-        if isinstance(it, ReaderNote):
+        if getattr(it, "note", False):
             if on_note is not None:
-                on_note(it)
+                on_note(it)  # type: ignore[arg-type]  # only a RecordError has a true ``note``
             continue
         if isinstance(it, RangeTask):
             if chunk:
