@@ -10,7 +10,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -185,9 +185,6 @@ class DocChunk:
     pre_errors: tuple = ()
 
 
-Task = "list[Document] | RangeTask"
-
-
 def run_task(task, opts: ScreenOptions) -> list[dict[str, Any]]:
     """Screen one task (a chunk of documents or a JSONL byte range); reader failures become error records."""
     pre = [error_record(e) for e in getattr(task, "pre_errors", ())]
@@ -339,6 +336,3 @@ def run_dask(chunks: Iterable, opts: ScreenOptions, scheduler: str,
         for f in pending:
             on_chunk(f.result())
 
-
-def options_dict(opts: ScreenOptions) -> dict[str, Any]:
-    return asdict(opts)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass, field
-from typing import Any
 
 from organwatch.screen.matching import Event
 from organwatch.screen.patterns import CLAUSE_END, SENTENCE_END, DocContext, Facts, decide, decide_by_context
@@ -229,7 +228,7 @@ class PassageLogic:
         return False
 
     def passages(self, norm: str, events: list[Event], lang: str, year: int | None,
-                 doc_types: Any = None, doc: DocContext | None = None) -> list[Passage]:
+                 doc: DocContext | None = None) -> list[Passage]:
         """The passages of one document (``lang`` is the document's language, used only when a passage's
         own script cannot decide)."""
         if doc is None:
@@ -271,6 +270,3 @@ def worst_label(passages: list[Passage]) -> str:
         return "not_applicable"
     return max((p.label for p in passages), key=lambda lab: LABEL_RANK[lab])
 
-
-def passage_summary(p: Passage) -> dict[str, Any]:  # pragma: no cover - debugging helper
-    return {"label": p.label, "pattern": p.pattern, "reason": p.reason, "events": [e.type for e in p.events]}

@@ -232,6 +232,3 @@ class Matcher:
             out.append(DocMatch(text, nt.text[int(dns[d]):int(dne[d])], evs, lang, nt, int(dns[d]), int(dos[d])))
         return out
 
-
-def doc_normtext(dm: DocMatch) -> NormText:  # pragma: no cover - convenience for callers
-    return NormText(dm.text, dm.norm, None, None)

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
 _SYL = f"[a-z{_TONED}]{{1,7}}[1-5]?"
 _WS = " \t\n\r\f\v\u00a0\u3000"
@@ -165,7 +164,6 @@ class Normaliser:
         explut = np.zeros(0x110000, dtype=bool)
         for ch in self._expand:
             explut[ord(ch)] = True
-        self._explut = explut
         # per original code point: bit 0 = whitespace after translation, bit 1 = CJK after translation,
         # bit 2 = length-changing expansion
         flag = wslut[lut].astype(np.uint8) | (cjklut[lut].astype(np.uint8) << 1) | (explut.astype(np.uint8) << 2)

@@ -152,7 +152,6 @@ class Patterns:
         regex[b"\\x00"] = None
         self.pure = list(pure)
         self.regex = list(regex)
-        self.n_rare = len(rare | risky)
 
     def _common(self, ch: str) -> frozenset[str]:
         pre = self.model.pre(ch)
@@ -282,7 +281,7 @@ def _compiled(exprs: list[bytes], flags: int, literal: bool) -> Any:
     return db
 
 
-def _stop(idx: int, frm: int, to: int, flags: int, ctx: object) -> bool:
+def _stop(idx: int, _frm: int, to: int, flags: int, ctx: object) -> bool:
     return True  # the first match decides: stop scanning this buffer
 
 

@@ -77,7 +77,7 @@ class HyperscanScanner:
         ends: list[int] = []
         ai, ae = ids.append, ends.append
 
-        def on_match(idx: int, frm: int, to: int, flags: int, ctx: object) -> None:
+        def on_match(idx: int, _frm: int, to: int, flags: int, ctx: object) -> None:
             ai(idx)
             ae(to)
 

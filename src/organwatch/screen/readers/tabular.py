@@ -148,15 +148,6 @@ def read_jsonl_stream(fh, file: str) -> Iterator[Document | RecordError]:
     yield from _jsonl_lines(_bounded_lines(fh, MAX_RECORD_BYTES), file, 1)
 
 
-def read_jsonl(path: Path, data: bytes | None = None) -> Iterator[Document | RecordError]:
-    file = str(path)
-    if data is not None:
-        yield from _jsonl_lines(data.splitlines(), file, 1)
-        return
-    with open(path, "rb") as fh:
-        yield from _jsonl_lines(fh, file, 1)
-
-
 def read_jsonl_range(path: str, start: int, end: int, first_line: int) -> Iterator[Document | RecordError]:
     with open(path, "rb") as fh:
         fh.seek(start)
@@ -262,10 +253,3 @@ def read_xlsx(path: Path, file: str, header_note: list[str]) -> Iterator[Documen
                 yield RecordError(file, rec, str(e), line)
     finally:
         wb.close()
-
-
-def read_delimited(path: Path, delimiter: str, data: bytes | None = None) -> Iterator[Document | RecordError]:
-    """Compatibility entry point: a whole CSV/TSV file (bytes decoded by :func:`decode_bytes`)."""
-    raw = data if data is not None else path.read_bytes()
-    text, _note = decode_bytes(raw)
-    yield from read_delimited_text(io.StringIO(text, newline=""), str(path), delimiter, [])
