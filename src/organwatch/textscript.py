@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 CJK_RANGES: tuple[tuple[int, int], ...] = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
+# the same ideograph ranges as a regular-expression character class body (for re patterns)
+CJK_CLASS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 KANA_RANGE = (0x3040, 0x3100)
 HANGUL_RANGE = (0xAC00, 0xD7B0)
 CYRILLIC_RANGE = (0x0400, 0x0530)

@@ -21,6 +21,7 @@ from organwatch.ads.decoding import decode
 from organwatch.ads.extract import Claim, Extractor, Hit, canonical_organ, page_cues
 from organwatch.ads.readers import Capture
 from organwatch.ads.text import VisibleText, html_text, looks_like_html, plain_text
+from organwatch.textscript import cjk_mask
 
 CLAIM_COLUMNS = ["claim_id", "url", "capture_time", "archive_record", "charset", "language", "advertiser",
                  "hospital", "organ", "wait_min_days", "wait_max_days", "wait_vague", "wait_text", "price_min",
@@ -67,7 +68,7 @@ def page_language(text: str, translate: Any) -> str:
         return "und"
     hangul = int(((cps >= 0xAC00) & (cps <= 0xD7A3)).sum())
     kana = int(((cps >= 0x3040) & (cps <= 0x30FF)).sum())
-    han_mask = ((cps >= 0x4E00) & (cps <= 0x9FFF)) | ((cps >= 0x3400) & (cps <= 0x4DBF))
+    han_mask = cjk_mask(cps)
     han = int(han_mask.sum())
     letters = max(hangul + kana + han + int(((cps | 0x20) >= 0x61).sum() - ((cps | 0x20) > 0x7A).sum()), 1)
     if hangul / letters >= 0.1:

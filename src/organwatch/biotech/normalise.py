@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-_TOKEN = re.compile(r"[0-9a-z]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+from organwatch.textscript import CJK_CLASS
+
+_TOKEN = re.compile(f"[0-9a-z]+|[{CJK_CLASS}]+")
+_CJK = re.compile(f"[{CJK_CLASS}]")
 
 
 @functools.cache

@@ -15,6 +15,7 @@ import numpy as np
 from organwatch.screen.normalise import Normaliser, NormText
 from organwatch.screen.rulepack import RulePack
 from organwatch.screen.scanner import buffer_of
+from organwatch.textscript import cjk_mask
 
 SEP = "\x00"
 _ALNUM = np.zeros(0x110000, dtype=bool)
@@ -220,7 +221,7 @@ class Matcher:
         cols = [arr[k].tolist() for k in ("start", "end", "rule", "ostart", "oend")]
         # language per document, vectorised: share of CJK code points
         cps = nt.codepoints()
-        cjk_pos = np.flatnonzero(((cps >= 0x3400) & (cps < 0xA000)) | ((cps >= 0xF900) & (cps < 0xFB00)))
+        cjk_pos = np.flatnonzero(cjk_mask(cps))
         lens = (dne - dns).astype(np.int64)
         share = (np.searchsorted(cjk_pos, dne) - np.searchsorted(cjk_pos, dns)) / np.maximum(lens, 1)
         out: list[DocMatch] = []

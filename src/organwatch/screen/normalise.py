@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from organwatch.textscript import CJK_RANGES
+
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
 _SYL = f"[a-z{_TONED}]{{1,7}}[1-5]?"
 _WS = " \t\n\r\f\v\u00a0\u3000"
@@ -47,7 +49,7 @@ def _t2s_chars() -> dict[int, str]:
     import opencc
 
     conv = opencc.OpenCC("t2s")
-    cps = [cp for r in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)) for cp in range(*r)]
+    cps = [cp for r in CJK_RANGES for cp in range(*r)]
     src = "\n".join(chr(cp) for cp in cps)
     out = conv.convert(src).split("\n")
     table: dict[int, str] = {}
@@ -158,7 +160,7 @@ class Normaliser:
             wslut[ord(ch)] = True
         self._wslut = wslut
         cjklut = np.zeros(0x110000, dtype=bool)
-        for lo, hi in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00)):
+        for lo, hi in CJK_RANGES:
             cjklut[lo:hi] = True
         self._cjklut = cjklut
         explut = np.zeros(0x110000, dtype=bool)

@@ -39,19 +39,14 @@ import numpy as np
 from organwatch.screen.documents import Document
 from organwatch.screen.normalise import Normaliser
 from organwatch.screen.rulepack import RulePack
+from organwatch.textscript import CJK_RANGES, is_cjk
 
-CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))  # as in normalise.py
 MAX_COMBINATIONS = 64  # variant combinations of one literal expanded into pure literals, else a regex
 LANG_SHARE = 0.2  # matching.py: "zh" when >= 20 % of the normalised characters are CJK
 ATTR = "_prefilter_hit"  # readers/bulk.py: the rules whose prefilter matched the raw input line
 _BREAKS = "\u00ad\ufffe\u200b\u200c\u200d\u2060\ufeff"  # soft hyphen, U+FFFE, zero-width marks
 _HYPHENS = "-\u2010\u2011\u2012\u2013"
 _PINYIN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ "
-
-
-def is_cjk(ch: str) -> bool:
-    o = ord(ch)
-    return any(lo <= o < hi for lo, hi in CJK_RANGES)
 
 
 def _esc(ch: str) -> bytes:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from organwatch.errors import RecordError
 from organwatch.screen.documents import Document, document_language, rejoin_hyphens
+from organwatch.textscript import is_cjk
 
 PAGE_SEP = "\n\f\n"
 MAX_PAGES = 2000
@@ -33,7 +34,7 @@ def good_title(t: str) -> bool:
     t = t.strip()
     if len(t) < 4 or _DATEISH.match(t) or _NOT_TITLE.search(t) or _BAD_META.match(t):
         return False
-    cjk = sum(1 for ch in t if "\u4e00" <= ch <= "\u9fff")
+    cjk = sum(1 for ch in t if is_cjk(ch))
     return cjk >= 4 or (len(t.split()) >= 2 and sum(ch.isalpha() for ch in t) >= 6)
 
 
