@@ -10,7 +10,6 @@ Findings are ``descriptive``: counts and ranges, no verdict.
 from __future__ import annotations
 
 import csv
-import json
 import statistics
 from collections import defaultdict
 from importlib import resources
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from organwatch.findings import Finding, InputRef, Kind, Provenance, sha256_file
-from organwatch.report.sections import ReportContext, ReportItem, Section
+from organwatch.report.sections import ReportContext, ReportItem, Section, table_columns
 from organwatch.report.svg import html_table
 
 ORDER = 70
@@ -28,27 +27,8 @@ COMPARATOR: dict[str, Any] = {"organ": "liver", "country": "United States", "mea
               "source": "volume/published_parameters.csv (NHC press conference 2018-06-22, as reported)"}
 
 
-def _columns(path: Path) -> set[str]:
-    suf = path.suffix.lower()
-    try:
-        if suf in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            return set(pq.read_schema(path).names)
-        if suf in (".jsonl", ".ndjson"):
-            with open(path, encoding="utf-8") as fh:
-                first = fh.readline()
-            return set(json.loads(first)) if first.strip() else set()
-        if suf == ".csv":
-            with open(path, encoding="utf-8", newline="") as fh:
-                return set(next(csv.reader(fh), []))
-    except Exception:  # noqa: BLE001 - a file we cannot read is simply not ours
-        return set()
-    return set()
-
-
 def accepts(path: Path) -> bool:
-    return _columns(Path(path)) >= REQUIRED
+    return table_columns(Path(path)) >= REQUIRED
 
 
 def published() -> list[dict[str, str]]:

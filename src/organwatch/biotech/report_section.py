@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from organwatch.findings import Finding, InputRef, Kind, Provenance, sha256_file
 from organwatch.report import svg
-from organwatch.report.sections import ReportContext, ReportItem, Section
+from organwatch.report.sections import ReportContext, ReportItem, Section, table_columns
 
 ORDER = 60
 OUTCOME_KEYS = {"asset_id", "jurisdiction", "as_of", "verdict"}
@@ -28,24 +28,10 @@ STATUS_WORDS = {"listed": "listed", "watch": "watch letter", "named_in_bill_only
                 "delisted": "delisted"}
 
 
-def _header(path: Path) -> set[str]:
-    suffix = path.suffix.lower()
-    if suffix in (".parquet", ".pq"):
-        import pyarrow.parquet as pq
-
-        return set(pq.read_schema(path).names)
-    with open(path, encoding="utf-8") as fh:
-        first = fh.readline()
-    if suffix == ".csv":
-        return {c.strip() for c in first.split(",")}
-    d = json.loads(first)
-    return set(d) if isinstance(d, dict) else set()
-
-
 def accepts(path: Path) -> bool:
     """An outcome table written by ``organwatch biotech screen``."""
     try:
-        return _header(path) >= OUTCOME_KEYS
+        return table_columns(path) >= OUTCOME_KEYS
     except Exception:  # unreadable, binary or not a table: not ours (pyarrow raises its own error types)
         return False
 

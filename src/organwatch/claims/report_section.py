@@ -18,7 +18,7 @@ from markupsafe import Markup
 from organwatch.errors import InputError
 from organwatch.findings import Finding, InputRef, Kind, Provenance, sha256_file
 from organwatch.report import svg
-from organwatch.report.sections import ReportContext, ReportItem, Section
+from organwatch.report.sections import ReportContext, ReportItem, Section, table_columns
 
 ORDER = 50
 OUTCOME_KEYS = {"claim_id", "line", "jurisdiction", "outcome"}
@@ -85,22 +85,7 @@ def _read_outcomes(path: Path) -> list[dict[str, Any]]:
 
 def accepts(path: Path) -> bool:
     """A claim-outcome table written by ``organwatch claims``."""
-    try:
-        suffix = path.suffix.lower()
-        if suffix in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            return set(pq.read_schema(path).names) >= OUTCOME_KEYS
-        with open(path, encoding="utf-8") as fh:
-            first = fh.readline()
-        if suffix == ".csv":
-            return {c.strip() for c in first.split(",")} >= OUTCOME_KEYS
-        if suffix in (".jsonl", ".ndjson", ".json"):
-            return isinstance(d := json.loads(first), dict) and set(d) >= OUTCOME_KEYS
-    except (OSError, ValueError, UnicodeDecodeError):
-        return False
-    except Exception:  # pyarrow errors on non-parquet files
-        return False
+    return table_columns(path) >= OUTCOME_KEYS
     return False
 
 

@@ -85,3 +85,26 @@ def providers() -> list[Any]:
             if e.name is None or not p.startswith(e.name):
                 raise
     return sorted(mods, key=lambda m: getattr(m, "ORDER", 100))
+
+
+def table_columns(path: Path) -> set[str]:
+    """Column names of a result table (Parquet schema, the keys of a JSONL file's first record, or a CSV header),
+    for ``accepts``: a file that cannot be read as a table has none (it is then not the section's)."""
+    import csv
+    import json
+
+    suffix = Path(path).suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            return set(pq.read_schema(path).names)
+        with open(path, encoding="utf-8", newline="") as fh:
+            if suffix == ".csv":
+                return {c.strip() for c in next(csv.reader(fh), [])}
+            if suffix in (".jsonl", ".ndjson", ".json"):
+                first = json.loads(fh.readline() or "null")
+                return set(first) if isinstance(first, dict) else set()
+    except Exception:  # noqa: BLE001 - unreadable, binary or not a table (pyarrow raises its own types): not ours
+        return set()
+    return set()

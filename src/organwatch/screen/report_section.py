@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from organwatch.findings import Finding, InputRef, Kind, Provenance, sha256_file
-from organwatch.report.sections import ReportContext, ReportItem, Section
+from organwatch.report.sections import ReportContext, ReportItem, Section, table_columns
 from organwatch.report.svg import bar_chart, html_table
 
 ORDER = 20
@@ -21,29 +21,8 @@ PATTERN_NAMES = {"V1": "intubation after BD", "V2": "intubation at procurement",
                  "V5": "airway after breathing stopped", "V6": "arrest, no determination"}
 
 
-def _columns(path: Path) -> set[str]:
-    suf = path.suffix.lower()
-    try:
-        if suf in (".parquet", ".pq"):
-            import pyarrow.parquet as pq
-
-            return set(pq.read_schema(path).names)
-        if suf in (".jsonl", ".ndjson"):
-            with open(path, encoding="utf-8") as fh:
-                first = fh.readline()
-            return set(json.loads(first)) if first.strip() else set()
-        if suf == ".csv":
-            import csv
-
-            with open(path, encoding="utf-8", newline="") as fh:
-                return set(next(csv.reader(fh), []))
-    except Exception:
-        return set()
-    return set()
-
-
 def accepts(path: Path) -> bool:
-    return _columns(Path(path)) >= REQUIRED
+    return table_columns(Path(path)) >= REQUIRED
 
 
 def _load(path: Path) -> list[dict[str, Any]]:
