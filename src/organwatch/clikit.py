@@ -15,6 +15,7 @@ Every command uses these instead of declaring its own (docs/cli.md). The rules t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -23,6 +24,7 @@ from typing import Any, Literal, TypeVar
 
 import click
 
+from organwatch.errors import UsageError
 from organwatch.output import TABLE_FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,6 +121,16 @@ def csv_raw_option(f: F) -> F:
     return click.option("--csv-raw", is_flag=True, expose_value=False, is_eager=True, callback=_set_csv_raw,
                         help="CSV for machine pipelines: do not neutralise cells that start with = + - @ TAB or "
                              "CR (unsafe to open in a spreadsheet).")(f)
+
+
+def iso_date(value: str | None, option: str = "--as-of") -> dt.date | None:
+    """An option's ISO date (YYYY-MM-DD), None when not given; anything else is a usage error (exit 2)."""
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{option} '{value}' is not an ISO date (YYYY-MM-DD)") from None
 
 
 # -- tables ---------------------------------------------------------------------------------------------------

@@ -62,7 +62,12 @@ def script_counts(text: str) -> tuple[int, int, int, int, int]:
 def text_language(text: str) -> str | None:
     """ISO 639-1 language of one passage by its script: "zh" (CJK ideographs ≥ 20 % of letters), "ja" (kana),
     "ko" (hangul), "ru" (Cyrillic), "en" (Latin); None without letters."""
-    cjk, kana, hangul, cyr, latin = script_counts(text)
+    return language_of_counts(script_counts(text))
+
+
+def language_of_counts(counts: tuple[int, int, int, int, int]) -> str | None:
+    """The decision of :func:`text_language` on (CJK, kana, hangul, Cyrillic, Latin) counts already made."""
+    cjk, kana, hangul, cyr, latin = counts
     total = cjk + kana + hangul + cyr + latin
     if total == 0:
         return None

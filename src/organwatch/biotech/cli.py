@@ -11,7 +11,17 @@ from typing import Any
 import click
 
 from organwatch import __version__
-from organwatch.clikit import emit_jsonl, format_option, json_option, out_option, print_table, quiet_option, say, warn
+from organwatch.clikit import (
+    emit_jsonl,
+    format_option,
+    iso_date,
+    json_option,
+    out_option,
+    print_table,
+    quiet_option,
+    say,
+    warn,
+)
 from organwatch.errors import InputError, RecordError, UsageError, nothing_read
 from organwatch.output import infer_format, write_records
 
@@ -25,12 +35,7 @@ STATUS_CHOICES = ("listed", "watch", "named_in_bill_only")
 
 
 def _day(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--as-of '{value}' is not an ISO date (YYYY-MM-DD)") from None
+    return iso_date(value, "--as-of")
 
 
 def _entities_file_option(f: Any) -> Any:

@@ -12,23 +12,19 @@ from organwatch.clikit import (
     csv_raw_option,
     emit_jsonl,
     format_option,
+    iso_date,
     json_option,
     out_option,
     print_table,
     quiet_option,
     say,
 )
-from organwatch.errors import UsageError, display_name
+from organwatch.errors import display_name
 from organwatch.output import infer_format, write_records
 
 
 def _as_of(value: str | None) -> dt.date | None:
-    if not value:
-        return None
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise UsageError(f"--as-of '{value}' is not an ISO date (YYYY-MM-DD)") from None
+    return iso_date(value, "--as-of")
 
 
 PROVISION_CHOICES = ["insurance_ban", "criminal", "reporting", "travel_warning", "sanctions", "genetic_sequencer"]

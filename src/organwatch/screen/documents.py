@@ -145,23 +145,6 @@ def iso639(value: object) -> str | None:
     return None
 
 
-def _language_of(counts: tuple[int, int, int, int, int]) -> str | None:
-    """The decision of :func:`organwatch.textscript.text_language` on script counts already made."""
-    cjk, kana, hangul, cyr, latin = counts
-    total = cjk + kana + hangul + cyr + latin
-    if total == 0:
-        return None
-    if kana * 10 >= total:
-        return "ja"
-    if hangul * 5 >= total:
-        return "ko"
-    if cjk >= textscript.ZH_MIN_SHARE * total:
-        return "zh"
-    if cyr > latin:
-        return "ru"
-    return "en"
-
-
 def passage_language(text: str) -> str | None:
     """Script language of one passage (:func:`organwatch.textscript.text_language`): "zh" (CJK ideographs
     >= 20 % of letters, as the matcher decides), "ja" (kana), "ko" (hangul), "ru" (Cyrillic), "en" (Latin),
@@ -221,7 +204,7 @@ def document_language(text: str, window: int = 2000) -> str | None:
             if _LETTER.search(piece):
                 votes["en"] = votes.get("en", 0) + len(piece.split())
             continue
-        lang = _language_of(counts)  # type: ignore[arg-type]  # five counts, as the tuple type says
+        lang = textscript.language_of_counts(counts)  # type: ignore[arg-type]  # five counts, as the tuple type says
         if lang is None:
             continue
         weight = counts[0] + counts[1] + counts[2] + len(piece.split())  # a CJK character weighs as a word
