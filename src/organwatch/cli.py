@@ -2,8 +2,7 @@
 
 Each engine owns its commands in ``organwatch/<engine>/cli.py`` and is registered once, in the engine table
 (:mod:`organwatch.engines`); :data:`COMMANDS` is derived from it. Importing an engine happens only when its
-command runs, so
-``organwatch --help`` stays fast. Bad input anywhere becomes one line on stderr and exit status 2.
+command runs, so ``organwatch --help`` stays fast. Bad input anywhere becomes one line on stderr and exit 2.
 """
 
 from __future__ import annotations

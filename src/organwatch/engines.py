@@ -11,7 +11,7 @@ accepts its own result files, every check id is unique and documented). Adding a
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 JsonMode = Literal["document", "lines"]
@@ -33,7 +33,6 @@ class Engine:
     commands: tuple[Command, ...]
     section: str | None = None  # module implementing the report-section protocol (organwatch.report.sections)
     result_files: tuple[str, ...] = ()  # what `organwatch report FILE` accepts for this engine, in words
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 ENGINES: tuple[Engine, ...] = (
