@@ -23,17 +23,11 @@ from typing import Any
 
 from organwatch.errors import InputError, UsageError
 from organwatch.screen.normalise import get_normaliser
+from organwatch.screen.rulepack import Literal  # the scanner's literal type, shared with the screener
 
 DEFAULT_PACK = "ads_default"
 ISO = re.compile(r"^[A-Z]{3}$")
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
-
-
-@dataclass(frozen=True)
-class Literal:
-    text: str  # normalised literal
-    left_boundary: bool
-    right_boundary: bool
 
 
 @dataclass

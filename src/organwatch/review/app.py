@@ -9,11 +9,9 @@ Nothing in a request names a file: the project path is fixed when the app is mad
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import sqlite3
-import threading
 import urllib.parse
 from importlib import resources
 from pathlib import Path
@@ -34,7 +32,7 @@ from organwatch.review import agreement as agreement_mod
 from organwatch.review import ledger, queries
 from organwatch.review.config import labels, settings
 from organwatch.review.render import passage_segments, strip_bidi
-from organwatch.review.schema import connect
+from organwatch.review.schema import ThreadConnections, connect
 from organwatch.review.security import (
     COOKIE,
     SECURITY_HEADERS,
@@ -72,9 +70,7 @@ class ReviewApp:
         self.sessions = Sessions(self.store, int(settings()["server"]["session_max_age"]))
         self.page_size = int(settings()["server"]["page_size"])
         self.cache = queries.FacetCache()
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._cons = ThreadConnections(lambda: connect(self.project, wal=True, check_same_thread=False))
         self.static = {n: resources.files("organwatch.review").joinpath("static", n).read_bytes() for n in STATIC}
         self.env = Environment(loader=PackageLoader("organwatch.review", "templates"),
                                autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined,
@@ -100,20 +96,10 @@ class ReviewApp:
 
     # -- plumbing -----------------------------------------------------------------------------------------
     def con(self) -> sqlite3.Connection:
-        c = getattr(self._local, "con", None)
-        if c is None:
-            c = connect(self.project, wal=True, check_same_thread=False)
-            self._local.con = c
-            with self._lock:
-                self._all.append(c)
-        return c
+        return self._cons.get()
 
     def close(self) -> None:
-        with self._lock:
-            for c in self._all:
-                with contextlib.suppress(sqlite3.Error):
-                    c.close()
-            self._all.clear()
+        self._cons.close()
         if self.own_store:
             self.store.remove()
         else:

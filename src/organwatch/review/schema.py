@@ -25,7 +25,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from organwatch.errors import InputError
@@ -297,3 +298,29 @@ def _split(script: str) -> list[str]:
     if buf and "".join(buf).strip():
         out.append("\n".join(buf))
     return out
+
+
+class ThreadConnections:
+    """One SQLite connection per thread, made on first use by ``factory`` and all closed together."""
+
+    def __init__(self, factory: Callable[[], sqlite3.Connection]) -> None:
+        self._factory = factory
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> sqlite3.Connection:
+        c: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if c is None:
+            c = self._factory()
+            self._local.con = c
+            with self._lock:
+                self._all.append(c)
+        return c
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._all:
+                with contextlib.suppress(sqlite3.Error):
+                    c.close()
+            self._all.clear()

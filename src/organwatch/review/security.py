@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -26,10 +25,11 @@ import secrets
 import shutil
 import sqlite3
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from organwatch.review.schema import ThreadConnections
 
 COOKIE = "ow_review"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
@@ -98,31 +98,23 @@ class RunStore:
             os.close(fd)
         self.directory = Path(directory)
         self.key = (self.directory / "key").read_bytes()
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()
+        self._cons = ThreadConnections(self._connect)
         if self.owned:
             self.con().execute("PRAGMA journal_mode = WAL")  # workers read sessions while another one writes
             self.con().execute("CREATE TABLE IF NOT EXISTS sessions (sid TEXT PRIMARY KEY, reviewer TEXT NOT NULL, "
                                "csrf TEXT NOT NULL, token_id TEXT NOT NULL, expires INTEGER NOT NULL)")
 
-    def con(self) -> sqlite3.Connection:
-        c = getattr(self._local, "con", None)
-        if c is None:
-            c = sqlite3.connect(self.directory / "sessions.sqlite", isolation_level=None, timeout=30,
-                                check_same_thread=False)
-            c.execute("PRAGMA busy_timeout = 30000")
-            self._local.con = c
-            with self._lock:
-                self._all.append(c)
+    def _connect(self) -> sqlite3.Connection:
+        c = sqlite3.connect(self.directory / "sessions.sqlite", isolation_level=None, timeout=30,
+                            check_same_thread=False)
+        c.execute("PRAGMA busy_timeout = 30000")
         return c
 
+    def con(self) -> sqlite3.Connection:
+        return self._cons.get()
+
     def close(self) -> None:
-        with self._lock:
-            for c in self._all:
-                with contextlib.suppress(sqlite3.Error):
-                    c.close()
-            self._all.clear()
+        self._cons.close()
 
     def remove(self) -> None:
         self.close()
