@@ -62,7 +62,23 @@ def _t2s_chars() -> dict[int, str]:
 
 @lru_cache(maxsize=8)
 def _tables(nfkc: bool, t2s: bool, fold: bool, ws: bool, ocr: tuple = ()) -> tuple[dict[int, str], dict[str, str]]:
-    """(1:1 translate table, length-changing replacements) for the BMP."""
+    """(1:1 translate table, length-changing replacements) for the BMP, from the start-up cache
+    (:mod:`.buildcache`: keyed by these settings, this module's source, the Unicode and OpenCC versions)."""
+    from organwatch.screen import buildcache
+
+    args = (bool(nfkc), bool(t2s), bool(fold), bool(ws), tuple(ocr))
+    return buildcache.cached("normalise-tables", args, lambda: build_tables(*args), check=_tables_ok)
+
+
+def _tables_ok(value: Any) -> bool:
+    return (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], dict)
+            and isinstance(value[1], dict))
+
+
+def build_tables(nfkc: bool, t2s: bool, fold: bool, ws: bool, ocr: tuple = ()
+                 ) -> tuple[dict[int, str], dict[str, str]]:
+    """Build the tables of :func:`_tables`: every BMP code point through NFKC, case folding, OpenCC t2s and
+    the OCR substitutions."""
     t2s_map = dict(_t2s_chars()) if t2s else {}
     for a, b in ocr:  # OCR / variant substitutions, applied after t2s
         t2s_map[ord(a)] = b

@@ -25,9 +25,7 @@ labelled sets and with hypothesis).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -185,32 +183,36 @@ def longest_word(lit: str, left: bool, right: bool) -> tuple[str, bool, bool]:
 
 
 class Prefilter:
-    """``hit(data)``: whether the UTF-8 bytes ``data`` can contain any literal of the pack (early exit)."""
+    """``hit(data)``: whether the UTF-8 bytes ``data`` can contain any literal of the pack (early exit).
+
+    The pattern lists come from the start-up cache (:mod:`.buildcache`, keyed by the pack's literals, the
+    normaliser's settings and the code), the compiled databases from :func:`_compiled`; the
+    :class:`Patterns` object itself is built only when asked for (``patterns``)."""
 
     def __init__(self, pack: RulePack, norm: Normaliser):
         import hyperscan as hs
 
         self._hs = hs
-        lits = [(lit.text, lit.left_boundary, lit.right_boundary) for lit in pack.literals]
-        self.patterns = Patterns(lits, char_model(norm))
+        self._norm = norm
+        self._lits = [(lit.text, lit.left_boundary, lit.right_boundary) for lit in pack.literals]
+        self._patterns: Patterns | None = None
+        pure, regex, exp_chars = pattern_lists(self._lits, norm)
         flags = hs.HS_FLAG_SINGLEMATCH | hs.HS_FLAG_CASELESS
         self._dbs = []
-        for exprs, literal in ((self.patterns.pure, True), (self.patterns.regex, False)):
+        for exprs, literal in ((pure, True), (regex, False)):
             db = _compiled(exprs, flags, literal)
             self._dbs.append((db, hs.Scratch(db)))
-        # characters that break the byte-count bounds of language_of: any expansion, and characters of
-        # U+5000-U+9FFF that do not normalise to one BMP CJK character (t2s maps a few to other planes)
-        model = self.patterns.model
-        img = model._bmp[0x5000:0xA000]
-        cjk = np.zeros(len(img), dtype=bool)
-        for lo, hi in CJK_RANGES:
-            cjk |= (img >= lo) & (img < hi)
-        odd = {chr(0x5000 + int(i)) for i in np.flatnonzero(~cjk)}
-        chars = [c.encode("utf-8", "surrogatepass") for c in sorted(set(model.expansions) | odd)]
-        exp = _compiled(chars, hs.HS_FLAG_SINGLEMATCH, True)
+        exp = _compiled(exp_chars, hs.HS_FLAG_SINGLEMATCH, True)
         self._exp = (exp, hs.Scratch(exp))
         # self-check: every literal of the pack, written as the pack writes it, must select its document
         self.ok = all(self.hit(lit.text.encode("utf-8", "surrogatepass")) for lit in pack.literals)
+
+    @property
+    def patterns(self) -> Patterns:
+        """The :class:`Patterns` of the pack (built on first use; the scans need only the cached lists)."""
+        if self._patterns is None:
+            self._patterns = Patterns(self._lits, char_model(self._norm))
+        return self._patterns
 
     def _scan(self, db: Any, scratch: Any, data: bytes) -> bool:
         if not data:
@@ -235,54 +237,82 @@ class Prefilter:
                 or self.hit(d.text.encode("utf-8", "surrogatepass")) for d in docs]
 
 
+def expansion_chars(model: CharModel) -> list[bytes]:
+    """Characters that break the byte-count bounds of :func:`language_of`: any expansion, and characters of
+    U+5000-U+9FFF that do not normalise to one BMP CJK character (t2s maps a few to other planes)."""
+    img = model._bmp[0x5000:0xA000]
+    cjk = np.zeros(len(img), dtype=bool)
+    for lo, hi in CJK_RANGES:
+        cjk |= (img >= lo) & (img < hi)
+    odd = {chr(0x5000 + int(i)) for i in np.flatnonzero(~cjk)}
+    return [c.encode("utf-8", "surrogatepass") for c in sorted(set(model.expansions) | odd)]
+
+
+def build_pattern_lists(literals: Sequence[tuple[str, bool, bool]], norm: Normaliser
+                        ) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """(pure literal patterns, regex patterns, expansion characters) of ``literals`` under ``norm``."""
+    model = char_model(norm)
+    pats = Patterns(literals, model)
+    return pats.pure, pats.regex, expansion_chars(model)
+
+
+def _lists_ok(value: Any) -> bool:
+    return (isinstance(value, tuple) and len(value) == 3
+            and all(isinstance(v, list) and all(isinstance(b, bytes) for b in v) for v in value))
+
+
+def pattern_lists(literals: Sequence[tuple[str, bool, bool]], norm: Normaliser
+                  ) -> tuple[list[bytes], list[bytes], list[bytes]]:
+    """:func:`build_pattern_lists`, from the start-up cache when the same literals and normaliser settings
+    were compiled by the same code before."""
+    from organwatch.screen import buildcache
+
+    lits = [tuple(x) for x in literals]
+    inputs = (lits, sorted(norm.config.items()))
+    return buildcache.cached("prefilter-patterns", inputs, lambda: build_pattern_lists(literals, norm),
+                             check=_lists_ok)
+
+
 def _cache_dir() -> Path | None:
-    env = os.environ.get("ORGANWATCH_PREFILTER_CACHE", "")
-    if env == "off":
-        return None
-    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "organwatch"
-    return base / "prefilter"
+    """Where the prefilter's hyperscan databases are kept (``prefilter/`` in :func:`.buildcache.root`)."""
+    from organwatch.screen import buildcache
+
+    return buildcache.directory("prefilter")
 
 
 def _compiled(exprs: list[bytes], flags: int, literal: bool) -> Any:
     """A block-mode hyperscan database of ``exprs``, from the on-disk cache when the same patterns were
     compiled before (keyed by the sha256 of the patterns, flags and hyperscan version; compiling the pack
-    takes seconds and every worker process needs it). ``ORGANWATCH_PREFILTER_CACHE`` = a directory, or
-    ``off``."""
-    from importlib.metadata import version
-
+    takes seconds and every worker process needs it). The directory is :func:`_cache_dir`
+    (``ORGANWATCH_CACHE`` or ``ORGANWATCH_PREFILTER_CACHE`` = a directory, or ``off``)."""
     import hyperscan as hs
 
-    key = hashlib.sha256(repr((sorted(exprs), flags, literal, version("hyperscan"))).encode()).hexdigest()[:32]
-    d = _cache_dir()
-    path = d / f"{key}.hsdb" if d is not None else None
-    if path is not None and path.is_file():
-        try:
-            return hs.loadb(path.read_bytes(), hs.HS_MODE_BLOCK)
-        except Exception:  # noqa: BLE001 - a damaged cache file is recompiled, never fatal
-            pass
-    db = hs.Database(mode=hs.HS_MODE_BLOCK)
-    if exprs:
-        db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[flags] * len(exprs), literal=literal)
-    else:  # pragma: no cover - every pack has literals
-        db.compile(expressions=[b"(?!)"], ids=[0], flags=[flags])
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(hs.dumpb(db))
-            tmp.replace(path)
-        except OSError:
-            pass  # read-only home: compile per process
-    return db
+    from organwatch.screen import buildcache
+
+    def compile_db() -> Any:
+        db = hs.Database(mode=hs.HS_MODE_BLOCK)
+        if exprs:
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[flags] * len(exprs),
+                       literal=literal)
+        else:  # pragma: no cover - every pack has literals
+            db.compile(expressions=[b"(?!)"], ids=[0], flags=[flags])
+        return db
+
+    return buildcache.hyperscan_db("prefilter", exprs, compile_db, (flags, literal))
 
 
 def _stop(idx: int, _frm: int, to: int, flags: int, ctx: object) -> bool:
     return True  # the first match decides: stop scanning this buffer
 
 
-@lru_cache(maxsize=4)
 def get_prefilter(rules: str, backend: str = "hyperscan") -> Prefilter:
-    """The prefilter of a pack, built from the pack and normaliser the engine loaded in this process."""
+    """The prefilter of a pack, built from the pack and normaliser the engine loaded in this process (one per
+    process for ``get_prefilter(rules)`` and ``get_prefilter(rules, "hyperscan")`` alike)."""
+    return _prefilter(rules, backend)
+
+
+@lru_cache(maxsize=4)
+def _prefilter(rules: str, backend: str) -> Prefilter:
     from organwatch.screen.engine import _components
 
     pack, matcher, _logic = _components(rules, backend)

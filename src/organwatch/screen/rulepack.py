@@ -6,6 +6,8 @@ A pack (see ``rules/ddr_default.toml``) has ``[fragments]`` (named literal lists
 ``[types]`` (the role of each type in the logic, and the confidence constants; validated, unknown keys
 rejected) and ``[ethics]`` (to which documents the reporting standard applies, negation scopes).
 ``{fragment}`` in a term expands to every literal of the fragment. Literals are normalised like the text.
+A compiled pack is kept in the start-up cache (:mod:`.buildcache`), keyed by the pack's bytes and name, the
+default normalisation settings and the code that compiles it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from organwatch.errors import InputError, UsageError
-from organwatch.screen.normalise import normalise_term
+from organwatch.screen import buildcache
+from organwatch.screen.normalise import _default_config_items, normalise_term
 
 DEFAULT_PACK = "ddr_default"
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
@@ -214,11 +217,21 @@ def load_pack(spec: str | Path | None = None) -> RulePack:
             raise UsageError(f"--rules: no rule pack named '{spec}' (and no such .toml file)")
         raw = res.read_bytes()
         where = f"organwatch/screen/rules/{name}.toml"
+    sha = hashlib.sha256(raw).hexdigest()
+    return buildcache.cached("rulepack", (sha, where, _default_config_items()),
+                             lambda: _parse_and_compile(raw, where, sha), check=_is_pack)
+
+
+def _parse_and_compile(raw: bytes, where: str, sha: str) -> RulePack:
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise InputError(f"rule pack is not valid TOML: {e}", file=where) from None
-    return compile_pack(doc, where, hashlib.sha256(raw).hexdigest())
+    return compile_pack(doc, where, sha)
+
+
+def _is_pack(value: Any) -> bool:
+    return isinstance(value, RulePack) and bool(value.literals) and len(value.literals) == len(value.owners)
 
 
 def compile_pack(doc: dict[str, Any], where: str = "<pack>", sha256: str = "") -> RulePack:

@@ -7,7 +7,8 @@ Basic Multilingual Plane, else UTF-32-LE (width 4). Hits at byte offsets that ar
 Both backends return the same hits for the same buffer: every occurrence (overlapping ones included) of
 every literal of the pack, as sorted arrays ``(literal id, char start, char end)``. The hyperscan backend is
 one database scan per buffer; the RE2 backend uses an ``re2.Set`` to find which literals occur and then
-enumerates their occurrences. Databases are compiled lazily and cached per process and pack.
+enumerates their occurrences. Databases are compiled lazily and cached per process and pack, and the
+hyperscan ones on disk too (:mod:`.buildcache`, keyed by the sha256 of the expressions and hyperscan's version).
 """
 
 from __future__ import annotations
@@ -64,11 +65,18 @@ class HyperscanScanner:
     def _db(self, width: int):
         got = self._dbs.get(width)
         if got is None:
+            from organwatch.screen import buildcache
+
             hs = self._hs
-            db = hs.Database(mode=hs.HS_MODE_BLOCK)
             exprs = [b"".join(b"\\x%02x" % b for b in encode(lit, width)) for lit in self.literals]
-            # literals have a fixed length: start = end - length, so no start-of-match tracking is needed
-            db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
+
+            def compile_db():
+                db = hs.Database(mode=hs.HS_MODE_BLOCK)
+                # literals have a fixed length: start = end - length, so no start-of-match tracking is needed
+                db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
+                return db
+
+            db = buildcache.hyperscan_db("scanner", exprs, compile_db, ("block", 0, width))
             got = self._dbs[width] = (db, hs.Scratch(db), np.array([len(encode(lit, width)) for lit in self.literals]))
         return got
 
