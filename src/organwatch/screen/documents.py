@@ -156,28 +156,44 @@ _PASSAGE_SPLIT = re.compile(r"\n\s*\n|\f")
 _LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 
 
-def _script_cumsums(text: str) -> Any:
-    """Cumulative counts (5 x len+1) of CJK ideographs, kana, hangul, Cyrillic and other letters, per code point
-    (the categories of :func:`organwatch.textscript.script_counts`, counted with numpy)."""
+_UNKNOWN = 255  # category not yet known (decided with str.isalpha on first sight)
+
+
+@lru_cache(maxsize=1)
+def _category_table() -> Any:
+    """Script category per code point (0 CJK ideograph, 1 kana, 2 hangul, 3 Cyrillic, 4 other letter, 5 not a
+    letter), filled lazily: the ranges and ASCII at once, every other code point on first sight."""
     import numpy as np
 
+    lut = np.full(0x110000, _UNKNOWN, dtype=np.uint8)
+    for lo, hi in textscript.CJK_RANGES:
+        lut[lo:hi] = 0
+    for cat, (lo, hi) in enumerate((textscript.KANA_RANGE, textscript.HANGUL_RANGE, textscript.CYRILLIC_RANGE), 1):
+        lut[lo:hi] = cat
+    lut[:0x80] = [4 if chr(c).isalpha() else 5 for c in range(0x80)]
+    return lut
+
+
+def _script_categories(text: str) -> Any:
+    """Per code point of ``text``: its category in :func:`_category_table` (the categories of
+    :func:`organwatch.textscript.script_counts`: CJK, kana, hangul, Cyrillic, other letters; 5 = no letter)."""
+    import numpy as np
+
+    lut = _category_table()
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    cjk = textscript.cjk_mask(cps)
-    kana = (cps >= textscript.KANA_RANGE[0]) & (cps < textscript.KANA_RANGE[1])
-    hangul = (cps >= textscript.HANGUL_RANGE[0]) & (cps < textscript.HANGUL_RANGE[1])
-    cyr = (cps >= textscript.CYRILLIC_RANGE[0]) & (cps < textscript.CYRILLIC_RANGE[1])
-    rest = ~(cjk | kana | hangul | cyr)
-    uniq = np.unique(cps[rest])
-    alpha = uniq[[chr(int(c)).isalpha() for c in uniq]] if len(uniq) else uniq
-    latin = rest & np.isin(cps, alpha)
-    sums = np.zeros((5, len(cps) + 1), dtype=np.int64)
-    for row, mask in enumerate((cjk, kana, hangul, cyr, latin)):
-        np.cumsum(mask, out=sums[row, 1:])
-    return sums
+    cat = lut[cps]
+    unknown = cat == _UNKNOWN
+    if unknown.any():
+        for c in np.unique(cps[unknown]).tolist():
+            lut[c] = 4 if chr(c).isalpha() else 5
+        cat = lut[cps]
+    return cat
 
 
 def _pieces(text: str, window: int) -> list[tuple[int, int]]:
     """(start, end) of the passages of ``text``: blank-line-separated blocks cut into ``window`` characters."""
+    if "\f" not in text and text.count("\n", 0, len(text)) < 2:  # one block (no blank line possible)
+        return [(i, min(i + window, len(text))) for i in range(0, len(text), window)]
     out: list[tuple[int, int]] = []
     start = 0
     for m in [*_PASSAGE_SPLIT.finditer(text), None]:
@@ -192,13 +208,13 @@ def document_language(text: str, window: int = 2000) -> str | None:
     long blocks cut into ``window``-character windows), weighted by words (CJK character = one word)."""
     text = text[:400_000]
     votes: dict[str, int] = {}
-    if text.isascii():  # Latin only: one vote, decided without counting
-        if _LETTER.search(text):
-            votes["en"] = len(text.split())
-        return "en" if votes else None
-    sums = _script_cumsums(text)
+    if text.isascii():  # Latin only: one vote, so its weight does not matter
+        return "en" if _LETTER.search(text) else None
+    import numpy as np
+
+    cats = _script_categories(text)
     for i, j in _pieces(text, window):
-        counts = tuple(int(c) for c in sums[:, j] - sums[:, i])
+        counts = tuple(np.bincount(cats[i:j], minlength=6)[:5].tolist())
         piece = text[i:j]
         if counts[0] + counts[1] + counts[2] + counts[3] == 0:  # Latin only
             if _LETTER.search(piece):

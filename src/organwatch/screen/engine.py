@@ -8,8 +8,10 @@ pack, scanner and normaliser (compiled on first use, never on import).
 from __future__ import annotations
 
 import bisect
+import gc
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -185,8 +187,27 @@ class DocChunk:
     pre_errors: tuple = ()
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector paused for one task: screening allocates many small acyclic objects (events,
+    records) that reference counting frees, and the collector's passes over them cost about a sixth of the
+    time; it runs again (and collects what the task left) when the task ends."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def run_task(task, opts: ScreenOptions) -> list[dict[str, Any]]:
     """Screen one task (a chunk of documents or a JSONL byte range); reader failures become error records."""
+    with _no_cycle_collection():
+        return _run_task(task, opts)
+
+
+def _run_task(task, opts: ScreenOptions) -> list[dict[str, Any]]:
     pre = [error_record(e) for e in getattr(task, "pre_errors", ())]
     if isinstance(task, RangeTask):
         from organwatch.screen.readers.bulk import read_jsonl_range  # issue 14: raw lines marked
@@ -220,15 +241,16 @@ class TaskOutput:
 def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:
     from organwatch.screen.sink import serialise
 
-    recs = run_task(task, opts)
-    labels: dict[str, int] = {}
-    errors: list[str] = []
-    for r in recs:
-        if r["ethics"] is None:
-            errors.append(r["errors"][0] if r["errors"] else r["document_id"])
-        else:
-            labels[r["document_label"]] = labels.get(r["document_label"], 0) + 1
-    return TaskOutput(len(recs), labels, errors, serialise(recs, fmt, opts.include_text))
+    with _no_cycle_collection():
+        recs = _run_task(task, opts)
+        labels: dict[str, int] = {}
+        errors: list[str] = []
+        for r in recs:
+            if r["ethics"] is None:
+                errors.append(r["errors"][0] if r["errors"] else r["document_id"])
+            else:
+                labels[r["document_label"]] = labels.get(r["document_label"], 0) + 1
+        return TaskOutput(len(recs), labels, errors, serialise(recs, fmt, opts.include_text))
 
 
 def jsonl_ranges(path: str, block: int = 4 << 20) -> Iterator[RangeTask]:

@@ -8,6 +8,7 @@ offsets become character offsets with one ``searchsorted``. Word-boundary marker
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -214,22 +215,38 @@ class Matcher:
         return texts, nt, dns, dne, dos, arr
 
     def match(self, texts: list[str]) -> list[DocMatch]:
+        """Per document: its events and normalised text. ASCII-only documents and the others are normalised
+        and scanned as two groups (normalisation is per document, so the grouping changes no hit; an ASCII
+        group takes the normaliser's fast path instead of the code-point tables)."""
+        ascii_idx = [i for i, t in enumerate(texts) if t.isascii()]
+        if not ascii_idx or len(ascii_idx) == len(texts):
+            return self._match_group(texts)
+        other_idx = [i for i, t in enumerate(texts) if not t.isascii()]
+        out: list[DocMatch | None] = [None] * len(texts)
+        for idx in (ascii_idx, other_idx):
+            for i, m in zip(idx, self._match_group([texts[i] for i in idx]), strict=True):
+                out[i] = m
+        return out  # type: ignore[return-value]  # every slot was filled by one of the two groups
+
+    def _match_group(self, texts: list[str]) -> list[DocMatch]:
         texts, nt, dns, dne, dos, arr = self.match_arrays(texts)
-        bounds = np.searchsorted(arr["doc"], np.arange(len(texts) + 1))
+        bounds = np.searchsorted(arr["doc"], np.arange(len(texts) + 1)).tolist()
         rules = self.pack.rules
-        rt = [(r.type, r.tag, r.id) for r in rules]
-        cols = [arr[k].tolist() for k in ("start", "end", "rule", "ostart", "oend")]
+        rtype, rtag, rid = [r.type for r in rules], [r.tag for r in rules], [r.id for r in rules]
+        rl = arr["rule"].tolist()
+        # all events of the group at once, built in C (tuple.__new__ skips the namedtuple's Python __new__)
+        events = list(map(tuple.__new__, repeat(Event), zip(
+            arr["start"].tolist(), arr["end"].tolist(), [rtype[r] for r in rl], [rtag[r] for r in rl],
+            [rid[r] for r in rl], arr["ostart"].tolist(), arr["oend"].tolist(), strict=True)))
         # language per document, vectorised: share of CJK code points
         cps = nt.codepoints()
         cjk_pos = np.flatnonzero(cjk_mask(cps))
         lens = (dne - dns).astype(np.int64)
-        share = (np.searchsorted(cjk_pos, dne) - np.searchsorted(cjk_pos, dns)) / np.maximum(lens, 1)
+        share = ((np.searchsorted(cjk_pos, dne) - np.searchsorted(cjk_pos, dns)) / np.maximum(lens, 1)).tolist()
+        ns, ne, os_ = dns.tolist(), dne.tolist(), dos.tolist()
+        norm = nt.text
         out: list[DocMatch] = []
         for d, text in enumerate(texts):
-            a, b = int(bounds[d]), int(bounds[d + 1])
-            evs = [Event(s, e, rt[r][0], rt[r][1], rt[r][2], o1, o2) for s, e, r, o1, o2 in
-                   zip(cols[0][a:b], cols[1][a:b], cols[2][a:b], cols[3][a:b], cols[4][a:b], strict=True)]
-            lang = "und" if lens[d] == 0 else ("zh" if share[d] >= 0.2 else "en")
-            out.append(DocMatch(text, nt.text[int(dns[d]):int(dne[d])], evs, lang, nt, int(dns[d]), int(dos[d])))
+            lang = "und" if ne[d] == ns[d] else ("zh" if share[d] >= 0.2 else "en")
+            out.append(DocMatch(text, norm[ns[d]:ne[d]], events[bounds[d]:bounds[d + 1]], lang, nt, ns[d], os_[d]))
         return out
-
