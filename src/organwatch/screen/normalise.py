@@ -107,6 +107,29 @@ def build_tables(nfkc: bool, t2s: bool, fold: bool, ws: bool, ocr: tuple = ()
     return table, expand
 
 
+def lookup_tables(table: dict[int, str], expand: dict[str, str]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per code point (numpy arrays over U+0000-U+10FFFF): the translated code point, whitespace, CJK, and
+    the flags of the translated character (bit 0 = whitespace, bit 1 = CJK, bit 2 = length-changing
+    expansion of the original character). Vectorised over the translate table's entries."""
+    keys = np.fromiter(table.keys(), dtype=np.int64, count=len(table))
+    vals = np.fromiter(map(ord, table.values()), dtype=np.int64, count=len(table))
+    lut = np.arange(0x110000, dtype=np.uint32)
+    lut[keys] = vals
+    wslut = np.zeros(0x110000, dtype=bool)
+    for ch in _WS + "\u2028\u2029\x85":
+        wslut[ord(ch)] = True
+    cjklut = np.zeros(0x110000, dtype=bool)
+    for lo, hi in CJK_RANGES:
+        cjklut[lo:hi] = True
+    # flags of the translated character: the character's own where the table leaves it unchanged
+    flag = wslut.astype(np.uint8) | (cjklut.astype(np.uint8) << 1)
+    flag[keys] = wslut[vals].astype(np.uint8) | (cjklut[vals].astype(np.uint8) << 1)
+    exp = np.fromiter((ord(ch) for ch in expand), dtype=np.int64, count=len(expand))
+    flag[exp] |= 4
+    return lut, wslut, cjklut, flag
+
+
 @dataclass
 class NormText:
     """A normalised text and its map back to the original.
@@ -167,25 +190,7 @@ class Normaliser:
         self._table, self._expand = _tables(bool(c["nfkc"]), bool(c["traditional_to_simplified"]),
                                             bool(c["case_fold"]), bool(c["collapse_whitespace"]),
                                             tuple(c.get("ocr", ())))
-        lut = np.arange(0x110000, dtype=np.uint32)
-        for cp, ch in self._table.items():
-            lut[cp] = ord(ch)
-        self._lut = lut
-        wslut = np.zeros(0x110000, dtype=bool)
-        for ch in _WS + "\u2028\u2029\x85":
-            wslut[ord(ch)] = True
-        self._wslut = wslut
-        cjklut = np.zeros(0x110000, dtype=bool)
-        for lo, hi in CJK_RANGES:
-            cjklut[lo:hi] = True
-        self._cjklut = cjklut
-        explut = np.zeros(0x110000, dtype=bool)
-        for ch in self._expand:
-            explut[ord(ch)] = True
-        # per original code point: bit 0 = whitespace after translation, bit 1 = CJK after translation,
-        # bit 2 = length-changing expansion
-        flag = wslut[lut].astype(np.uint8) | (cjklut[lut].astype(np.uint8) << 1) | (explut.astype(np.uint8) << 2)
-        self._flaglut = flag
+        self._lut, self._wslut, self._cjklut, self._flaglut = lookup_tables(self._table, self._expand)
         mode = c.get("pinyin", "tone")
         self._py_rx = re.compile(f"\\( ?{_SYL}(?: {_SYL}){{0,3}} ?\\)") if mode in ("tone", "lowercase") else None
 
