@@ -253,8 +253,12 @@ def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:
         return TaskOutput(len(recs), labels, errors, serialise(recs, fmt, opts.include_text))
 
 
-def jsonl_ranges(path: str, block: int = 4 << 20) -> Iterator[RangeTask]:
-    """Split a JSONL file at line boundaries into ~``block``-byte tasks (one sequential read, no copies)."""
+def jsonl_ranges(path: str, block: int = 4 << 20,
+                 on_range: Callable[[bytes, int], None] | None = None) -> Iterator[RangeTask]:
+    """Split a JSONL file at line boundaries into ~``block``-byte tasks (one sequential read, no copies).
+
+    ``on_range(data, n)`` sees the bytes of every range (``data[:n]``), in file order, before the task is
+    yielded: the caller hashes and counts the file in the same pass."""
     line = 1
     pos = 0
     with open(path, "rb") as fh:
@@ -277,8 +281,12 @@ def jsonl_ranges(path: str, block: int = 4 << 20) -> Iterator[RangeTask]:
                 data += more
                 extra += len(more)
             if cut < 0:  # last line without a newline
+                if on_range is not None:
+                    on_range(data, len(data))
                 yield RangeTask(path, pos, pos + len(data), line)
                 break
+            if on_range is not None:
+                on_range(data, cut + 1)
             yield RangeTask(path, pos, pos + cut + 1, line)
             line += data.count(b"\n", 0, cut + 1)
             pos += cut + 1

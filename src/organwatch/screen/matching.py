@@ -176,10 +176,13 @@ class Matcher:
             anchor = self._anchor_type[typ]
             near_only = self._near_type[typ]
             if near_only.any():
-                akey = np.sort(doc[anchor] * big + cs[anchor])
-                qkey = doc[near_only] * big + cs[near_only]
+                # documents spaced more than the window apart, so that an anchor of another document (or none)
+                # is never near, however short the chunk is: results do not depend on how documents are chunked
+                span = big + self.near_window + 1
+                akey = np.sort(doc[anchor] * span + cs[anchor])
+                qkey = doc[near_only] * span + cs[near_only]
                 j = np.searchsorted(akey, qkey)
-                dist = np.full(len(qkey), big, dtype=np.int64)
+                dist = np.full(len(qkey), span, dtype=np.int64)
                 has_r = j < len(akey)
                 dist[has_r] = akey[j[has_r]] - qkey[has_r]
                 has_l = j > 0
@@ -239,10 +242,10 @@ class Matcher:
             arr["start"].tolist(), arr["end"].tolist(), [rtype[r] for r in rl], [rtag[r] for r in rl],
             [rid[r] for r in rl], arr["ostart"].tolist(), arr["oend"].tolist(), strict=True)))
         # language per document, vectorised: share of CJK code points
-        cps = nt.codepoints()
-        cjk_pos = np.flatnonzero(cjk_mask(cps))
+        cum = np.zeros(len(nt.text) + 1, dtype=np.int64)
+        np.cumsum(cjk_mask(nt.codepoints()), out=cum[1:])
         lens = (dne - dns).astype(np.int64)
-        share = ((np.searchsorted(cjk_pos, dne) - np.searchsorted(cjk_pos, dns)) / np.maximum(lens, 1)).tolist()
+        share = ((cum[dne] - cum[dns]) / np.maximum(lens, 1)).tolist()
         ns, ne, os_ = dns.tolist(), dne.tolist(), dos.tolist()
         norm = nt.text
         out: list[DocMatch] = []

@@ -11,6 +11,7 @@ mismatch and a file with nothing readable are errors naming the file. Notes (``R
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from organwatch.errors import RecordError, UsageError
 from organwatch.screen.documents import Document
 from organwatch.screen.readers.detect import FORMAT_NAMES, decode_head, detect_format, xml_root
-from organwatch.screen.readers.stream import RecordCounter, Source, head_bytes
+from organwatch.screen.readers.stream import MAX_DECOMPRESSED, RecordCounter, Source, count_record_lines, head_bytes
 
 FORMATS = ("auto", "medline", "pmc", "endnote_xml", "medline_text", "ris", "wos", "ovid", "endnote", "refworks",
            "noteexpress", "cnki", "csv", "tsv", "xlsx", "jsonl", "json", "text", "pdf")
@@ -344,18 +345,37 @@ def _xlsx(src: Source, file: str, holder: list[int]) -> Iterator[Any]:
 
 
 def _ranges(path: Path, rep: FileReport) -> Iterator[Any]:
+    """Byte-range tasks of a plain JSONL file; its sha256 and record count (non-blank lines) are taken from the
+    same single read that finds the ranges, so the workers start on the first range at once."""
+    import codecs
+
     from organwatch.screen.engine import jsonl_ranges as _split
 
-    c = RecordCounter(rb"^[ \t]*[^\s]")
-    src = Source(path, [c])
-    for _ in src.chunks():
-        pass
-    rep.sha256, rep.seen, rep.count_method = src.sha256, c.count, "non-blank lines"
-    rep.read = -1  # filled in by the caller from the workers' results
     unknown = _first_line_unknown_keys(path)
     if unknown:
         rep.notes.append("columns not in columns.toml, screened as text (first line): " + ", ".join(unknown))
-    yield from _split(str(path))
+    rep.read = -1  # filled in by the caller from the workers' results
+    rep.count_method = "non-blank lines"
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or path.stat().st_size > MAX_DECOMPRESSED:
+        c = RecordCounter(rb"^[ \t]*[^\s]")  # UTF-16 or over the cap: counted as the streaming readers count
+        src = Source(path, [c])
+        for _ in src.chunks():
+            pass
+        rep.sha256, rep.seen = src.sha256, c.count
+        yield from _split(str(path))
+        return
+    sha = hashlib.sha256()
+    seen = 0
+
+    def on_range(data: bytes, n: int) -> None:
+        nonlocal seen
+        sha.update(memoryview(data)[:n])
+        seen += count_record_lines(data, n)
+
+    yield from _split(str(path), on_range=on_range)
+    rep.sha256, rep.seen = sha.hexdigest(), seen
 
 
 def _first_line_unknown_keys(path: Path) -> list[str]:

@@ -92,6 +92,24 @@ class RecordCounter:
             self.carry = b""
 
 
+_WS_LINE_START = re.compile(rb"(?m)^[ \t\n\r\f\v]")
+_RECORD_LINE = re.compile(rb"[ \t]*[^\s]")
+
+
+def count_record_lines(data: bytes, end: int | None = None) -> int:
+    """The count of ``RecordCounter(rb"^[ \\t]*[^\\s]")`` (non-blank lines) over ``data[:end]``, without one
+    regex match per line: every line start is counted, then the few lines that begin with whitespace are
+    checked one by one (``data[:end]`` must start at a line start)."""
+    end = len(data) if end is None else end
+    if end <= 0:
+        return 0
+    starts = 1 + data.count(b"\n", 0, end - 1)  # line starts before ``end``: 0 and after each newline
+    for m in _WS_LINE_START.finditer(data, 0, end):
+        if not _RECORD_LINE.match(data, m.start(), end):
+            starts -= 1
+    return starts
+
+
 class Source:
     """One input file as a stream of decompressed chunks (see the module docstring)."""
 

@@ -1,0 +1,119 @@
+"""The screener's fast paths give exactly what the plain computations give (issue 14): the record-line count,
+the single-pass JSONL ranges, the two-group matcher, the document language from the code-point table."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import re
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from organwatch import textscript
+from organwatch.screen.documents import _pieces, document_language
+from organwatch.screen.engine import _components, jsonl_ranges
+from organwatch.screen.readers import FileReport, _ranges
+from organwatch.screen.readers.stream import RecordCounter, count_record_lines
+
+DATA = Path(__file__).parent / "data" / "screen"
+
+
+def _counted(data: bytes, cuts: list[int]) -> int:
+    c = RecordCounter(rb"^[ \t]*[^\s]")
+    k = 0
+    for j in sorted(cuts):
+        c.feed(data[k:j])
+        k = j
+    c.feed(data[k:])
+    c.finish()
+    return c.count
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from([b" ", b"\t", b"\n", b"\r", b"\f", b"\v", b"{", b"x", b"}", b"\n\n", b"  {"]),
+                max_size=40), st.lists(st.integers(0, 60), max_size=5))
+def test_record_line_count_equals_the_streaming_counter(parts, cuts):
+    data = b"".join(parts)
+    assert count_record_lines(data) == _counted(data, [c for c in cuts if c <= len(data)])
+
+
+def test_record_line_count_of_a_prefix():
+    data = b'{"a": 1}\n\n  \n\t{"b": 2}\n \f{"c"}\n{"d": 4}'
+    assert count_record_lines(data) == 3  # {"a"}, \t{"b"} and {"d"}; " \f{" starts with whitespace after a space
+    assert count_record_lines(data, data.index(b"{\"d")) == 2
+
+
+def test_single_pass_ranges_hash_and_count_the_whole_file(tmp_path):
+    lines = ['{"id": "a", "text": "供者"}', "", "   ", '\t{"id": "b"}', '{"id": "c", "text": "x"}'] * 50
+    p = tmp_path / "c.jsonl"
+    raw = ("\n".join(lines) + "\n" + '{"id": "last"}').encode("utf-8")  # no newline at the end
+    p.write_bytes(raw)
+    rep = FileReport(p.name, str(p), "jsonl")
+    tasks = list(_ranges(p, rep))
+    assert rep.sha256 == hashlib.sha256(raw).hexdigest()
+    assert rep.seen == _counted(raw, []) == 151
+    assert tasks[0].start == 0 and tasks[-1].end == len(raw)
+    # small blocks: the ranges partition the file and every range is seen once, in order
+    seen: list[bytes] = []
+    small = list(jsonl_ranges(str(p), block=64, on_range=lambda d, n: seen.append(bytes(d[:n]))))
+    assert b"".join(seen) == raw
+    assert [t.end for t in small[:-1]] == [t.start for t in small[1:]]
+
+
+def _texts() -> list[str]:
+    items = [json.loads(x) for f in sorted(DATA.glob("labelled*.jsonl")) for x in f.read_text("utf-8").splitlines()
+             if x.strip()]
+    texts = [it["text"] for it in items]
+    rng = random.Random(14)
+    return texts + [" ".join(rng.sample(texts, 3)) for _ in range(40)] + ["", "abc", "  供者  "]
+
+
+def test_two_group_matcher_equals_one_document_at_a_time():
+    _pack, matcher, _logic = _components("ddr_default", "hyperscan")
+    texts = _texts()
+    assert any(t.isascii() for t in texts) and any(not t.isascii() for t in texts)
+    chunk = matcher.match(texts)
+    for t, m in zip(texts, chunk, strict=True):
+        one = matcher.match([t])[0]
+        assert (m.norm, m.events, m.language) == (one.norm, one.events, one.language)
+        assert [m.orig_offset(a) for a in range(len(m.norm))] == [one.orig_offset(a) for a in range(len(one.norm))]
+
+
+def _language_reference(text: str, window: int = 2000) -> str | None:
+    """document_language as first written (per-character script counts with textscript.script_counts)."""
+    letter = re.compile("[A-Za-z\u00c0-\u024f]")
+    text = text[:400_000]
+    if text.isascii():
+        return "en" if letter.search(text) else None
+    votes: dict[str, int] = {}
+    for i, j in _pieces(text, window):
+        piece = text[i:j]
+        counts = textscript.script_counts(piece)
+        if counts[:4] == (0, 0, 0, 0):
+            if letter.search(piece):
+                votes["en"] = votes.get("en", 0) + len(piece.split())
+            continue
+        lang = textscript.language_of_counts(counts)
+        if lang is None:
+            continue
+        votes[lang] = votes.get(lang, 0) + counts[0] + counts[1] + counts[2] + len(piece.split())
+    return max(sorted(votes), key=lambda k: votes[k]) if votes else None
+
+
+_SCRIPTS = st.sampled_from(["供者脑死亡", "the donor ", "ドナー", "기증자", "донор ", "é ", "Ω", "\n\n", "\f", "12 ",
+                            "…", "  ", "ǎ", "𠀀", "\u3000"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_SCRIPTS, max_size=60), st.integers(3, 50))
+def test_document_language_equals_the_per_character_count(parts, window):
+    text = "".join(parts)
+    assert document_language(text, window) == _language_reference(text, window)
+
+
+def test_document_language_on_the_labelled_sets():
+    for t in _texts():
+        assert document_language(t) == _language_reference(t)
