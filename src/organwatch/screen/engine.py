@@ -254,11 +254,12 @@ def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:
 
 
 def jsonl_ranges(path: str, block: int = 4 << 20,
-                 on_range: Callable[[bytes, int], None] | None = None) -> Iterator[RangeTask]:
+                 on_range: Callable[[bytes, int, int], None] | None = None) -> Iterator[RangeTask]:
     """Split a JSONL file at line boundaries into ~``block``-byte tasks (one sequential read, no copies).
 
-    ``on_range(data, n)`` sees the bytes of every range (``data[:n]``), in file order, before the task is
-    yielded: the caller hashes and counts the file in the same pass."""
+    ``on_range(data, n, newlines)`` sees the bytes of every range (``data[:n]``, holding ``newlines``
+    newlines), in file order, before the task is yielded: the caller hashes and counts the file in the same
+    pass."""
     line = 1
     pos = 0
     with open(path, "rb") as fh:
@@ -282,13 +283,14 @@ def jsonl_ranges(path: str, block: int = 4 << 20,
                 extra += len(more)
             if cut < 0:  # last line without a newline
                 if on_range is not None:
-                    on_range(data, len(data))
+                    on_range(data, len(data), 0)
                 yield RangeTask(path, pos, pos + len(data), line)
                 break
+            newlines = data.count(b"\n", 0, cut + 1)
             if on_range is not None:
-                on_range(data, cut + 1)
+                on_range(data, cut + 1, newlines)
             yield RangeTask(path, pos, pos + cut + 1, line)
-            line += data.count(b"\n", 0, cut + 1)
+            line += newlines
             pos += cut + 1
 
 

@@ -92,20 +92,24 @@ class RecordCounter:
             self.carry = b""
 
 
-_WS_LINE_START = re.compile(rb"(?m)^[ \t\n\r\f\v]")
 _RECORD_LINE = re.compile(rb"[ \t]*[^\s]")
+_WS_AFTER_NEWLINE = re.compile(rb"\n(?=[ \t\n\r\f\v])")  # a literal first byte: a fast search
 
 
-def count_record_lines(data: bytes, end: int | None = None) -> int:
+def count_record_lines(data: bytes, end: int | None = None, newlines: int | None = None) -> int:
     """The count of ``RecordCounter(rb"^[ \\t]*[^\\s]")`` (non-blank lines) over ``data[:end]``, without one
-    regex match per line: every line start is counted, then the few lines that begin with whitespace are
-    checked one by one (``data[:end]`` must start at a line start)."""
+    regex match per line: every line start is counted, then the few lines that begin with whitespace (found
+    with one literal-prefixed search) are checked one by one. ``data[:end]`` must start at a line start; ``newlines``
+    is its number of newlines when the caller has counted them already."""
     end = len(data) if end is None else end
     if end <= 0:
         return 0
-    starts = 1 + data.count(b"\n", 0, end - 1)  # line starts before ``end``: 0 and after each newline
-    for m in _WS_LINE_START.finditer(data, 0, end):
-        if not _RECORD_LINE.match(data, m.start(), end):
+    nl = data.count(b"\n", 0, end) if newlines is None else newlines
+    starts = 1 + nl - (data[end - 1] == 10)  # line starts before ``end``: 0 and after each inner newline
+    if data[0] in b" \t\n\r\f\v" and not _RECORD_LINE.match(data, 0, end):
+        starts -= 1
+    for m in _WS_AFTER_NEWLINE.finditer(data, 0, end):
+        if not _RECORD_LINE.match(data, m.end(), end):
             starts -= 1
     return starts
 
