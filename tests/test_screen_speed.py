@@ -9,6 +9,8 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -119,3 +121,21 @@ def test_document_language_equals_the_per_character_count(parts, window):
 def test_document_language_on_the_labelled_sets():
     for t in _texts():
         assert document_language(t) == _language_reference(t)
+
+
+@pytest.mark.parametrize("backend", ["hyperscan", "re2"])
+def test_latin1_buffers_give_the_hits_of_utf16_buffers(backend):
+    from organwatch.screen.scanner import buffer_of, encode, get_scanner
+
+    pack, matcher, _logic = _components("ddr_default", "hyperscan")
+    lits = pack.literal_strings()
+    sc = get_scanner(backend, lits, key=pack.sha256 + "-test")
+    texts = [t for t in _texts() if all(ord(c) < 0x100 for c in t)]
+    text = matcher.norm.normalise("\x00".join(texts) + " café naïve").text
+    buf, width = buffer_of(np.frombuffer(encode(text, 4), dtype="<u4"))
+    assert width == 1
+    wide = sc.scan(encode(text, 2), 2)
+    narrow = sc.scan(buf, 1)
+    assert len(wide[0]) > 100
+    assert all((a == b).all() for a, b in zip(narrow, wide, strict=True))
+    assert [len(x) for x in sc.scan(b"", 1)] == [0, 0, 0]

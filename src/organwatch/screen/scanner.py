@@ -41,13 +41,26 @@ def _sorted(ids: list[int] | np.ndarray, starts: list[int] | np.ndarray, ends: l
 
 
 def encode(text: str, width: int = 4) -> bytes:
-    """The buffer format both scanners read (width 2 only for text without astral characters)."""
+    """The buffer format both scanners read: Latin-1 (width 1) for text below U+0100, UTF-16-LE (width 2)
+    for text without astral characters, else UTF-32-LE."""
+    if width == 1:
+        return text.encode("latin-1")
     return text.encode("utf-32-le" if width == 4 else "utf-16-le", "surrogatepass")
 
 
+def scannable(text: str, width: int) -> bool:
+    """Whether a literal can occur in a buffer of this width (a width-1 buffer holds only U+0000-U+00FF)."""
+    return width != 1 or all(ord(c) < 0x100 for c in text)
+
+
 def buffer_of(cps: np.ndarray) -> tuple[memoryview, int]:
-    """(buffer, width) for a code-point array: UTF-16-LE when all code points are below U+10000."""
-    if len(cps) == 0 or int(cps.max()) <= 0xFFFF:
+    """(buffer, width) for a code-point array: Latin-1 when all code points are below U+0100 (English text:
+    half the bytes of UTF-16, and hyperscan's literal matcher is several times faster on bytes without the
+    zero high bytes), UTF-16-LE when all are below U+10000, else UTF-32-LE."""
+    top = int(cps.max()) if len(cps) else 0
+    if len(cps) and top <= 0xFF:
+        return memoryview(cps.astype(np.uint8).data).cast("B"), 1
+    if top <= 0xFFFF:
         return memoryview(cps.astype(np.uint16).data).cast("B"), 2
     return memoryview(np.ascontiguousarray(cps, dtype=np.uint32).data).cast("B"), 4
 
@@ -68,16 +81,18 @@ class HyperscanScanner:
             from organwatch.screen import buildcache
 
             hs = self._hs
-            exprs = [b"".join(b"\\x%02x" % b for b in encode(lit, width)) for lit in self.literals]
+            ids = [i for i, lit in enumerate(self.literals) if scannable(lit, width)]
+            exprs = [b"".join(b"\\x%02x" % b for b in encode(self.literals[i], width)) for i in ids]
 
             def compile_db():
                 db = hs.Database(mode=hs.HS_MODE_BLOCK)
                 # literals have a fixed length: start = end - length, so no start-of-match tracking is needed
-                db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
+                db.compile(expressions=exprs, ids=ids, flags=[0] * len(exprs))
                 return db
 
-            db = buildcache.hyperscan_db("scanner", exprs, compile_db, ("block", 0, width))
-            got = self._dbs[width] = (db, hs.Scratch(db), np.array([len(encode(lit, width)) for lit in self.literals]))
+            db = buildcache.hyperscan_db("scanner", exprs, compile_db, ("block", 0, width, ids)) if ids else None
+            blen = np.array([len(encode(lit, width)) if scannable(lit, width) else 0 for lit in self.literals])
+            got = self._dbs[width] = (db, hs.Scratch(db) if db is not None else None, blen)
         return got
 
     def scan(self, buf, width: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -90,7 +105,7 @@ class HyperscanScanner:
             ae(to)
 
         db, scratch, blen = self._db(width)
-        if len(buf):
+        if len(buf) and db is not None:
             db.scan(buf, match_event_handler=on_match, scratch=scratch)
         e = np.asarray(ends, dtype=np.int64)
         i = np.asarray(ids, dtype=np.int64)
@@ -110,17 +125,18 @@ class RE2Scanner:
         opts.max_mem = 1 << 30
         self.opts = opts
         self.literals = literals
-        self._sets: dict[int, object] = {}
+        self._sets: dict[int, tuple] = {}
         self._compiled: dict[tuple[int, int], object] = {}
 
     def _set(self, width: int):
         st = self._sets.get(width)
         if st is None:
             st = self._re2.Set.SearchSet(self.opts)
-            for lit in self.literals:
-                st.Add(self._re2.escape(encode(lit, width)))
+            ids = [i for i, lit in enumerate(self.literals) if scannable(lit, width)]
+            for i in ids:
+                st.Add(self._re2.escape(encode(self.literals[i], width)))
             st.Compile()
-            self._sets[width] = st
+            self._sets[width] = st = (st, ids) if ids else (None, ids)
         return st
 
     def _pattern(self, i: int, width: int):
@@ -136,8 +152,9 @@ class RE2Scanner:
         ends: list[int] = []
         if not isinstance(buf, bytes):
             buf = bytes(buf)
-        if buf:
-            for i in sorted(self._set(width).Match(buf) or []):
+        st, set_ids = self._set(width)
+        if buf and st is not None:
+            for i in sorted(set_ids[k] for k in (st.Match(buf) or [])):
                 p = self._pattern(i, width)
                 pos = 0
                 while True:
