@@ -214,13 +214,14 @@ def document_language(text: str, window: int = 2000) -> str | None:
 
     cats = _script_categories(text)
     for i, j in _pieces(text, window):
-        counts = tuple(np.bincount(cats[i:j], minlength=6)[:5].tolist())
+        c = np.bincount(cats[i:j], minlength=6).tolist()
+        counts = (c[0], c[1], c[2], c[3], c[4])
         piece = text[i:j]
         if counts[0] + counts[1] + counts[2] + counts[3] == 0:  # Latin only
             if _LETTER.search(piece):
                 votes["en"] = votes.get("en", 0) + len(piece.split())
             continue
-        lang = textscript.language_of_counts(counts)  # type: ignore[arg-type]  # five counts, as the tuple type says
+        lang = textscript.language_of_counts(counts)
         if lang is None:
             continue
         weight = counts[0] + counts[1] + counts[2] + len(piece.split())  # a CJK character weighs as a word
