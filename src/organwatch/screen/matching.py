@@ -242,10 +242,13 @@ class Matcher:
             arr["start"].tolist(), arr["end"].tolist(), [rtype[r] for r in rl], [rtag[r] for r in rl],
             [rid[r] for r in rl], arr["ostart"].tolist(), arr["oend"].tolist(), strict=True)))
         # language per document, vectorised: share of CJK code points
-        cum = np.zeros(len(nt.text) + 1, dtype=np.int64)
-        np.cumsum(cjk_mask(nt.codepoints()), out=cum[1:])
         lens = (dne - dns).astype(np.int64)
-        share = ((cum[dne] - cum[dns]) / np.maximum(lens, 1)).tolist()
+        if nt.text.isascii():  # an ASCII group (its normalised text stays ASCII): no CJK at all
+            share = [0.0] * len(texts)
+        else:
+            cum = np.zeros(len(nt.text) + 1, dtype=np.int64)
+            np.cumsum(cjk_mask(nt.codepoints()), out=cum[1:])
+            share = ((cum[dne] - cum[dns]) / np.maximum(lens, 1)).tolist()
         ns, ne, os_ = dns.tolist(), dne.tolist(), dos.tolist()
         norm = nt.text
         out: list[DocMatch] = []
