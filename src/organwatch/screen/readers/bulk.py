@@ -32,16 +32,14 @@ def _marked(lines: list[bytes], items: Iterable[Document | RecordError], first_l
 def read_jsonl_range(path: str, start: int, end: int, first_line: int, rules: str | None = None
                      ) -> Iterator[Document | RecordError]:
     """:func:`.tabular.read_jsonl_range` (its parsing, unchanged), with the documents of raw-matching lines
-    marked for ``rules`` (``None``: no prefilter, plain reading). The range is read a second time for the
-    scan (from the page cache) so that the parsing stays exactly the tabular reader's."""
+    marked for ``rules`` (``None``: no prefilter, plain reading). The range is read once; the parser and the
+    scan get the same raw lines."""
     from organwatch.screen.prefilter import available
     from organwatch.screen.readers.tabular import read_jsonl_range as parse_range
+    from organwatch.screen.readers.tabular import read_range_lines
 
-    items = parse_range(path, start, end, first_line)
     if rules is None or not available():
-        yield from items
+        yield from parse_range(path, start, end, first_line)
         return
-    with open(path, "rb") as fh:
-        fh.seek(start)
-        data = fh.read(end - start)
-    yield from _marked(data.split(b"\n"), items, first_line, rules)
+    lines = read_range_lines(path, start, end)
+    yield from _marked(lines, parse_range(path, start, end, first_line, lines), first_line, rules)

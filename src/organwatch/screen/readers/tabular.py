@@ -148,11 +148,17 @@ def read_jsonl_stream(fh, file: str) -> Iterator[Document | RecordError]:
     yield from _jsonl_lines(_bounded_lines(fh, MAX_RECORD_BYTES), file, 1)
 
 
-def read_jsonl_range(path: str, start: int, end: int, first_line: int) -> Iterator[Document | RecordError]:
+def read_range_lines(path: str, start: int, end: int) -> list[bytes]:
+    """The raw lines of the byte range ``[start, end)`` of a file (one read)."""
     with open(path, "rb") as fh:
         fh.seek(start)
-        data = fh.read(end - start)
-    yield from _jsonl_lines(data.split(b"\n"), path, first_line)
+        return fh.read(end - start).split(b"\n")
+
+
+def read_jsonl_range(path: str, start: int, end: int, first_line: int,
+                     lines: list[bytes] | None = None) -> Iterator[Document | RecordError]:
+    """The documents of a byte range of a JSONL file (``lines``: its raw lines, when already read)."""
+    yield from _jsonl_lines(read_range_lines(path, start, end) if lines is None else lines, path, first_line)
 
 
 def read_delimited_text(text_fh: io.TextIOBase, file: str, delimiter: str,
