@@ -27,7 +27,7 @@ SAMPLES = [
     "该 供 者 经 判\n定 为 脑 死 亡 后 拔除气管导管。",
     "The donor was declared Brain Dead and the heart was procured after intubation.",
     "ＢＲＡＩＮ ＤＥＡＴＨ was not mentioned; the patient recovered.",
-    "Serum creatinine normalised by day seven. Graft function recovered well.",
+    "Serum creatinine normalised by day seven. Graft function recovered well; brain death.",
     "患者因脑出血入院，术后恢复良好。",
     "𠀀 astral text 𠀁 with brain death inside",
     "",
@@ -193,8 +193,9 @@ def test_prefilter_from_cache_equals_fresh(cache_dir: Path, monkeypatch: pytest.
 def _scan_all(sc: scanner.HyperscanScanner, texts: list[str]) -> list[list[list[int]]]:
     out = []
     for t in texts:
-        for width in (2, 4):
-            if width == 2 and any(ord(c) > 0xFFFF for c in t):
+        for width in (1, 2, 4):
+            top = max((ord(c) for c in t), default=0)
+            if (width == 1 and top > 0xFF) or (width == 2 and top > 0xFFFF):
                 continue
             ids, s, e = sc.scan(scanner.encode(t, width), width)
             out.append([ids.tolist(), s.tolist(), e.tolist()])
@@ -221,7 +222,7 @@ def test_scanner_from_cache_equals_fresh(cache_dir: Path, monkeypatch: pytest.Mo
     texts = _texts(pack)
     first = scanner.HyperscanScanner(lits)
     hits_first = _scan_all(first, texts)
-    assert len(list((cache_dir / "scanner").glob("*.hsdb"))) == 2  # one per code-unit width
+    assert len(list((cache_dir / "scanner").glob("*.hsdb"))) == 3  # one per code-unit width (1, 2, 4)
     cached = scanner.HyperscanScanner(lits)
     cached._hs = _NoCompile()
     hits_cached = _scan_all(cached, texts)
