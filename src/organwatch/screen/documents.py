@@ -207,27 +207,26 @@ def document_language(text: str, window: int = 2000) -> str | None:
     """Document language = the majority of its passages' languages (passages are blank-line-separated blocks,
     long blocks cut into ``window``-character windows), weighted by words (CJK character = one word)."""
     text = text[:400_000]
-    votes: dict[str, int] = {}
     if text.isascii():  # Latin only: one vote, so its weight does not matter
         return "en" if _LETTER.search(text) else None
     import numpy as np
 
     cats = _script_categories(text)
+    ballots: list[tuple[str, int, int, int]] = []  # (language, start, end, CJK + kana + hangul count)
     for i, j in _pieces(text, window):
         c = np.bincount(cats[i:j], minlength=6).tolist()
-        counts = (c[0], c[1], c[2], c[3], c[4])
-        piece = text[i:j]
-        if counts[0] + counts[1] + counts[2] + counts[3] == 0:  # Latin only
-            if _LETTER.search(piece):
-                votes["en"] = votes.get("en", 0) + len(piece.split())
+        if c[0] + c[1] + c[2] + c[3] == 0:  # Latin only
+            if _LETTER.search(text, i, j):
+                ballots.append(("en", i, j, 0))
             continue
-        lang = textscript.language_of_counts(counts)
-        if lang is None:
-            continue
-        weight = counts[0] + counts[1] + counts[2] + len(piece.split())  # a CJK character weighs as a word
-        votes[lang] = votes.get(lang, 0) + weight
-    if not votes:
-        return None
+        lang = textscript.language_of_counts((c[0], c[1], c[2], c[3], c[4]))
+        if lang is not None:
+            ballots.append((lang, i, j, c[0] + c[1] + c[2]))
+    if len({b[0] for b in ballots}) <= 1:  # one language (or none): the weights cannot change the result
+        return ballots[0][0] if ballots else None
+    votes: dict[str, int] = {}
+    for lang, i, j, chars in ballots:  # weighted by words; a CJK character weighs as a word
+        votes[lang] = votes.get(lang, 0) + chars + len(text[i:j].split())
     return max(sorted(votes), key=lambda k: votes[k])
 
 

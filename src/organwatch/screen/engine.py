@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from organwatch.screen.documents import Document, RecordError
 from organwatch.screen.ethics import ethics_fields
 from organwatch.screen.logic import PassageLogic, snap_window, worst_label
@@ -254,12 +256,11 @@ def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:
 
 
 def jsonl_ranges(path: str, block: int = 4 << 20,
-                 on_range: Callable[[bytes, int, int], None] | None = None) -> Iterator[RangeTask]:
+                 on_range: Callable[[bytes, int], None] | None = None) -> Iterator[RangeTask]:
     """Split a JSONL file at line boundaries into ~``block``-byte tasks (one sequential read, no copies).
 
-    ``on_range(data, n, newlines)`` sees the bytes of every range (``data[:n]``, holding ``newlines``
-    newlines), in file order, before the task is yielded: the caller hashes and counts the file in the same
-    pass."""
+    ``on_range(data, n)`` sees the bytes of every range (``data[:n]``), in file order, before the task is
+    yielded: the caller hashes and counts the file in the same pass."""
     line = 1
     pos = 0
     with open(path, "rb") as fh:
@@ -283,12 +284,12 @@ def jsonl_ranges(path: str, block: int = 4 << 20,
                 extra += len(more)
             if cut < 0:  # last line without a newline
                 if on_range is not None:
-                    on_range(data, len(data), 0)
+                    on_range(data, len(data))
                 yield RangeTask(path, pos, pos + len(data), line)
                 break
-            newlines = data.count(b"\n", 0, cut + 1)
+            newlines = int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8, count=cut + 1) == 10))
             if on_range is not None:
-                on_range(data, cut + 1, newlines)
+                on_range(data, cut + 1)
             yield RangeTask(path, pos, pos + cut + 1, line)
             line += newlines
             pos += cut + 1
@@ -328,6 +329,10 @@ def chunked(items: Iterable[Document | RecordError | RangeTask], max_docs: int, 
         yield DocChunk(chunk, tuple(errs))
 
 
+_WORKER_PRELOAD = ("organwatch.screen.engine", "organwatch.screen.sink", "organwatch.screen.readers.bulk",
+                   "organwatch.screen.prefilter", "pandas")
+
+
 def run_local(chunks: Iterable, opts: ScreenOptions, workers: int,
               on_chunk: Callable[[Any], None], fn: Callable = run_task, extra: tuple = ()) -> None:
     """Screen tasks in a process pool (``workers`` > 1) or in-process, results in input order.
@@ -340,6 +345,10 @@ def run_local(chunks: Iterable, opts: ScreenOptions, workers: int,
     import multiprocessing as mp
 
     ctx = mp.get_context("forkserver") if hasattr(mp, "get_context") else None
+    if ctx is not None:
+        # workers fork from a server that has imported the engine, the sink, pyarrow and the pandas that
+        # pyarrow imports on first use, instead of importing them each (imports only: nothing is built there)
+        ctx.set_forkserver_preload(list(_WORKER_PRELOAD))
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
         pending = []
         for ch in chunks:

@@ -369,10 +369,10 @@ def _ranges(path: Path, rep: FileReport) -> Iterator[Any]:
     sha = hashlib.sha256()
     seen = 0
 
-    def on_range(data: bytes, n: int, newlines: int) -> None:
+    def on_range(data: bytes, n: int) -> None:
         nonlocal seen
         sha.update(memoryview(data)[:n])
-        seen += count_record_lines(data, n, newlines)
+        seen += count_record_lines(data, n)
 
     yield from _split(str(path), on_range=on_range)
     rep.sha256, rep.seen = sha.hexdigest(), seen

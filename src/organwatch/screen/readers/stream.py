@@ -93,25 +93,25 @@ class RecordCounter:
 
 
 _RECORD_LINE = re.compile(rb"[ \t]*[^\s]")
-_WS_AFTER_NEWLINE = re.compile(rb"\n(?=[ \t\n\r\f\v])")  # a literal first byte: a fast search
+_WS_BYTE = bytes(int(b in b" \t\n\r\f\v") for b in range(256))  # lookup: 1 for a whitespace byte
 
 
-def count_record_lines(data: bytes, end: int | None = None, newlines: int | None = None) -> int:
+def count_record_lines(data: bytes, end: int | None = None) -> int:
     """The count of ``RecordCounter(rb"^[ \\t]*[^\\s]")`` (non-blank lines) over ``data[:end]``, without one
-    regex match per line: every line start is counted, then the few lines that begin with whitespace (found
-    with one literal-prefixed search) are checked one by one. ``data[:end]`` must start at a line start; ``newlines``
-    is its number of newlines when the caller has counted them already."""
+    regex match per line: every line start is counted (newlines found with numpy), then the few lines that
+    begin with a whitespace byte are checked one by one. ``data[:end]`` must start at a line start."""
+    import numpy as np
+
     end = len(data) if end is None else end
     if end <= 0:
         return 0
-    nl = data.count(b"\n", 0, end) if newlines is None else newlines
-    starts = 1 + nl - (data[end - 1] == 10)  # line starts before ``end``: 0 and after each inner newline
-    if data[0] in b" \t\n\r\f\v" and not _RECORD_LINE.match(data, 0, end):
-        starts -= 1
-    for m in _WS_AFTER_NEWLINE.finditer(data, 0, end):
-        if not _RECORD_LINE.match(data, m.end(), end):
-            starts -= 1
-    return starts
+    arr = np.frombuffer(data, dtype=np.uint8, count=end)
+    starts = np.flatnonzero(arr[:-1] == 10) + 1  # line starts after an inner newline
+    ws = np.frombuffer(_WS_BYTE, dtype=np.uint8)
+    led = starts[ws[arr[starts]] == 1].tolist()  # lines that begin with a whitespace byte
+    if ws[arr[0]]:
+        led.insert(0, 0)
+    return 1 + len(starts) - sum(1 for p in led if not _RECORD_LINE.match(data, p, end))
 
 
 class Source:
