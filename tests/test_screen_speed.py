@@ -137,3 +137,18 @@ def test_latin1_buffers_give_the_hits_of_utf16_buffers(backend):
     assert len(wide[0]) > 100
     assert all((a == b).all() for a, b in zip(narrow, wide, strict=True))
     assert [len(x) for x in sc.scan(b"", 1)] == [0, 0, 0]
+
+
+_YEARISH = st.sampled_from(["19", "20", "2019", "1998", "2005年", "至", "-", " to ", "and", "年", "。", "1", "0",
+                            "2", "9", " ", "x", "2010-2014", "1960", "2049", "2050", "\n"])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_YEARISH, max_size=40))
+def test_year_matches_equal_finditer(parts):
+    from organwatch.screen.ethics import _RANGE_RX, _YEAR_RX, _century_starts, _matches
+
+    text = "".join(parts)
+    for rx in (_RANGE_RX, _YEAR_RX):
+        got = [(m.span(), m.groups()) for m in _matches(rx, text, _century_starts(text))]
+        assert got == [(m.span(), m.groups()) for m in rx.finditer(text)]

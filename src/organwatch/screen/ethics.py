@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -47,18 +48,43 @@ def transplant_years(norm: str, events: list[Event], window: int = 200, max_clai
         else:
             merged.append([a, b])
     norm = "\n".join(norm[a:b] for a, b in merged) if merged else norm[:2000]
-    for m in _RANGE_RX.finditer(norm):
+    starts = _century_starts(norm)
+    for m in _matches(_RANGE_RX, norm, starts):
         if m.start() and norm[m.start() - 1].isdigit():
             continue
         a, b = int(m.group(1)), int(m.group(2))
         if a <= b and b - a <= 30:
             years.update((a, b))
     if not years:
-        for m in _YEAR_RX.finditer(norm):
+        for m in _matches(_YEAR_RX, norm, starts):
             if m.start() and norm[m.start() - 1].isdigit():
                 continue
             years.add(int(m.group(1)))
     return sorted(years)
+
+
+def _century_starts(text: str) -> list[int]:
+    """Positions of "19" and "20" in ``text``, in order: the only places a year of the regexes can start."""
+    out: list[int] = []
+    for lit in ("19", "20"):
+        i = text.find(lit)
+        while i >= 0:
+            out.append(i)
+            i = text.find(lit, i + 1)
+    return sorted(out)
+
+
+def _matches(rx: re.Pattern[str], text: str, starts: list[int]) -> Iterator[re.Match[str]]:
+    """``rx.finditer(text)`` for a pattern whose matches start with "19" or "20" (non-empty): tried only at
+    those positions, left to right, after the end of the previous match (so the same matches)."""
+    end = 0
+    for p in starts:
+        if p < end:
+            continue
+        m = rx.match(text, p)
+        if m is not None:
+            yield m
+            end = m.end()
 
 
 @dataclass(frozen=True)
