@@ -152,3 +152,13 @@ def test_year_matches_equal_finditer(parts):
     for rx in (_RANGE_RX, _YEAR_RX):
         got = [(m.span(), m.groups()) for m in _matches(rx, text, _century_starts(text))]
         assert got == [(m.span(), m.groups()) for m in rx.finditer(text)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["供者", "a", " ", "\t", "\u3000", "\u00a0", "\x1c", "\u2028", "é", "\n", "x y"]),
+                max_size=40), st.integers(0, 5), st.integers(0, 45))
+def test_word_count_from_categories_equals_str_split(parts, i, j):
+    from organwatch.screen.documents import _script_categories, _words
+
+    text = "".join(parts)
+    assert _words(_script_categories(text), i, j) == len(text[i:j].split())

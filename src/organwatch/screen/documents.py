@@ -156,13 +156,15 @@ _PASSAGE_SPLIT = re.compile(r"\n\s*\n|\f")
 _LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 
 
-_UNKNOWN = 255  # category not yet known (decided with str.isalpha on first sight)
+_UNKNOWN = 255  # category not yet known (decided with str.isalpha / str.isspace on first sight)
+_SPACE = 6  # whitespace as str.split() sees it (str.isspace)
 
 
 @lru_cache(maxsize=1)
 def _category_table() -> Any:
-    """Script category per code point (0 CJK ideograph, 1 kana, 2 hangul, 3 Cyrillic, 4 other letter, 5 not a
-    letter), filled lazily: the ranges and ASCII at once, every other code point on first sight."""
+    """Script category per code point (0 CJK ideograph, 1 kana, 2 hangul, 3 Cyrillic, 4 other letter, 5 neither
+    letter nor whitespace, 6 whitespace), filled lazily: the ranges and ASCII at once, every other code point on
+    first sight."""
     import numpy as np
 
     lut = np.full(0x110000, _UNKNOWN, dtype=np.uint8)
@@ -170,13 +172,28 @@ def _category_table() -> Any:
         lut[lo:hi] = 0
     for cat, (lo, hi) in enumerate((textscript.KANA_RANGE, textscript.HANGUL_RANGE, textscript.CYRILLIC_RANGE), 1):
         lut[lo:hi] = cat
-    lut[:0x80] = [4 if chr(c).isalpha() else 5 for c in range(0x80)]
+    lut[:0x80] = [_category(c) for c in range(0x80)]
     return lut
+
+
+def _category(cp: int) -> int:
+    ch = chr(cp)
+    return 4 if ch.isalpha() else (_SPACE if ch.isspace() else 5)
+
+
+def _words(cats: Any, i: int, j: int) -> int:
+    """``len(text[i:j].split())`` from the categories: the starts of runs of non-whitespace."""
+    import numpy as np
+
+    word = cats[i:j] != _SPACE
+    if not len(word):
+        return 0
+    return int(word[0]) + int(np.count_nonzero(word[1:] & ~word[:-1]))
 
 
 def _script_categories(text: str) -> Any:
     """Per code point of ``text``: its category in :func:`_category_table` (the categories of
-    :func:`organwatch.textscript.script_counts`: CJK, kana, hangul, Cyrillic, other letters; 5 = no letter)."""
+    :func:`organwatch.textscript.script_counts`: CJK, kana, hangul, Cyrillic, other letters; 5, 6 = no letter)."""
     import numpy as np
 
     lut = _category_table()
@@ -185,7 +202,7 @@ def _script_categories(text: str) -> Any:
     unknown = cat == _UNKNOWN
     if unknown.any():
         for c in np.unique(cps[unknown]).tolist():
-            lut[c] = 4 if chr(c).isalpha() else 5
+            lut[c] = _category(c)
         cat = lut[cps]
     return cat
 
@@ -214,7 +231,7 @@ def document_language(text: str, window: int = 2000) -> str | None:
     cats = _script_categories(text)
     ballots: list[tuple[str, int, int, int]] = []  # (language, start, end, CJK + kana + hangul count)
     for i, j in _pieces(text, window):
-        c = np.bincount(cats[i:j], minlength=6).tolist()
+        c = np.bincount(cats[i:j], minlength=7).tolist()
         if c[0] + c[1] + c[2] + c[3] == 0:  # Latin only
             if _LETTER.search(text, i, j):
                 ballots.append(("en", i, j, 0))
@@ -226,7 +243,7 @@ def document_language(text: str, window: int = 2000) -> str | None:
         return ballots[0][0] if ballots else None
     votes: dict[str, int] = {}
     for lang, i, j, chars in ballots:  # weighted by words; a CJK character weighs as a word
-        votes[lang] = votes.get(lang, 0) + chars + len(text[i:j].split())
+        votes[lang] = votes.get(lang, 0) + chars + _words(cats, i, j)
     return max(sorted(votes), key=lambda k: votes[k])
 
 
