@@ -199,7 +199,6 @@ def test_cli_output_identical_with_no_prefilter(tmp_path):
 
 
 def test_bulk_reader_marks_documents_whose_raw_line_matches(tmp_path):
-    from organwatch.screen.prefilter import ATTR
     from organwatch.screen.readers.bulk import read_jsonl_range
 
     f = tmp_path / "m.jsonl"
@@ -208,7 +207,7 @@ def test_bulk_reader_marks_documents_whose_raw_line_matches(tmp_path):
              json.dumps({"id": "c", "text": "x"}), "{broken"]
     f.write_text("\n".join(lines) + "\n", encoding="utf-8")
     got = list(read_jsonl_range(str(f), 0, f.stat().st_size, 1, "ddr_default"))
-    marks = [getattr(d, ATTR, None) for d in got if isinstance(d, Document)]
+    marks = [d.prefilter_mark for d in got if isinstance(d, Document)]
     assert marks == ["ddr_default", None, None] and len(got) == 4
     assert get_prefilter("ddr_default").select([d for d in got if isinstance(d, Document)], "ddr_default") == [
         True, True, False]

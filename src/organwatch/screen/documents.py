@@ -35,6 +35,7 @@ class Document:
     declared_language: str | None = None  # ISO 639-1 from the record's metadata, when it states one
     sections: list[tuple[str, int, int]] | None = None  # (name, start, end) into ``text``: title, abstract, ...
     origin_map: list[tuple[int, int]] | None = None  # (offset in text, offset in the extracted raw text) breaks
+    prefilter_mark: str | None = None  # readers/bulk.py: the rule pack whose prefilter matched the raw input line
 
 
 class TextBuilder:

@@ -41,7 +41,6 @@ from organwatch.textscript import CJK_RANGES, is_cjk
 
 MAX_COMBINATIONS = 64  # variant combinations of one literal expanded into pure literals, else a regex
 LANG_SHARE = 0.2  # matching.py: "zh" when >= 20 % of the normalised characters are CJK
-ATTR = "_prefilter_hit"  # readers/bulk.py: the rules whose prefilter matched the raw input line
 _BREAKS = "\u00ad\ufffe\u200b\u200c\u200d\u2060\ufeff"  # soft hyphen, U+FFFE, zero-width marks
 _HYPHENS = "-\u2010\u2011\u2012\u2013"
 _PINYIN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ "
@@ -233,7 +232,7 @@ class Prefilter:
     def select(self, docs: Sequence[Document], rules: str | None = None) -> list[bool]:
         """Per document: True = screen it fully; False = it cannot contain any literal. Documents a bulk
         reader marked (raw input line matched, for the same ``rules``) are selected without a scan."""
-        return [(rules is not None and getattr(d, ATTR, None) == rules)
+        return [(rules is not None and d.prefilter_mark == rules)
                 or self.hit(d.text.encode("utf-8", "surrogatepass")) for d in docs]
 
 

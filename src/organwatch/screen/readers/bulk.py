@@ -19,13 +19,13 @@ from organwatch.screen.documents import Document, RecordError
 
 def _marked(lines: list[bytes], items: Iterable[Document | RecordError], first_line: int,
             rules: str) -> Iterator[Document | RecordError]:
-    from organwatch.screen.prefilter import ATTR, get_prefilter
+    from organwatch.screen.prefilter import get_prefilter
 
     hit = get_prefilter(rules).hit
     hits = {n for n, raw in enumerate(lines, first_line) if hit(raw)}
     for it in items:
         if isinstance(it, Document) and it.record in hits:
-            setattr(it, ATTR, rules)
+            it.prefilter_mark = rules
         yield it
 
 
