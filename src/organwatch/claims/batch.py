@@ -7,9 +7,7 @@ and again: about 2x slower).
 
 from __future__ import annotations
 
-import contextlib
-import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,17 +17,7 @@ from organwatch.claims.readers import FORMATS, read_all
 from organwatch.claims.readers.members import link_members
 from organwatch.claims.rules import RuleSet
 from organwatch.errors import RecordError, nothing_read
-
-
-@contextlib.contextmanager
-def gc_paused() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
+from organwatch.gcpause import gc_paused
 
 
 @dataclass

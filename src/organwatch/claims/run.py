@@ -54,13 +54,14 @@ def run_claims(*, inputs: list[Path], jurisdictions: list[str], plan_type: str |
                verbose: bool) -> None:
     import json
 
-    from organwatch.claims.batch import gc_paused, screen
+    from organwatch.claims.batch import screen
     from organwatch.claims.model import RECORD_COLUMNS
     from organwatch.claims.readers import expand
     from organwatch.claims.readers.members import read_enrollment, read_members
     from organwatch.claims.records_out import write_outcomes
     from organwatch.claims.rules import load_rules, plan_types, read_config
     from organwatch.claims.worklist import WORKLIST_COLUMNS, build_worklist
+    from organwatch.gcpause import gc_paused
 
     config = read_config(config_path)
     rules = load_rules(config, as_of)

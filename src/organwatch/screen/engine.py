@@ -8,16 +8,15 @@ pack, scanner and normaliser (compiled on first use, never on import).
 from __future__ import annotations
 
 import bisect
-import gc
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
+from organwatch.gcpause import gc_paused
 from organwatch.screen.documents import Document, RecordError
 from organwatch.screen.ethics import ethics_fields
 from organwatch.screen.logic import PassageLogic, snap_window, worst_label
@@ -189,23 +188,9 @@ class DocChunk:
     pre_errors: tuple = ()
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The cyclic garbage collector paused for one task: screening allocates many small acyclic objects (events,
-    records) that reference counting frees, and the collector's passes over them cost about a sixth of the
-    time; it runs again (and collects what the task left) when the task ends."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def run_task(task, opts: ScreenOptions) -> list[dict[str, Any]]:
     """Screen one task (a chunk of documents or a JSONL byte range); reader failures become error records."""
-    with _no_cycle_collection():
+    with gc_paused():  # the task's objects are acyclic: reference counting frees them
         return _run_task(task, opts)
 
 
@@ -243,7 +228,7 @@ class TaskOutput:
 def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:
     from organwatch.screen.sink import serialise
 
-    with _no_cycle_collection():
+    with gc_paused():  # the task's objects are acyclic: reference counting frees them
         recs = _run_task(task, opts)
         labels: dict[str, int] = {}
         errors: list[str] = []
