@@ -12,7 +12,6 @@ text first. ``[[grammar_rule]]`` entries are expression families with an example
 from __future__ import annotations
 
 import hashlib
-import itertools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -23,22 +22,16 @@ from typing import Any
 
 from organwatch.errors import InputError, UsageError
 from organwatch.screen.normalise import get_normaliser
-from organwatch.screen.rulepack import Literal  # the scanner's literal type, shared with the screener
+from organwatch.screen.rulepack import (  # the screener's rule format, literal type and expansion
+    Literal,
+    Rule,
+    expand_term,
+    literal_table,
+    split_markers,
+)
 
 DEFAULT_PACK = "ads_default"
 ISO = re.compile(r"^[A-Z]{3}$")
-_PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
-
-
-@dataclass
-class CueRule:
-    id: str
-    type: str
-    tag: str
-    lang: str
-    terms: list[str]
-    example: str = ""
-    counter_example: str = ""
 
 
 @dataclass
@@ -46,7 +39,7 @@ class CuePack:
     """The ``[[rule]]`` cue families expanded to one literal table (the screener's rule format and marker
     syntax; a thin adapter, because the screener's ``compile_pack`` also validates screener-only tables)."""
 
-    rules: list[CueRule]
+    rules: list[Rule]
     suppress: dict[str, list[str]]
     literals: list[Literal] = field(default_factory=list)
     owners: list[list[int]] = field(default_factory=list)  # literal index -> rule indexes
@@ -55,24 +48,9 @@ class CuePack:
         return [lit.text for lit in self.literals]
 
 
-def _expand(term: str, fragments: dict[str, list[str]], where: str) -> list[str]:
-    names = _PLACEHOLDER.findall(term)
-    for n in names:
-        if n not in fragments:
-            raise InputError(f"unknown fragment '{{{n}}}' in term '{term}'", file=where)
-    parts = _PLACEHOLDER.split(term)
-    choices = [[p] if i % 2 == 0 else fragments[p] for i, p in enumerate(parts)]
-    return ["".join(c) for c in itertools.product(*choices)]
-
-
 def expand_terms(terms: list[str], fragments: dict[str, list[str]]) -> list[str]:
     """Terms as written, fragments expanded and boundary markers stripped (for the byte prefilter)."""
-    out = []
-    for term in terms:
-        for lit in _expand(term, fragments, "<pack>"):
-            out.append(lit[1 if lit.startswith("<") else 0: len(lit) - 1 if lit.endswith(">") and len(lit) > 1
-                           else len(lit)])
-    return out
+    return [split_markers(lit)[0] for term in terms for lit in expand_term(term, fragments, "<pack>")]
 
 
 def compile_cues(doc: dict[str, Any], where: str) -> CuePack:
@@ -82,26 +60,10 @@ def compile_cues(doc: dict[str, Any], where: str) -> CuePack:
         for key in ("id", "type", "terms", "example", "counter_example"):
             if key not in r:
                 raise InputError(f"rule has no '{key}'", file=where, record=i)
-        rules.append(CueRule(r["id"], r["type"], r.get("tag", ""), r.get("lang", ""), list(r["terms"]),
-                             r["example"], r["counter_example"]))
+        rules.append(Rule(r["id"], r["type"], r.get("tag", ""), r.get("lang", ""), list(r["terms"]),
+                          r["example"], r["counter_example"]))
     pack = CuePack(rules, {k: list(v) for k, v in doc.get("suppress", {}).items()})
-    index: dict[tuple[str, bool, bool], int] = {}
-    for ri, rule in enumerate(rules):
-        for term in rule.terms:
-            for lit in _expand(term, fragments, where):
-                left = lit.startswith("<")
-                right = lit.endswith(">") and len(lit) > 1
-                core = _n(lit[1 if left else 0: len(lit) - 1 if right else len(lit)]).strip()
-                if not core:
-                    continue
-                li = index.setdefault((core, left, right), len(pack.literals))
-                if li == len(pack.literals):
-                    pack.literals.append(Literal(core, left, right))
-                    pack.owners.append([])
-                if ri not in pack.owners[li]:
-                    pack.owners[li].append(ri)
-    if not pack.literals:
-        raise InputError("rule pack defines no terms", file=where)
+    pack.literals, pack.owners = literal_table(rules, fragments, where, lambda t: _n(t).strip())
     return pack
 
 

@@ -16,6 +16,7 @@ import hashlib
 import itertools
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -190,7 +191,8 @@ def parse_ethics(raw: Any, known: set[str], where: str) -> dict[str, Any]:
     return dict(raw)
 
 
-def _expand(term: str, fragments: dict[str, list[str]], where: str) -> list[str]:
+def expand_term(term: str, fragments: dict[str, list[str]], where: str) -> list[str]:
+    """Every literal ``term`` stands for: each ``{fragment}`` replaced by each literal of the fragment."""
     names = _PLACEHOLDER.findall(term)
     if not names:
         return [term]
@@ -200,6 +202,38 @@ def _expand(term: str, fragments: dict[str, list[str]], where: str) -> list[str]
     parts = _PLACEHOLDER.split(term)  # literal, name, literal, name, ...
     choices = [[p] if i % 2 == 0 else fragments[p] for i, p in enumerate(parts)]
     return ["".join(c) for c in itertools.product(*choices)]
+
+
+def split_markers(lit: str) -> tuple[str, bool, bool]:
+    """(core, word boundary on the left, on the right): a literal without its ``<`` / ``>`` markers."""
+    left = lit.startswith("<")
+    right = lit.endswith(">") and len(lit) > 1
+    return lit[1 if left else 0: len(lit) - 1 if right else len(lit)], left, right
+
+
+def literal_table(rules: list[Rule], fragments: dict[str, list[str]], where: str,
+                  normalise: Callable[[str], str]) -> tuple[list[Literal], list[list[int]]]:
+    """The literals of all rules' terms (fragments expanded, markers split, ``normalise`` applied; empty and
+    NUL-holding literals left out) and, per literal, the indexes of the rules that own it."""
+    literals: list[Literal] = []
+    owners: list[list[int]] = []
+    index: dict[tuple[str, bool, bool], int] = {}
+    for ri, rule in enumerate(rules):
+        for term in rule.terms:
+            for lit in expand_term(term, fragments, where):
+                core, left, right = split_markers(lit)
+                core = normalise(core)
+                if not core or "\x00" in core:
+                    continue
+                li = index.setdefault((core, left, right), len(literals))
+                if li == len(literals):
+                    literals.append(Literal(core, left, right))
+                    owners.append([])
+                if ri not in owners[li]:
+                    owners[li].append(ri)
+    if not literals:
+        raise InputError("rule pack defines no terms", file=where)
+    return literals, owners
 
 
 def load_pack(spec: str | Path | None = None) -> RulePack:
@@ -248,25 +282,7 @@ def compile_pack(doc: dict[str, Any], where: str = "<pack>", sha256: str = "") -
     known = {r.type for r in rules}
     pack = RulePack(name=meta.get("name", "pack"), version=str(meta.get("version", "")), sha256=sha256,
                     path=where, settings=doc.get("settings", {}), suppress=doc.get("suppress", {}), rules=rules)
-    index: dict[tuple[str, bool, bool], int] = {}
-    for ri, rule in enumerate(rules):
-        for term in rule.terms:
-            for lit in _expand(term, fragments, where):
-                left = lit.startswith("<")
-                right = lit.endswith(">") and len(lit) > 1
-                core = normalise_term(lit[1 if left else 0: len(lit) - 1 if right else len(lit)])
-                if not core or "\x00" in core:
-                    continue
-                key = (core, left, right)
-                li = index.get(key)
-                if li is None:
-                    li = index[key] = len(pack.literals)
-                    pack.literals.append(Literal(core, left, right))
-                    pack.owners.append([])
-                if ri not in pack.owners[li]:
-                    pack.owners[li].append(ri)
-    if not pack.literals:
-        raise InputError("rule pack defines no terms", file=where)
+    pack.literals, pack.owners = literal_table(rules, fragments, where, normalise_term)
     pack.types = parse_types(doc.get("types"), known, where)
     pack.ethics = parse_ethics(doc.get("ethics"), known, where)
     return pack
