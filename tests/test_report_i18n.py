@@ -69,3 +69,18 @@ def test_chinese_report_has_identical_figures(tmp_path):
     assert figures(zh) == figures(en) and len(figures(en)) > 20
     # the CJK font is embedded as a WOFF2 subset, and the report stays small
     assert "font/woff2;base64," in zh and len(zh.encode()) < 10 * 1024 * 1024
+
+
+def test_font_subset_is_byte_stable(monkeypatch):
+    """The same characters give the same WOFF2 bytes at any time (no save-time timestamp in the font's head
+    table), so a report is reproducible. fontTools reads "now" from SOURCE_DATE_EPOCH when it is set."""
+    from organwatch.report import fonts
+
+    font = fonts.find_font()
+    if font is None:
+        pytest.skip("no CJK font installed (.ci/run installs fonts-noto-cjk)")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first = fonts.subset_woff2("供体器官移植", font)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    assert first[:4] == b"wOF2"
+    assert fonts.subset_woff2("供体器官移植", font) == first

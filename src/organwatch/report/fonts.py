@@ -64,7 +64,8 @@ def subset_woff2(chars: str, font: tuple[Path, int]) -> bytes:
     opts.name_languages = ["*"]
     opts.notdef_outline = True
     path, index = font
-    tt = TTFont(str(path), fontNumber=index, lazy=False)
+    # recalcTimestamp=False: the font keeps its own modified date, so the same page gives the same bytes
+    tt = TTFont(str(path), fontNumber=index, lazy=False, recalcTimestamp=False)
     sub = subset.Subsetter(opts)
     sub.populate(text=chars)
     sub.subset(tt)
