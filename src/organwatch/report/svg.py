@@ -605,23 +605,31 @@ def histogram(values: Sequence[float], title: str, bins: int = 30, value_label: 
 
 
 # -- briefing charts -------------------------------------------------------------------------------------------------
-def dot_strip(values: Sequence[float], marked: float, title: str, axis_label: str, marked_label: str,
-              others_label: str, log_x: bool = False, width: int = 400, lower_is: str = "",
-              labels: Sequence[str] = (), desc: str = "") -> Markup:
-    """One row of dots (the reference countries) with the tested value marked: a compact distribution."""
-    c = _Canvas(width, 96, title, ml=16, mr=16, mt=14, mb=40, desc=desc)
+def _x_scale(values: Sequence[float], log_x: bool
+             ) -> tuple[Callable[[float], float], float, float, list[float]]:
+    """(transform, low, high, ticks) of a horizontal scale over ``values`` (positive when ``log_x``): whole
+    decades on a log scale, the ticks' range included, never empty."""
     tf: Callable[[float], float] = math.log10 if log_x else (lambda v: v)
-    allv = [x for x in [*values, marked] if x is not None and math.isfinite(x) and (not log_x or x > 0)]
-    if not allv:
-        c.text(width / 2, c.mt + 30, _("no data to draw"))
-        return figure(c.svg(), title)
-    lo, hi = min(map(tf, allv)), max(map(tf, allv))
+    lo, hi = min(map(tf, values)), max(map(tf, values))
     if log_x:
         lo, hi = math.floor(lo), math.ceil(hi)
     ticks = _log_ticks(lo, hi) if log_x else _nice_ticks(lo, hi)
     lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
     if hi == lo:
         hi = lo + 1
+    return tf, lo, hi, ticks
+
+
+def dot_strip(values: Sequence[float], marked: float, title: str, axis_label: str, marked_label: str,
+              others_label: str, log_x: bool = False, width: int = 400, lower_is: str = "",
+              labels: Sequence[str] = (), desc: str = "") -> Markup:
+    """One row of dots (the reference countries) with the tested value marked: a compact distribution."""
+    c = _Canvas(width, 96, title, ml=16, mr=16, mt=14, mb=40, desc=desc)
+    allv = [x for x in [*values, marked] if x is not None and math.isfinite(x) and (not log_x or x > 0)]
+    if not allv:
+        c.text(width / 2, c.mt + 30, _("no data to draw"))
+        return figure(c.svg(), title)
+    tf, lo, hi, ticks = _x_scale(allv, log_x)
 
     def sx(v: float) -> float:
         return c.ml + (tf(v) - lo) / (hi - lo) * c.pw
@@ -663,16 +671,11 @@ def range_bar(ranges: Sequence[dict], title: str, axis_label: str, width: int = 
     labels = [humanize(r["label"]) for r in ranges]
     label_w = min(max((text_width(x, 10) for x in labels), default=40) + 12, width * 0.42)
     c = _Canvas(width, n * 24 + 12 + 40, title, ml=label_w, mr=24, mt=10, mb=40, desc=desc)
-    tf: Callable[[float], float] = math.log10 if log_x else (lambda v: v)
     allv = [v for r in ranges for v in (r["low"], r["high"]) if v is not None and v > 0]
     if not allv:
         c.text(width / 2, c.mt + 30, _("no data to draw"))
         return figure(c.svg(), title)
-    lo, hi = min(map(tf, allv)), max(map(tf, allv))
-    if log_x:
-        lo, hi = math.floor(lo), math.ceil(hi)
-    ticks = _log_ticks(lo, hi) if log_x else _nice_ticks(lo, hi)
-    lo, hi = min(lo, ticks[0]), max(hi, ticks[-1])
+    tf, lo, hi, ticks = _x_scale(allv, log_x)
 
     def sx(v: float) -> float:
         return c.ml + (tf(v) - lo) / (hi - lo) * c.pw
