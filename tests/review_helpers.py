@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -18,6 +19,16 @@ def make_project(tmp: Path, *files: str) -> Path:
     project = tmp / "t.owproj"
     new_project([REVIEW_DATA / f for f in (files or ("screen_small.jsonl",))], project)
     return project
+
+
+def login(c, reviewer: str = "alice", field: str = "reviewer") -> str:
+    """Sign ``reviewer`` in on a Starlette TestClient ``c`` (the login form and its CSRF token); returns the
+    session's CSRF token for API writes."""
+    page = c.get("/login").text
+    tok = re.search(r'name="login_csrf" value="([^"]+)"', page).group(1)
+    r = c.post("/login", data={field: reviewer, "login_csrf": tok}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return c.get("/api/session").json()["csrf_token"]
 
 
 def free_port() -> int:

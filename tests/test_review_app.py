@@ -6,7 +6,7 @@ import re
 import warnings
 
 import pytest
-from review_helpers import make_project
+from review_helpers import login, make_project
 
 from organwatch.errors import InputError
 from organwatch.review.app import create_app
@@ -15,14 +15,6 @@ warnings.filterwarnings("ignore", message=".*httpx.*")  # Starlette's note about
 from starlette.testclient import TestClient  # noqa: E402
 
 BASE = "http://127.0.0.1:8765"
-
-
-def login(c: TestClient, reviewer: str = "alice", field: str = "reviewer") -> str:
-    page = c.get("/login").text
-    tok = re.search(r'name="login_csrf" value="([^"]+)"', page).group(1)
-    r = c.post("/login", data={field: reviewer, "login_csrf": tok}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return c.get("/api/session").json()["csrf_token"]
 
 
 @pytest.fixture()

@@ -21,7 +21,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-from review_helpers import REVIEW_DATA, ROOT, Server, make_project
+from review_helpers import REVIEW_DATA, ROOT, Server, login, make_project
 
 from organwatch.errors import InputError
 from organwatch.review import ledger, schema
@@ -52,14 +52,6 @@ def one_line_error(r, code: int = 2) -> str:
     assert "Traceback" not in err and "internal error" not in err, err
     assert len(err.splitlines()) == 1, err
     return err
-
-
-def login(c: TestClient, reviewer: str = "alice", field: str = "reviewer") -> str:
-    page = c.get("/login").text
-    tok = re.search(r'name="login_csrf" value="([^"]+)"', page).group(1)
-    r = c.post("/login", data={field: reviewer, "login_csrf": tok}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return c.get("/api/session").json()["csrf_token"]
 
 
 @pytest.fixture()
