@@ -33,9 +33,6 @@ class Kind(StrEnum):
     REPRODUCTION = "reproduction"
     DESCRIPTIVE = "descriptive"
 
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
-
 
 class Verdict(StrEnum):
     """Graded, neutral verdicts of a ``test`` finding (docs/checks.md)."""
@@ -45,9 +42,6 @@ class Verdict(StrEnum):
     HIGHLY_UNUSUAL = "highly_unusual"
     NOT_TESTABLE = "not_testable"
 
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
-
 
 class Status(StrEnum):
     """Outcome of a ``reproduction`` finding: words, not grades."""
@@ -55,9 +49,6 @@ class Status(StrEnum):
     REPRODUCED = "reproduced"
     DIFFERS = "differs"
     NOT_REPRODUCIBLE = "not_reproducible"
-
-    def __str__(self) -> str:  # pragma: no cover - trivial
-        return self.value
 
 
 REPRODUCTION_KEYS = ("published", "computed", "reason")
