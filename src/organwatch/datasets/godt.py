@@ -23,6 +23,14 @@ GODT_VINTAGES: dict[str, tuple[str, str]] = {
 VINTAGE_CHOICES = ("combined", *GODT_VINTAGES)
 DEFAULT_VINTAGE = "combined"
 
+def godt_source(label: str = "GODT export (WHO-ONT)") -> dict[str, str]:
+    """A finding's source entry for the GODT reference data: the observatory's export page, as the catalog
+    names it (the first source URL of every GODT vintage)."""
+    from organwatch.datasets import info
+
+    return {"label": label, "url": info("godt_combined").source_urls[0]}
+
+
 MEASURES = (
     "total_actual_dd", "actual_dbd", "actual_dcd", "total_utilized_dd", "utilized_dbd", "utilized_dcd",
     "dd_kidney_tx", "ld_kidney_tx", "total_kidney_tx", "dd_liver_tx", "domino_liver_tx", "ld_liver_tx",

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from organwatch import datasets
-from organwatch.datasets.godt import godt_panel
+from organwatch.datasets.godt import godt_panel, godt_source
 from organwatch.findings import Finding, Kind, Provenance, Verdict
 from organwatch.stats.grading import grade
 
@@ -88,7 +88,7 @@ def table7_finding() -> Finding:
         engine="stats",
         sources=[
             {"label": "BMC Medical Ethics 20:79 (2019), Table 7", "url": TABLE7_URL},
-            {"label": "GODT 2018 export, China 2016", "url": "http://www.transplant-observatory.org/export-database/"},
+            godt_source("GODT 2018 export, China 2016"),
         ],
     )
 

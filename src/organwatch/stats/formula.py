@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from organwatch.datasets.godt import godt_source
 from organwatch.findings import Finding, Kind, Provenance, Verdict
 from organwatch.stats import fit as F
 from organwatch.stats.grading import DEFAULT, Thresholds, grade
@@ -174,12 +175,8 @@ def formula_finding(s: Series, opt: FormulaOptions, model: str = "quadratic", ex
     sources = [
         {"label": f"{s.name}: value for {int(p)}", "url": u} for p, u in zip(s.periods, s.sources, strict=False) if u
     ]
-    sources.append(
-        {
-            "label": "GODT (WHO-ONT Global Observatory on Donation and Transplantation), reference countries",
-            "url": "http://www.transplant-observatory.org/export-database/",
-        }
-    )
+    sources.append(godt_source("GODT (WHO-ONT Global Observatory on Donation and Transplantation), "
+                               "reference countries"))
     return Finding(
         check=check,
         subject=subject,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from organwatch.datasets import info
-from organwatch.datasets.godt import godt_panel
+from organwatch.datasets.godt import godt_panel, godt_source
 from organwatch.findings import Finding, Kind, Provenance, Verdict
 from organwatch.stats.bounds import ORGAN_MEASURES, bounds, godt_organs_per_donor
 from organwatch.stats.grading import DEFAULT, Thresholds, grade
@@ -139,6 +139,6 @@ def ratio_finding(
         provenance=prov,
         title=f"Constancy of {desc} ({entity})",
         engine="stats",
-        sources=[{"label": "GODT export (WHO-ONT)", "url": "http://www.transplant-observatory.org/export-database/"}],
+        sources=[godt_source()],
         not_tested=nt,
     )

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from organwatch import datasets
-from organwatch.datasets.godt import GODT_VINTAGES, godt_panel
+from organwatch.datasets.godt import GODT_VINTAGES, godt_panel, godt_source
 from organwatch.findings import Finding, Kind, Provenance, Verdict
 from organwatch.stats.series import years_text
 
@@ -101,7 +101,7 @@ def repeats_finding(entity: str = "CHN", vintages=("2016", "2018"), min_measures
                    provenance=Provenance(inputs=[datasets.info(GODT_VINTAGES[v][0]).input_ref() for v in vintages],
                                          parameters={"entity": entity, "min_measures": min_measures}),
                    title=f"Repeated (carried-forward) values: {entity} in GODT", engine="stats",
-                   sources=[{"label": "GODT export (WHO-ONT)", "url": "http://www.transplant-observatory.org/export-database/"}])
+                   sources=[godt_source()])
 
 
 def series_repeats(values) -> list[tuple[int, int]]:
