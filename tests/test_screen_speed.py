@@ -162,3 +162,41 @@ def test_word_count_from_categories_equals_str_split(parts, i, j):
 
     text = "".join(parts)
     assert _words(_script_categories(text), i, j) == len(text[i:j].split())
+
+
+_ASCII_PARTS = st.sampled_from(["a", "B", "Donor", " ", "  ", "\t", "\n", "\n\n", "\r\n", "\f", "\v", "\x0b \t", "(ab)",
+                                "x-", "\x00", "\x1f", "9", ".", "TRANSPLANT", "  \n "])
+
+
+def _plain(n, text):
+    n.ascii_fast_path = False
+    try:
+        return n.normalise(text)
+    finally:
+        del n.ascii_fast_path
+
+
+@pytest.mark.parametrize("config", [{}, {"case_fold": False}, {"collapse_whitespace": False},
+                                    {"case_fold": False, "collapse_whitespace": False}])
+@settings(max_examples=150, deadline=None)
+@given(parts=st.lists(_ASCII_PARTS, max_size=30))
+def test_ascii_normalisation_equals_the_code_point_tables(config, parts):
+    from organwatch.screen.normalise import Normaliser
+
+    text = "".join(parts)
+    n = Normaliser(config)
+    fast, plain = n.normalise(text), _plain(n, text)
+    assert fast.text == plain.text
+    positions = np.arange(len(fast.text))
+    assert fast._map(positions).tolist() == plain._map(positions).tolist()
+    assert fast.codepoints().tolist() == plain.codepoints().tolist() == [ord(c) for c in fast.text]
+
+
+def test_cjk_mask_equals_the_ranges():
+    cps = np.concatenate([np.arange(0x110000 + 3, dtype=np.int64), [-1, 2**40]])
+    ranges = np.zeros(len(cps), dtype=bool)
+    for lo, hi in textscript.CJK_RANGES:
+        ranges |= (cps >= lo) & (cps < hi)
+    assert (textscript.cjk_mask(cps) == ranges).all()
+    assert (textscript.cjk_mask(cps[:0x110000].astype(np.uint32)) == ranges[:0x110000]).all()
+    assert bool(textscript.cjk_mask(np.array(0x4E00))) and textscript.cjk_mask(np.zeros(0, np.uint8)).shape == (0,)

@@ -8,6 +8,7 @@ U+3040–U+30FF; hangul syllables U+AC00–U+D7AF; Cyrillic U+0400–U+052F.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 CJK_RANGES: tuple[tuple[int, int], ...] = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
@@ -27,15 +28,26 @@ def is_cjk(ch: str) -> bool:
     return any(lo <= o < hi for lo, hi in CJK_RANGES)
 
 
+@lru_cache(maxsize=1)
+def _cjk_table() -> Any:
+    """One boolean per code point (U+0000-U+10FFFF): True for a CJK ideograph (built on first use)."""
+    import numpy as np
+
+    table = np.zeros(0x110000, dtype=bool)
+    for lo, hi in CJK_RANGES:
+        table[lo:hi] = True
+    return table
+
+
 def cjk_mask(codepoints: Any) -> Any:
-    """Vectorised :func:`is_cjk` over a numpy array of code points."""
+    """Vectorised :func:`is_cjk` over a numpy array of code points (one table lookup; values outside
+    U+0000-U+10FFFF are not CJK)."""
     import numpy as np
 
     cps = np.asarray(codepoints)
-    mask = np.zeros(cps.shape, dtype=bool)
-    for lo, hi in CJK_RANGES:
-        mask |= (cps >= lo) & (cps < hi)
-    return mask
+    if not cps.size:
+        return np.zeros(cps.shape, dtype=bool)
+    return np.asarray(np.take(_cjk_table(), cps, mode="clip"))
 
 
 def script_counts(text: str) -> tuple[int, int, int, int, int]:

@@ -115,7 +115,8 @@ class Matcher:
         tix = {t: i for i, t in enumerate(types)}
         self._rule_type = np.array([tix[r.type] for r in self.pack.rules], dtype=np.int64)
         self._rule_tagged = np.array([bool(r.tag) for r in self.pack.rules], dtype=np.int64)
-        self._supp = [(tix[k], np.array([tix[x] for x in v if x in tix], dtype=np.int64))
+        # per suppressed type: a boolean table over types, True for the types that suppress it
+        self._supp = [(tix[k], np.isin(np.arange(len(types)), [tix[x] for x in v if x in tix]))
                       for k, v in self.pack.suppress.items() if k in tix]
         roles = self.pack.types
         self._anchor_type = np.array([t in roles.of("anchor") for t in types], dtype=bool)
@@ -156,7 +157,7 @@ class Matcher:
             # cross-type suppression ([suppress] in the pack)
             for k, sup in self._supp:
                 km = (typ == k) & keep
-                sm = np.isin(typ, sup)
+                sm = sup[typ]
                 if not km.any() or not sm.any():
                     continue
                 s_idx = np.flatnonzero(sm)
@@ -246,9 +247,9 @@ class Matcher:
         if nt.text.isascii():  # an ASCII group (its normalised text stays ASCII): no CJK at all
             share = [0.0] * len(texts)
         else:
-            cum = np.zeros(len(nt.text) + 1, dtype=np.int64)
-            np.cumsum(cjk_mask(nt.codepoints()), out=cum[1:])
-            share = ((cum[dne] - cum[dns]) / np.maximum(lens, 1)).tolist()
+            cjk_at = np.flatnonzero(cjk_mask(nt.codepoints()))  # CJK count per document: two binary searches
+            n_cjk = np.searchsorted(cjk_at, dne) - np.searchsorted(cjk_at, dns)
+            share = (n_cjk / np.maximum(lens, 1)).tolist()
         ns, ne, os_ = dns.tolist(), dne.tolist(), dos.tolist()
         norm = nt.text
         out: list[DocMatch] = []

@@ -136,7 +136,8 @@ class NormText:
 
     Every normalised character comes from exactly one original character (deletions drop characters,
     expansions repeat the index), so ``end_map == start_map + 1`` and only ``start_map`` is stored.
-    ``cps`` optionally holds the normalised text's code points (uint32), reused by the scanner.
+    ``cps`` optionally holds the normalised text's code points (uint32; uint8 for an ASCII text), reused by
+    the scanner.
     """
 
     original: str
@@ -175,6 +176,8 @@ class NormText:
 
 
 class Normaliser:
+    ascii_fast_path = True  # ASCII text through bytes.translate; False: the code-point tables (tests compare)
+
     def __init__(self, config: dict[str, Any] | None = None):
         cfg = dict(default_config())
         cfg.update(config or {})
@@ -191,6 +194,7 @@ class Normaliser:
                                             bool(c["case_fold"]), bool(c["collapse_whitespace"]),
                                             tuple(c.get("ocr", ())))
         self._lut, self._wslut, self._cjklut, self._flaglut = lookup_tables(self._table, self._expand)
+        self._ascii_ws = bytes(self._wslut[:256].astype(np.uint8))  # bytes.translate table: whitespace -> 1
         mode = c.get("pinyin", "tone")
         self._py_rx = re.compile(f"\\( ?{_SYL}(?: {_SYL}){{0,3}} ?\\)") if mode in ("tone", "lowercase") else None
 
@@ -198,10 +202,20 @@ class Normaliser:
         """The length-preserving steps: one vectorised table lookup over code points."""
         self._prepare()
         if original.isascii():
-            t = original.lower() if self.config["case_fold"] else original
-            return t.translate(_ASCII_WS) if self.config["collapse_whitespace"] else t
+            return self._ascii(original)[0]
         cps = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         return self._lut[cps].tobytes().decode("utf-32-le", "surrogatepass")
+
+    def _ascii(self, original: str) -> tuple[str, np.ndarray]:
+        """The translated text of an ASCII text and its code points (uint8): one ``bytes.translate`` (case
+        folding and whitespace as spaces) instead of ``str.lower`` and ``str.translate``."""
+        c = self.config
+        b = original.encode("ascii")
+        table = _ascii_table(bool(c["case_fold"]), bool(c["collapse_whitespace"]))
+        if table is None:
+            return original, np.frombuffer(b, dtype=np.uint8)
+        b = b.translate(table)
+        return b.decode("ascii"), np.frombuffer(b, dtype=np.uint8)
 
     def _pinyin_ok(self, original: str, s: int, e: int) -> bool:
         seg = original[s:e]
@@ -230,15 +244,13 @@ class Normaliser:
         """Per-character translation (one lookup table): the translated text and code points, the whitespace
         mask, the character flags and the positions of length-changing characters; or the finished NormText
         for ASCII text that needs nothing else."""
-        c = self.config
-        if original.isascii():
-            t = original.lower() if c["case_fold"] else original
-            if c["collapse_whitespace"]:
-                t = t.translate(_ASCII_WS)
-            if "  " not in t:
-                return NormText(original, t, None)
-            cps = np.frombuffer(t.encode("ascii"), dtype=np.uint8).astype(np.uint32)
-            return t, cps, self._wslut[cps], None, np.zeros(0, dtype=np.int64)
+        if self.ascii_fast_path and original.isascii():
+            t, cps = self._ascii(original)
+            if not ((cps[1:] == 32) & (cps[:-1] == 32)).any():  # no "  " (two spaces): nothing to delete
+                return NormText(original, t, None, cps)
+            # the whitespace mask by one more bytes.translate (a byte-to-0/1 table) instead of a numpy gather
+            ws = np.frombuffer(cps.tobytes().translate(self._ascii_ws), dtype=bool)
+            return t, cps, ws, None, np.zeros(0, dtype=np.int64)  # code points stay uint8
         cps = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         t_cps = self._lut[cps]
         t = t_cps.tobytes().decode("utf-32-le", "surrogatepass")
@@ -311,7 +323,7 @@ class Normaliser:
         cp_pieces.append(t_cps[prev:])
         text = "".join(pieces)
         P = D - np.arange(len(D))
-        return NormText(original, text, None, np.concatenate(cp_pieces).astype(np.uint32, copy=False), P)
+        return NormText(original, text, None, np.concatenate(cp_pieces), P)  # dtype kept (uint8 for ASCII)
 
     def _expand_and_delete(self, original: str, t_cps: np.ndarray, D: np.ndarray, exp_pos: np.ndarray) -> NormText:
         """Deletions and multi-character expansions: a full start map."""
@@ -335,7 +347,15 @@ class Normaliser:
         return NormText(original, text, start_map, out)
 
 
-_ASCII_WS = str.maketrans({"\t": " ", "\n": " ", "\r": " ", "\f": " ", "\v": " "})
+@lru_cache(maxsize=4)
+def _ascii_table(case_fold: bool, whitespace: bool) -> bytes | None:
+    """``bytes.translate`` table of the ASCII fast path: A-Z to a-z (case folding), tab, line feed, carriage
+    return, form feed and vertical tab to a space (``collapse_whitespace``); None when neither applies."""
+    if not case_fold and not whitespace:
+        return None
+    src = (b"ABCDEFGHIJKLMNOPQRSTUVWXYZ" if case_fold else b"") + (b"\t\n\r\f\v" if whitespace else b"")
+    dst = (b"abcdefghijklmnopqrstuvwxyz" if case_fold else b"") + (b"     " if whitespace else b"")
+    return bytes.maketrans(src, dst)
 
 
 @lru_cache(maxsize=4)

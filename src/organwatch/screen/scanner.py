@@ -59,7 +59,7 @@ def buffer_of(cps: np.ndarray) -> tuple[memoryview, int]:
     zero high bytes), UTF-16-LE when all are below U+10000, else UTF-32-LE."""
     top = int(cps.max()) if len(cps) else 0
     if len(cps) and top <= 0xFF:
-        return memoryview(cps.astype(np.uint8).data).cast("B"), 1
+        return memoryview(np.ascontiguousarray(cps, dtype=np.uint8).data).cast("B"), 1
     if top <= 0xFFFF:
         return memoryview(cps.astype(np.uint16).data).cast("B"), 2
     return memoryview(np.ascontiguousarray(cps, dtype=np.uint32).data).cast("B"), 4
