@@ -237,7 +237,9 @@ def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:
                 errors.append(r["errors"][0] if r["errors"] else r["document_id"])
             else:
                 labels[r["document_label"]] = labels.get(r["document_label"], 0) + 1
-        return TaskOutput(len(recs), labels, errors, serialise(recs, fmt, opts.include_text))
+        out = TaskOutput(len(recs), labels, errors, serialise(recs, fmt, opts.include_text))
+        del recs  # freed before the collector runs again, so that its first pass has nothing of the task to visit
+    return out
 
 
 def jsonl_ranges(path: str, block: int = 4 << 20,
