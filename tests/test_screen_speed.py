@@ -200,3 +200,13 @@ def test_cjk_mask_equals_the_ranges():
     assert (textscript.cjk_mask(cps) == ranges).all()
     assert (textscript.cjk_mask(cps[:0x110000].astype(np.uint32)) == ranges[:0x110000]).all()
     assert bool(textscript.cjk_mask(np.array(0x4E00))) and textscript.cjk_mask(np.zeros(0, np.uint8)).shape == (0,)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(["\n", "\f", " ", "\t", "\r", "\v", "a", "中", "\u3000", "\x1c", "\x85", "\u2028",
+                                 "\n\n", " \n", "\n \f \n", "x\n"]), max_size=25))
+def test_passage_breaks_equal_the_regex(parts):
+    from organwatch.screen.documents import _PASSAGE_SPLIT, _passage_breaks
+
+    text = "".join(parts)
+    assert _passage_breaks(text) == [m.span() for m in _PASSAGE_SPLIT.finditer(text)]

@@ -208,16 +208,47 @@ def _script_categories(text: str) -> Any:
     return cat
 
 
+_WS_RUN = re.compile(r"\s*")
+
+
+def _passage_breaks(text: str) -> list[tuple[int, int]]:
+    """The spans of ``_PASSAGE_SPLIT.finditer(text)`` (``\\n\\s*\\n|\\f``), found from the few line-feed and
+    form-feed positions instead of a regex scan of every character: a match starts only at one of them; at a
+    line feed it runs over the whitespace that follows to its last line feed (greedy), at a form feed it is
+    that character."""
+    cands = []
+    for ch in ("\n", "\f"):
+        i = text.find(ch)
+        while i >= 0:
+            cands.append(i)
+            i = text.find(ch, i + 1)
+    cands.sort()
+    out: list[tuple[int, int]] = []
+    end = 0
+    for p in cands:
+        if p < end:
+            continue
+        if text[p] == "\f":
+            out.append((p, p + 1))
+            end = p + 1
+            continue
+        run = _WS_RUN.match(text, p + 1).end()  # type: ignore[union-attr]  # \s* always matches
+        r = text.rfind("\n", p + 1, run)
+        if r >= 0:
+            out.append((p, r + 1))
+            end = r + 1
+    return out
+
+
 def _pieces(text: str, window: int) -> list[tuple[int, int]]:
     """(start, end) of the passages of ``text``: blank-line-separated blocks cut into ``window`` characters."""
     if "\f" not in text and text.count("\n", 0, len(text)) < 2:  # one block (no blank line possible)
         return [(i, min(i + window, len(text))) for i in range(0, len(text), window)]
     out: list[tuple[int, int]] = []
     start = 0
-    for m in [*_PASSAGE_SPLIT.finditer(text), None]:
-        end = m.start() if m else len(text)
-        out.extend((i, min(i + window, end)) for i in range(start, end, window))
-        start = m.end() if m else end
+    for a, b in [*_passage_breaks(text), (len(text), len(text))]:
+        out.extend((i, min(i + window, a)) for i in range(start, a, window))
+        start = b
     return out
 
 

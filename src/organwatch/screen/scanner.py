@@ -98,9 +98,9 @@ class HyperscanScanner:
     def scan(self, buf, width: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ids: list[int] = []
         ends: list[int] = []
-        ai, ae = ids.append, ends.append
 
-        def on_match(idx: int, _frm: int, to: int, flags: int, ctx: object) -> None:
+        # the appends as default arguments (fast locals, not closure cells): one call per hit, ~10 % of the scan
+        def on_match(idx: int, _frm: int, to: int, flags: int, ctx: object, ai=ids.append, ae=ends.append) -> None:
             ai(idx)
             ae(to)
 
