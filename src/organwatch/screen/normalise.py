@@ -251,10 +251,11 @@ class Normaliser:
             # the whitespace mask by one more bytes.translate (a byte-to-0/1 table) instead of a numpy gather
             ws = np.frombuffer(cps.tobytes().translate(self._ascii_ws), dtype=bool)
             return t, cps, ws, None, np.zeros(0, dtype=np.int64)  # code points stay uint8
-        cps = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        t_cps = self._lut[cps]
+        # code points as indices once for both tables (each fancy index would convert them again)
+        idx = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.intp)
+        t_cps = self._lut.take(idx)
         t = t_cps.tobytes().decode("utf-32-le", "surrogatepass")
-        flags = self._flaglut[cps]  # bit 0: whitespace after translation, bit 1: CJK, bit 2: length-changing
+        flags = self._flaglut.take(idx)  # bit 0: whitespace after translation, bit 1: CJK, bit 2: length-changing
         exp_pos = np.flatnonzero(flags & 4) if self._expand else np.zeros(0, dtype=np.int64)
         return t, t_cps, (flags & 1).astype(bool), flags, exp_pos
 
