@@ -210,3 +210,23 @@ def test_passage_breaks_equal_the_regex(parts):
 
     text = "".join(parts)
     assert _passage_breaks(text) == [m.span() for m in _PASSAGE_SPLIT.finditer(text)]
+
+
+def _byte_counts_numpy(data: bytes) -> tuple[int, int, int, int]:
+    b = np.frombuffer(data, dtype=np.uint8)
+    n = len(b) - int(np.count_nonzero((b & 0xC0) == 0x80))
+    non_ascii = n - int(np.count_nonzero(b < 0x80))
+    sure_cjk = int(np.count_nonzero((b >= 0xE5) & (b <= 0xE9)))
+    deletable = int(np.count_nonzero((b <= 0x20) | ((b >= 0x28) & (b <= 0x29)) | ((b >= 0x30) & (b <= 0x39))
+                                     | ((b >= 0x41) & (b <= 0x5A)) | ((b >= 0x61) & (b <= 0x7A))))
+    return n, non_ascii, sure_cjk, deletable
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=60) | st.text(max_size=30).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_prefilter_byte_counts_equal_the_per_byte_masks(data):
+    from organwatch.screen.prefilter import _byte_counts
+
+    assert _byte_counts(data) == _byte_counts_numpy(data)
+    every = bytes(range(256)) + data
+    assert _byte_counts(every) == _byte_counts_numpy(every)

@@ -346,17 +346,25 @@ def proxy_texts(rules: str, backend: str = "hyperscan") -> dict[str, str]:
     return out
 
 
+def _byte_class(b: int) -> int:
+    if 0x80 <= b <= 0xBF:
+        return 0  # continuation byte
+    if b < 0x80:  # ASCII: whitespace and control characters, letters, digits and brackets may be deleted
+        return 1 if b <= 0x20 or b in b"()" or chr(b).isalnum() else 2
+    return 3 if 0xE5 <= b <= 0xE9 else 4  # lead byte of U+5000-U+9FFF, other lead bytes
+
+
+_BYTE_CLASS = bytes(_byte_class(b) for b in range(256))  # bytes.translate table: byte -> its class
+
+
 def _byte_counts(data: bytes) -> tuple[int, int, int, int]:
     """(characters, non-ASCII characters, surely-CJK characters U+5000-U+9FFF, ASCII characters the
-    normaliser may delete) of UTF-8 bytes, counted with numpy. Deletable: whitespace and control
-    characters, and ASCII letters, digits and brackets (bracketed pinyin)."""
-    b = np.frombuffer(data, dtype=np.uint8)
-    n = len(b) - int(np.count_nonzero((b & 0xC0) == 0x80))
-    non_ascii = n - int(np.count_nonzero(b < 0x80))
-    sure_cjk = int(np.count_nonzero((b >= 0xE5) & (b <= 0xE9)))
-    deletable = int(np.count_nonzero((b <= 0x20) | ((b >= 0x28) & (b <= 0x29)) | ((b >= 0x30) & (b <= 0x39))
-                                     | ((b >= 0x41) & (b <= 0x5A)) | ((b >= 0x61) & (b <= 0x7A))))
-    return n, non_ascii, sure_cjk, deletable
+    normaliser may delete) of UTF-8 bytes: one ``bytes.translate`` into byte classes and four counts.
+    Deletable: whitespace and control characters, and ASCII letters, digits and brackets (bracketed pinyin)."""
+    cls = data.translate(_BYTE_CLASS)
+    n = len(cls) - cls.count(0)
+    deletable = cls.count(1)
+    return n, n - deletable - cls.count(2), cls.count(3), deletable
 
 
 def language_of(text: str, data: bytes, pf: Prefilter, exact: Callable[[str], str]) -> str:
@@ -369,9 +377,9 @@ def language_of(text: str, data: bytes, pf: Prefilter, exact: Callable[[str], st
     is at most ``n`` and at least ``n`` minus every character the normaliser could delete."""
     if not text:
         return "und"
-    n, non_ascii, sure_cjk, deletable = _byte_counts(data)
-    if non_ascii == 0:
+    if text.isascii():
         return "en"  # ASCII never becomes CJK; a non-empty text never normalises to nothing
+    n, non_ascii, sure_cjk, deletable = _byte_counts(data)
     if not pf.has_expansion(data):
         if sure_cjk / n >= LANG_SHARE:
             return "zh"
@@ -409,21 +417,33 @@ def screen_prefiltered(docs: list[Document], opts: Any, full: Callable[[list[Doc
 
 
 def _plan(docs: list[Document], opts: Any) -> tuple[list[bool], list[Document]] | None:
-    """(selected per document, stand-ins of the others), or None when every document is screened fully."""
+    """(selected per document, stand-ins of the others), or None when every document is screened fully.
+    Each document's text is encoded once, for the scan and, when it is not selected, for its language."""
     if not available():
         return None
     try:
         pf = get_prefilter(opts.rules, opts.backend)
         if not pf.ok:
             return None
-        sel = pf.select(docs, opts.rules)
-        if all(sel):
-            return None
-        proxies = proxy_texts(opts.rules, opts.backend)
+        sel: list[bool] = []
+        stand_ins: list[Document] = []
+        proxies: dict[str, str] | None = None
         matcher_lang = _exact_language(opts)
-        stand_ins = [replace(d, text=proxies[language_of(d.text, d.text.encode("utf-8", "surrogatepass"), pf,
-                                                         matcher_lang)], errors=list(d.errors))
-                     for d, s in zip(docs, sel, strict=True) if not s]
+        for d in docs:
+            if opts.rules is not None and d.prefilter_mark == opts.rules:  # as Prefilter.select
+                sel.append(True)
+                continue
+            data = d.text.encode("utf-8", "surrogatepass")
+            if pf.hit(data):
+                sel.append(True)
+                continue
+            sel.append(False)
+            if proxies is None:
+                proxies = proxy_texts(opts.rules, opts.backend)
+            stand_ins.append(replace(d, text=proxies[language_of(d.text, data, pf, matcher_lang)],
+                                     errors=list(d.errors)))
+        if not stand_ins:
+            return None
     except Exception:  # noqa: BLE001 - an optimisation that cannot run must not change or stop the screening
         return None
     return sel, stand_ins
