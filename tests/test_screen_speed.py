@@ -230,3 +230,14 @@ def test_prefilter_byte_counts_equal_the_per_byte_masks(data):
     assert _byte_counts(data) == _byte_counts_numpy(data)
     every = bytes(range(256)) + data
     assert _byte_counts(every) == _byte_counts_numpy(every)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 40), st.integers(0, 2)), max_size=60),
+       st.sampled_from([(4, 41, 3), (1 << 30, 1 << 30, 1 << 10)]))
+def test_composite_key_order_equals_lexsort(rows, bounds):
+    from organwatch.screen.scanner import lexorder
+
+    keys = [np.array([r[k] for r in rows], dtype=np.int64) for k in range(3)]
+    order = lexorder([(keys[k], bounds[k]) for k in range(3)])  # the second bounds overflow: lexsort path
+    assert order.tolist() == np.lexsort((keys[2], keys[1], keys[0])).tolist()

@@ -15,13 +15,18 @@ import numpy as np
 
 from organwatch.screen.normalise import Normaliser, NormText
 from organwatch.screen.rulepack import RulePack
-from organwatch.screen.scanner import buffer_of
+from organwatch.screen.scanner import buffer_of, lexorder
 from organwatch.textscript import cjk_mask
 
 SEP = "\x00"
 _ALNUM = np.zeros(0x110000, dtype=bool)
 for _c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
     _ALNUM[ord(_c)] = True
+
+
+def _top(a: np.ndarray) -> int:
+    """The largest value of a non-negative integer array (0 when empty)."""
+    return int(a.max()) if len(a) else 0
 
 
 class Event(NamedTuple):
@@ -147,7 +152,10 @@ class Matcher:
         if len(rule):
             # same-type containment: drop a hit contained in an earlier-starting (or longer) hit of its type
             grp = doc * len(self.type_names) + typ
-            order = np.lexsort((rule, -self._rule_tagged[rule], -ce, cs, grp))
+            # by (group, start, -end, tagged first, rule); -end as the longest hit first at the same start
+            span, top = ce - cs, _top(ce - cs)
+            order = lexorder([(grp, len(dns) * len(self.type_names)), (cs, big), (top - span, top + 1),
+                              (1 - self._rule_tagged[rule], 2), (rule, len(self._rule_type))])
             g_o, e_o = grp[order], ce[order]
             val = g_o * big + e_o
             runmax = np.maximum.accumulate(val)
@@ -212,7 +220,8 @@ class Matcher:
             os_, oe_ = nt.orig_spans(cs, ce)
         else:
             os_ = oe_ = np.zeros(0, dtype=np.int64)
-        order = np.lexsort((rule, -ce, cs, doc))
+        span, top = ce - cs, _top(ce - cs)  # by (document, start, -end, rule)
+        order = lexorder([(doc, len(dns)), (cs, big), (top - span, top + 1), (rule, len(self._rule_type))])
         arr = {"doc": doc[order], "rule": rule[order], "type": typ[order],
                "start": cs[order] - dns[doc[order]], "end": ce[order] - dns[doc[order]],
                "ostart": os_[order] - dos[doc[order]], "oend": oe_[order] - dos[doc[order]]}

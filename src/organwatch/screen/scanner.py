@@ -29,6 +29,28 @@ class Scanner(Protocol):  # pragma: no cover - typing only
     def scan(self, buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
+def lexorder(keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
+    """``np.lexsort`` of integer keys given most significant first, each with an exclusive upper bound of its
+    values (all >= 0): one stable ``argsort`` of a composite int64 key when the bounds' product fits in 63
+    bits (several times faster than ``lexsort``'s pass per key), else ``lexsort`` itself. Ties keep their
+    input order in both."""
+    total = 1
+    for _, bound in keys:
+        total *= max(int(bound), 1)
+    if total >= 1 << 63:
+        return np.lexsort(tuple(np.asarray(k) for k, _ in reversed(keys)))
+    comp = np.zeros(len(keys[0][0]), dtype=np.int64)
+    for k, bound in keys:
+        comp *= max(int(bound), 1)
+        comp += k
+    return np.argsort(comp, kind="stable")
+
+
+def _bound(a: np.ndarray) -> int:
+    """Exclusive upper bound of a non-negative integer array."""
+    return int(a.max()) + 1 if len(a) else 1
+
+
 def _sorted(ids: list[int] | np.ndarray, starts: list[int] | np.ndarray, ends: list[int] | np.ndarray, width: int
             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     i = np.asarray(ids, dtype=np.int32)
@@ -36,7 +58,8 @@ def _sorted(ids: list[int] | np.ndarray, starts: list[int] | np.ndarray, ends: l
     e = np.asarray(ends, dtype=np.int64)
     aligned = (s % width == 0) & (e % width == 0)
     i, s, e = i[aligned], s[aligned] // width, e[aligned] // width
-    order = np.lexsort((i, e, s))
+    n = e - s  # order by (start, end, id) = (start, length, id)
+    order = lexorder([(s, _bound(s)), (n, _bound(n)), (i.astype(np.int64), _bound(i))])
     return i[order], s[order], e[order]
 
 
