@@ -241,3 +241,51 @@ def test_composite_key_order_equals_lexsort(rows, bounds):
     keys = [np.array([r[k] for r in rows], dtype=np.int64) for k in range(3)]
     order = lexorder([(keys[k], bounds[k]) for k in range(3)])  # the second bounds overflow: lexsort path
     assert order.tolist() == np.lexsort((keys[2], keys[1], keys[0])).tolist()
+
+
+def _expand_and_delete_full_map(n, original, t_cps, D, exp_pos):
+    """The per-character computation the segment map replaced: a start map as long as the text."""
+    size = len(original)
+    keep = np.ones(size, dtype=bool)
+    keep[D] = False
+    lens = keep.astype(np.int64)
+    reps = {}
+    for p in exp_pos:
+        if keep[p]:
+            rep = n._expand[original[p]]
+            lens[p] = len(rep)
+            reps[int(p)] = rep
+    start_map = np.repeat(np.arange(size, dtype=np.int64), lens)
+    out = t_cps[start_map].astype(np.uint32)
+    offs = np.cumsum(lens) - lens
+    for p, rep in reps.items():
+        o = int(offs[p])
+        out[o:o + len(rep)] = [ord(ch) for ch in rep]
+    return out.tobytes().decode("utf-32-le", "surrogatepass"), start_map
+
+
+_EXPANDING_PARTS = st.sampled_from(["℃", "Ⅱ", "㈠", "ﬁ", "㎎", "⑴", "供者", "脑死亡", " ", "  ", "\n", "a", "B", "(nao)",
+                                    "(gong1 zhe3)", "\u3000", "體", "ＡＢ", "x", "1", "。", "\x00"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_EXPANDING_PARTS, min_size=1, max_size=30))
+def test_expansion_segment_map_equals_the_full_start_map(parts):
+    from organwatch.screen.normalise import get_normaliser
+
+    n = get_normaliser()
+    text = "".join(parts)
+    nt = n.normalise(text)
+    tr = n._translate(text)
+    if isinstance(tr, type(nt)) or len(tr[4]) == 0:
+        return  # no expansion: another path
+    t, t_cps, ws, flags, exp_pos = tr
+    dels = n._space_deletions(text, t_cps, ws, flags) + n._pinyin_deletions(text, t, t_cps)
+    D = np.unique(np.concatenate(dels)) if dels else np.zeros(0, dtype=np.int64)
+    ref_text, ref_map = _expand_and_delete_full_map(n, text, t_cps, D, exp_pos)
+    assert nt.text == ref_text and nt.start_map is None
+    assert nt.codepoints().tolist() == [ord(c) for c in ref_text]
+    assert nt._map(np.arange(len(ref_text))).tolist() == ref_map.tolist()
+    if len(ref_text):
+        a = np.arange(len(ref_text))
+        assert nt.orig_spans(a, a + 1)[1].tolist() == (ref_map + 1).tolist()

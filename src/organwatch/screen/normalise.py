@@ -147,10 +147,20 @@ class NormText:
     # deletion-only map: sorted normalised positions P[j] = D[j] - j of the deleted original indices D;
     # original index of normalised a = a + count(P <= a)
     del_pos: np.ndarray | None = None
+    # segment map (deletions and expansions): segments of the normalised text in order, each with its first
+    # normalised position, the original index there, and whether it is an expansion (every character of it
+    # comes from that one original index) or a run of one-to-one characters
+    seg_start: np.ndarray | None = None
+    seg_orig: np.ndarray | None = None
+    seg_expansion: np.ndarray | None = None
 
     def _map(self, a: np.ndarray) -> np.ndarray:
         if self.start_map is not None:
             return self.start_map[a].astype(np.int64)
+        if self.seg_start is not None and self.seg_orig is not None and self.seg_expansion is not None:
+            a = np.asarray(a, dtype=np.int64)
+            k = np.searchsorted(self.seg_start, a, side="right") - 1
+            return self.seg_orig[k] + np.where(self.seg_expansion[k], 0, a - self.seg_start[k])
         if self.del_pos is not None:
             return a.astype(np.int64) + np.searchsorted(self.del_pos, a, side="right")
         return a.astype(np.int64)
@@ -237,7 +247,7 @@ class Normaliser:
         D = np.unique(np.concatenate(dels)) if dels else np.zeros(0, dtype=np.int64)
         if len(exp_pos) == 0:
             return self._delete(original, t, t_cps, D)
-        return self._expand_and_delete(original, t_cps, D, exp_pos)
+        return self._expand_and_delete(original, t, D, exp_pos)
 
     def _translate(self, original: str) -> NormText | tuple[str, np.ndarray, np.ndarray, np.ndarray | None,
                                                             np.ndarray]:
@@ -326,26 +336,44 @@ class Normaliser:
         P = D - np.arange(len(D))
         return NormText(original, text, None, np.concatenate(cp_pieces), P)  # dtype kept (uint8 for ASCII)
 
-    def _expand_and_delete(self, original: str, t_cps: np.ndarray, D: np.ndarray, exp_pos: np.ndarray) -> NormText:
-        """Deletions and multi-character expansions: a full start map."""
-        n = len(original)
-        keep = np.ones(n, dtype=bool)
-        keep[D] = False
-        lens = keep.astype(np.int64)
-        reps = {}
-        for p in exp_pos:
-            if keep[p]:
-                rep = self._expand[original[p]]
-                lens[p] = len(rep)
-                reps[int(p)] = rep
-        start_map = np.repeat(np.arange(n, dtype=np.int64), lens)
-        out = t_cps[start_map].astype(np.uint32)
-        offs = np.cumsum(lens) - lens
-        for p, rep in reps.items():
-            o = int(offs[p])
-            out[o:o + len(rep)] = [ord(ch) for ch in rep]
-        text = out.tobytes().decode("utf-32-le", "surrogatepass")
-        return NormText(original, text, start_map, out)
+    def _expand_and_delete(self, original: str, t: str, D: np.ndarray, exp_pos: np.ndarray) -> NormText:
+        """Deletions and multi-character expansions: the text from slices of the translated text and the
+        expansion strings, and a segment map (no array over every character: a chunk with one ℃ used to
+        build a start map as long as the whole chunk)."""
+        if len(D):
+            exp_pos = exp_pos[~np.isin(exp_pos, D)]  # a deleted character is not expanded
+        reps = [self._expand[original[p]] for p in exp_pos.tolist()]
+        # the irregular original indices, in order: deleted (-1 character) and expanded (len - 1 characters)
+        irr = np.concatenate([np.asarray(D, dtype=np.int64), exp_pos.astype(np.int64)])
+        delta = np.concatenate([np.full(len(D), -1, dtype=np.int64),
+                                np.array([len(r) for r in reps], dtype=np.int64) - 1])
+        which = np.concatenate([np.full(len(D), -1, dtype=np.int64), np.arange(len(reps), dtype=np.int64)])
+        order = np.argsort(irr, kind="stable")
+        irr, delta, which = irr[order], delta[order], which[order]
+        shift = np.zeros(len(irr), dtype=np.int64)  # characters gained (or lost) before each irregular index
+        np.cumsum(delta[:-1], out=shift[1:])
+        # segments: the first run, then per irregular index its expansion (if any characters) and the run after it
+        m = len(irr)
+        starts = np.zeros(2 * m + 1, dtype=np.int64)
+        origs = np.zeros(2 * m + 1, dtype=np.int64)
+        expansion = np.zeros(2 * m + 1, dtype=bool)
+        valid = np.ones(2 * m + 1, dtype=bool)
+        starts[1::2], origs[1::2], expansion[1::2] = irr + shift, irr, True
+        valid[1::2] = (which >= 0) & (delta >= 0)
+        starts[2::2], origs[2::2] = irr + 1 + shift + delta, irr + 1
+        pieces: list[str] = []
+        prev = 0
+        for j, w in zip(irr.tolist(), which.tolist(), strict=True):
+            if j > prev:
+                pieces.append(t[prev:j])
+            if w >= 0:
+                pieces.append(reps[w])
+            prev = j + 1
+        pieces.append(t[prev:])
+        text = "".join(pieces)
+        cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        return NormText(original, text, None, cps, seg_start=starts[valid], seg_orig=origs[valid],
+                        seg_expansion=expansion[valid])
 
 
 @lru_cache(maxsize=4)
