@@ -289,3 +289,46 @@ def test_expansion_segment_map_equals_the_full_start_map(parts):
     if len(ref_text):
         a = np.arange(len(ref_text))
         assert nt.orig_spans(a, a + 1)[1].tolist() == (ref_map + 1).tolist()
+
+
+def _last_boundary_rfind(text, lo, pos, ends):
+    """The per-character computation the boundary regex replaced."""
+    best = -1
+    for ch in ends:
+        i = text.rfind(ch, lo, pos)
+        if i > best:
+            best = i
+    i = text.rfind(". ", max(lo, best), pos)
+    if i >= 0 and i + 1 > best:
+        best = i + 1
+    if "," in ends:
+        i = text.rfind(", ", max(lo, best), pos)
+        if i >= 0 and i + 1 > best:
+            best = i + 1
+    return best + 1 if best >= 0 else None
+
+
+def _next_boundary_find(text, pos, hi, ends):
+    best = hi + 1
+    for ch in ends:
+        i = text.find(ch, pos, hi)
+        if 0 <= i < best:
+            best = i
+    i = text.find(". ", pos, hi)
+    if 0 <= i < best:
+        best = i
+    return best + 1 if best <= hi else None
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.lists(st.sampled_from(["。", "；", ";", "!", "?", "！", "？", "\n", "，", ",", "：", ":", ".", " ", ". ", ", ",
+                                 "a", "供", "x y", "\u3000"]), max_size=20), st.integers(0, 25), st.integers(0, 25),
+       st.booleans())
+def test_boundaries_equal_the_find_loops(parts, lo, pos, clause):
+    from organwatch.screen.logic import _last_boundary, _next_boundary
+    from organwatch.screen.patterns import CLAUSE_END, SENTENCE_END
+
+    text = "".join(parts)
+    ends = CLAUSE_END if clause else SENTENCE_END
+    assert _last_boundary(text, lo, pos, ends) == _last_boundary_rfind(text, lo, pos, ends)
+    assert _next_boundary(text, lo, pos, ends) == _next_boundary_find(text, lo, pos, ends)
