@@ -12,6 +12,7 @@ functions in :mod:`.patterns`; docs/screen.md documents the order and each rule.
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,6 +23,7 @@ from organwatch.screen.rulepack import RulePack
 
 LABEL_RANK = {"not_applicable": 0, "compliant": 1, "suspicious": 2, "violation": 3}
 DROPPED_SUBJECTS = frozenset({"recipient", "animal", "living_donor"})
+_START_END = operator.itemgetter(0, 1)  # an Event's (start, end)
 
 
 @dataclass
@@ -244,7 +246,7 @@ class PassageLogic:
             lo, hi = c0 - cue_w, c1 + cue_w
             cues = [e for e in cues_all[bisect.bisect_left(cue_starts, lo):bisect.bisect_right(cue_starts, hi)]
                     if e.end <= hi]
-            seq = sorted(cl + cues, key=lambda e: (e.start, e.end))
+            seq = sorted(cl + cues, key=_START_END)  # by (start, end), stable
             facts = Facts(seq, doc, self.conf, self.pre_types, self.exclusion, self._s("near_after", plang), norm,
                           self.year_range, self.v6_until)
             res = decide(facts) if self._gated(cl, plang, gates, gate_starts) else decide_by_context(facts)

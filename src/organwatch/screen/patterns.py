@@ -64,32 +64,36 @@ class Facts:
     norm: str = ""
     year_range: tuple[int, int] = (1980, 2015)
     v6_until: int = 2014
-    types: set[str] = field(default_factory=set)
-    ints: list[Event] = field(default_factory=list)
-    bds: list[Event] = field(default_factory=list)
-    opens: list[Event] = field(default_factory=list)
-    vents: list[Event] = field(default_factory=list)
-    dcds: list[Event] = field(default_factory=list)
-    bds_clean: list[Event] = field(default_factory=list)
-    bd_any: list[Event] = field(default_factory=list)  # with brain death as a donor category
-    pre: Event | None = None
-    det: bool = False
-    dcd: bool = False
-    retro: list[Event] = field(default_factory=list)
-    vent_before_bd: bool = False
-    signals: list[str] = field(default_factory=list)
+    # derived in __post_init__ (not constructor arguments)
+    types: set[str] = field(init=False)
+    ints: list[Event] = field(init=False)
+    bds: list[Event] = field(init=False)
+    opens: list[Event] = field(init=False)
+    vents: list[Event] = field(init=False)
+    dcds: list[Event] = field(init=False)
+    bds_clean: list[Event] = field(init=False)
+    bd_any: list[Event] = field(init=False)  # with brain death as a donor category
+    pre: Event | None = field(init=False)
+    det: bool = field(init=False)
+    dcd: bool = field(init=False)
+    retro: list[Event] = field(init=False)
+    vent_before_bd: bool = field(init=False)
+    signals: list[str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.types = {e.type for e in self.seq}
-        self.ints = self.all_of("INT")
+        by: dict[str, list[Event]] = {}  # the events by type, in order (one pass for every all_of below)
+        for e in self.seq:
+            by.setdefault(e.type, []).append(e)
+        self.types = set(by)
+        self.ints = list(by.get("INT", ()))
         # brain death as a donor category (脑死亡供者, brain-dead donors) labels the donor, it starts no sequence
-        self.bd_any = self.all_of("BD")
+        self.bd_any = list(by.get("BD", ()))
         self.bds = [b for b in self.bd_any if b.tag != "category"]
-        self.opens = self.all_of("OPEN")
-        self.vents = self.all_of("VENT")
+        self.opens = list(by.get("OPEN", ()))
+        self.vents = list(by.get("VENT", ()))
         # circulatory-death events that are not part of a brain-death phrase (宣布死亡后 is both)
-        self.dcds = [d for d in self.all_of("DCD") if not any(_overlap(d, b) for b in self.bds)]
-        dcd_all = self.all_of("DCD")
+        dcd_all = by.get("DCD", [])
+        self.dcds = [d for d in dcd_all if not any(_overlap(d, b) for b in self.bds)]
         self.bds_clean = [b for b in self.bds if not any(_overlap(b, d) for d in dcd_all)]
         pres = [e for e in self.seq if e.type in self.pre_types]
         self.pre = pres[0] if pres else None
