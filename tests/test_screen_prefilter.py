@@ -79,7 +79,14 @@ def _sound(texts: list[str]) -> int:
     return skipped
 
 
-def test_labelled_sets_identical_with_and_without_prefilter():
+@pytest.mark.parametrize("sample", [None, 10**9])
+def test_labelled_sets_identical_with_and_without_prefilter(sample, monkeypatch):
+    """With the dense-text shortcut (the labelled items come first, so the sample is dense and the rest is
+    selected whole) and without it (every document decided by its own scan: the stand-in path runs)."""
+    import organwatch.screen.prefilter as prefilter_module
+
+    if sample is not None:
+        monkeypatch.setattr(prefilter_module, "SAMPLE", sample)
     rng = random.Random(14)
     texts = [v for it in _items() for v in _variants(it["text"], rng)]
     # pieces of passages too, so that many documents hold no literal at all (the prefilter's work)
@@ -89,7 +96,10 @@ def test_labelled_sets_identical_with_and_without_prefilter():
     docs = _docs(texts)
     assert get_prefilter("ddr_default").ok  # else the prefilter is off and equality would prove nothing
     plan = _plan(docs, ON)
-    assert plan is not None and len(plan[1]) > 200  # the stand-in path really runs
+    if sample is None:
+        assert plan is None  # dense sample: every document selected, no scan after the sample
+    else:
+        assert plan is not None and len(plan[1]) > 200  # the stand-in path really runs
     for i in range(0, len(docs), 500):
         _same(docs[i:i + 500])
     _same(docs[:300], include_text=True)

@@ -332,3 +332,24 @@ def test_boundaries_equal_the_find_loops(parts, lo, pos, clause):
     ends = CLAUSE_END if clause else SENTENCE_END
     assert _last_boundary(text, lo, pos, ends) == _last_boundary_rfind(text, lo, pos, ends)
     assert _next_boundary(text, lo, pos, ends) == _next_boundary_find(text, lo, pos, ends)
+
+
+def test_raw_line_sample_selects_dense_ranges_whole_and_leaves_sparse_ones_to_the_text_scan():
+    from organwatch.screen.prefilter import SAMPLE
+    from organwatch.screen.readers.bulk import raw_hits
+
+    calls = []
+
+    def hit(raw):
+        calls.append(raw)
+        return raw.startswith(b"L")
+
+    dense = [b"L1", b"", b"x"] * SAMPLE  # 2 of every 3 lines blank or not: half of the non-blank lines match
+    hits, all_from = raw_hits(dense, 5, hit)
+    assert len(calls) == SAMPLE and all_from is not None
+    assert hits == {5 + 3 * k for k in range(SAMPLE // 2)} and all_from == 5 + 3 * (SAMPLE // 2 - 1) + 3
+    calls.clear()
+    sparse = [b"x"] * (SAMPLE - 1) + [b"L"] + [b"L"] * 10
+    hits, all_from = raw_hits(sparse, 1, hit)
+    assert len(calls) == SAMPLE and all_from is None and hits == {SAMPLE}  # the rest is not scanned raw
+    assert raw_hits([b"L", b"  "], 1, hit) == ({1}, None)  # shorter than the sample

@@ -416,6 +416,11 @@ def screen_prefiltered(docs: list[Document], opts: Any, full: Callable[[list[Doc
     return out
 
 
+# documents sampled before the prefilter gives up on dense text: when at least half of the first SAMPLE are
+# selected, the rest are selected without a scan (sound: they are screened fully; only the scans are saved)
+SAMPLE = 32
+
+
 def _plan(docs: list[Document], opts: Any) -> tuple[list[bool], list[Document]] | None:
     """(selected per document, stand-ins of the others), or None when every document is screened fully.
     Each document's text is encoded once, for the scan and, when it is not selected, for its language."""
@@ -429,8 +434,11 @@ def _plan(docs: list[Document], opts: Any) -> tuple[list[bool], list[Document]] 
         stand_ins: list[Document] = []
         proxies: dict[str, str] | None = None
         matcher_lang = _exact_language(opts)
-        for d in docs:
-            if opts.rules is not None and d.prefilter_mark == opts.rules:  # as Prefilter.select
+        dense = False
+        for k, d in enumerate(docs):
+            if k == SAMPLE:  # dense text: the rest is selected without a scan (see readers/bulk.raw_hits)
+                dense = 2 * sum(sel) >= SAMPLE
+            if dense or (opts.rules is not None and d.prefilter_mark == opts.rules):  # as Prefilter.select
                 sel.append(True)
                 continue
             data = d.text.encode("utf-8", "surrogatepass")
