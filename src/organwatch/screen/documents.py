@@ -159,6 +159,7 @@ _LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 
 _UNKNOWN = 255  # category not yet known (decided with str.isalpha / str.isspace on first sight)
 _SPACE = 6  # whitespace as str.split() sees it (str.isspace)
+_LETTER_CATEGORIES = (b"\x00", b"\x01", b"\x02", b"\x03", b"\x04")  # CJK, kana, hangul, Cyrillic, other letters
 
 
 @lru_cache(maxsize=1)
@@ -258,12 +259,11 @@ def document_language(text: str, window: int = 2000) -> str | None:
     text = text[:400_000]
     if text.isascii():  # Latin only: one vote, so its weight does not matter
         return "en" if _LETTER.search(text) else None
-    import numpy as np
-
     cats = _script_categories(text)
+    cb = cats.tobytes()  # one byte per character: counted per passage with bytes.count (no int64 copy)
     ballots: list[tuple[str, int, int, int]] = []  # (language, start, end, CJK + kana + hangul count)
     for i, j in _pieces(text, window):
-        c = np.bincount(cats[i:j], minlength=7).tolist()
+        c = [cb.count(k, i, j) for k in _LETTER_CATEGORIES]
         if c[0] + c[1] + c[2] + c[3] == 0:  # Latin only
             if _LETTER.search(text, i, j):
                 ballots.append(("en", i, j, 0))
