@@ -200,12 +200,12 @@ def _script_categories(text: str) -> Any:
 
     lut = _category_table()
     cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    cat = lut[cps]
+    cat = lut.take(cps)  # take: no fancy-index overhead
     unknown = cat == _UNKNOWN
     if unknown.any():
         for c in np.unique(cps[unknown]).tolist():
             lut[c] = _category(c)
-        cat = lut[cps]
+        cat = lut.take(cps)
     return cat
 
 
