@@ -36,7 +36,7 @@ def test_normalisation_steps_and_offsets():
     j = nt.text.index("mg")
     assert src[slice(*nt.orig_span(j, j + 2))] == "㎎"
     ocr = get_normaliser().normalise("供者脳死亡後立即揷管")  # OCR / variant substitutions from the TOML
-    assert ocr.text == "供者脑死亡后立即插管" and ocr.start_map is None
+    assert ocr.text == "供者脑死亡后立即插管" and ocr.del_pos is None and ocr.seg_start is None  # identity map
 
 
 VARIANTS = ["脑死亡", "腦死亡", "气管插管", "氣管 插管", "气 管\n插 管", "面罩", "麵罩", "ｉｎｔｕｂａｔｉｏｎ", "INTUBATION",

@@ -6,8 +6,8 @@ characters, deletion of OCR spaces and line breaks inside CJK runs, and collapse
 
 The length-preserving steps are one ``str.translate`` table (built once, lazily); the length-changing ones
 are a single compiled regex pass over a whole chunk of documents. Every normalised character keeps the
-original ``[start, end)`` it came from, so that any normalised span ``[a, b)`` maps back to the original
-substring ``original[start_map[a]:end_map[b - 1]]`` exactly.
+original ``[start, end)`` it came from, so that any normalised span ``[a, b)`` maps back to the exact original
+substring (``NormText.orig_spans``).
 """
 
 from __future__ import annotations
@@ -135,14 +135,14 @@ class NormText:
     """A normalised text and its map back to the original.
 
     Every normalised character comes from exactly one original character (deletions drop characters,
-    expansions repeat the index), so ``end_map == start_map + 1`` and only ``start_map`` is stored.
-    ``cps`` optionally holds the normalised text's code points (uint32; uint8 for an ASCII text), reused by
-    the scanner.
+    expansions repeat the index), so the map from a normalised position to its original index (``_map``)
+    gives both ends of a span: ``orig_spans``. The map is the identity, the deletion-only map or the segment
+    map below (no array over every character). ``cps`` optionally holds the normalised text's code points
+    (uint32; uint8 for an ASCII text), reused by the scanner.
     """
 
     original: str
     text: str
-    start_map: np.ndarray | None  # None = identity (or the deletion-only map below)
     cps: np.ndarray | None = None
     # deletion-only map: sorted normalised positions P[j] = D[j] - j of the deleted original indices D;
     # original index of normalised a = a + count(P <= a)
@@ -155,8 +155,6 @@ class NormText:
     seg_expansion: np.ndarray | None = None
 
     def _map(self, a: np.ndarray) -> np.ndarray:
-        if self.start_map is not None:
-            return self.start_map[a].astype(np.int64)
         if self.seg_start is not None and self.seg_orig is not None and self.seg_expansion is not None:
             a = np.asarray(a, dtype=np.int64)
             k = np.searchsorted(self.seg_start, a, side="right") - 1
@@ -243,7 +241,7 @@ class Normaliser:
         dels = self._space_deletions(original, t_cps, ws, flags)
         dels += self._pinyin_deletions(original, t, t_cps)
         if not dels and len(exp_pos) == 0:
-            return NormText(original, t, None, t_cps.astype(np.uint32, copy=False))
+            return NormText(original, t, t_cps.astype(np.uint32, copy=False))
         D = np.unique(np.concatenate(dels)) if dels else np.zeros(0, dtype=np.int64)
         if len(exp_pos) == 0:
             return self._delete(original, t, t_cps, D)
@@ -257,7 +255,7 @@ class Normaliser:
         if self.ascii_fast_path and original.isascii():
             t, cps = self._ascii(original)
             if not ((cps[1:] == 32) & (cps[:-1] == 32)).any():  # no "  " (two spaces): nothing to delete
-                return NormText(original, t, None, cps)
+                return NormText(original, t, cps)
             # the whitespace mask by one more bytes.translate (a byte-to-0/1 table) instead of a numpy gather
             ws = np.frombuffer(cps.tobytes().translate(self._ascii_ws), dtype=bool)
             return t, cps, ws, None, np.zeros(0, dtype=np.int64)  # code points stay uint8
@@ -334,7 +332,7 @@ class Normaliser:
         cp_pieces.append(t_cps[prev:])
         text = "".join(pieces)
         P = D - np.arange(len(D))
-        return NormText(original, text, None, np.concatenate(cp_pieces), P)  # dtype kept (uint8 for ASCII)
+        return NormText(original, text, np.concatenate(cp_pieces), P)  # dtype kept (uint8 for ASCII)
 
     def _expand_and_delete(self, original: str, t: str, D: np.ndarray, exp_pos: np.ndarray) -> NormText:
         """Deletions and multi-character expansions: the text from slices of the translated text and the
@@ -372,7 +370,7 @@ class Normaliser:
         pieces.append(t[prev:])
         text = "".join(pieces)
         cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-        return NormText(original, text, None, cps, seg_start=starts[valid], seg_orig=origs[valid],
+        return NormText(original, text, cps, seg_start=starts[valid], seg_orig=origs[valid],
                         seg_expansion=expansion[valid])
 
 
