@@ -202,7 +202,6 @@ class Normaliser:
                                             bool(c["case_fold"]), bool(c["collapse_whitespace"]),
                                             tuple(c.get("ocr", ())))
         self._lut, self._wslut, self._cjklut, self._flaglut = lookup_tables(self._table, self._expand)
-        self._ascii_ws = bytes(self._wslut[:256].astype(np.uint8))  # bytes.translate table: whitespace -> 1
         mode = c.get("pinyin", "tone")
         self._py_rx = re.compile(f"\\( ?{_SYL}(?: {_SYL}){{0,3}} ?\\)") if mode in ("tone", "lowercase") else None
 
@@ -254,11 +253,12 @@ class Normaliser:
         for ASCII text that needs nothing else."""
         if self.ascii_fast_path and original.isascii():
             t, cps = self._ascii(original)
-            if not ((cps[1:] == 32) & (cps[:-1] == 32)).any():  # no "  " (two spaces): nothing to delete
+            # ASCII whitespace is a space once translated (collapse_whitespace), so the deletions of the collapse
+            # are the spaces after a space; nothing else is deleted in ASCII text (no CJK runs, no pinyin)
+            after_space = np.flatnonzero((cps[1:] == 32) & (cps[:-1] == 32)) + 1
+            if not len(after_space) or not self.config["collapse_whitespace"]:
                 return NormText(original, t, cps)
-            # the whitespace mask by one more bytes.translate (a byte-to-0/1 table) instead of a numpy gather
-            ws = np.frombuffer(cps.tobytes().translate(self._ascii_ws), dtype=bool)
-            return t, cps, ws, None, np.zeros(0, dtype=np.int64)  # code points stay uint8
+            return self._delete(original, t, cps, after_space)  # code points stay uint8
         # code points as indices once for both tables (each fancy index would convert them again)
         idx = np.frombuffer(original.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.intp)
         t_cps = self._lut.take(idx)
