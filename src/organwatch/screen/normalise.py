@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from organwatch.textscript import CJK_RANGES
+from organwatch.textscript import CJK_RANGES, cjk_mask
 
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
 _SYL = f"[a-z{_TONED}]{{1,7}}[1-5]?"
@@ -119,9 +119,7 @@ def lookup_tables(table: dict[int, str], expand: dict[str, str]
     wslut = np.zeros(0x110000, dtype=bool)
     for ch in _WS + "\u2028\u2029\x85":
         wslut[ord(ch)] = True
-    cjklut = np.zeros(0x110000, dtype=bool)
-    for lo, hi in CJK_RANGES:
-        cjklut[lo:hi] = True
+    cjklut = cjk_mask(np.arange(0x110000, dtype=np.uint32))
     # flags of the translated character: the character's own where the table leaves it unchanged
     flag = wslut.astype(np.uint8) | (cjklut.astype(np.uint8) << 1)
     flag[keys] = wslut[vals].astype(np.uint8) | (cjklut[vals].astype(np.uint8) << 1)

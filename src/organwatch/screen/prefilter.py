@@ -37,7 +37,7 @@ import numpy as np
 from organwatch.screen.documents import Document
 from organwatch.screen.normalise import Normaliser
 from organwatch.screen.rulepack import RulePack
-from organwatch.textscript import CJK_RANGES, is_cjk
+from organwatch.textscript import cjk_mask, is_cjk
 
 MAX_COMBINATIONS = 64  # variant combinations of one literal expanded into pure literals, else a regex
 LANG_SHARE = 0.2  # matching.py: "zh" when >= 20 % of the normalised characters are CJK
@@ -240,10 +240,7 @@ def expansion_chars(model: CharModel) -> list[bytes]:
     """Characters that break the byte-count bounds of :func:`language_of`: any expansion, and characters of
     U+5000-U+9FFF that do not normalise to one BMP CJK character (t2s maps a few to other planes)."""
     img = model._bmp[0x5000:0xA000]
-    cjk = np.zeros(len(img), dtype=bool)
-    for lo, hi in CJK_RANGES:
-        cjk |= (img >= lo) & (img < hi)
-    odd = {chr(0x5000 + int(i)) for i in np.flatnonzero(~cjk)}
+    odd = {chr(0x5000 + int(i)) for i in np.flatnonzero(~cjk_mask(img))}
     return [c.encode("utf-8", "surrogatepass") for c in sorted(set(model.expansions) | odd)]
 
 
