@@ -229,11 +229,18 @@ class Prefilter:
         """Whether ``data`` holds an expansion or a U+5000-U+9FFF character that is not CJK once normalised."""
         return self._scan(self._exp[0], self._exp[1], data)
 
+    def decide(self, doc: Document, rules: str | None = None) -> tuple[bool, bytes | None]:
+        """(True = screen it fully, False = it cannot contain any literal; its UTF-8 bytes when they were
+        scanned). A document a bulk reader marked (raw input line matched, for the same ``rules``) is selected
+        without a scan."""
+        if rules is not None and doc.prefilter_mark == rules:
+            return True, None
+        data = doc.text.encode("utf-8", "surrogatepass")
+        return self.hit(data), data
+
     def select(self, docs: Sequence[Document], rules: str | None = None) -> list[bool]:
-        """Per document: True = screen it fully; False = it cannot contain any literal. Documents a bulk
-        reader marked (raw input line matched, for the same ``rules``) are selected without a scan."""
-        return [(rules is not None and d.prefilter_mark == rules)
-                or self.hit(d.text.encode("utf-8", "surrogatepass")) for d in docs]
+        """Per document: :meth:`decide`'s selection."""
+        return [self.decide(d, rules)[0] for d in docs]
 
 
 def expansion_chars(model: CharModel) -> list[bytes]:
@@ -435,14 +442,13 @@ def _plan(docs: list[Document], opts: Any) -> tuple[list[bool], list[Document]] 
         for k, d in enumerate(docs):
             if k == SAMPLE:  # dense text: the rest is selected without a scan (see readers/bulk.raw_hits)
                 dense = 2 * sum(sel) >= SAMPLE
-            if dense or (opts.rules is not None and d.prefilter_mark == opts.rules):  # as Prefilter.select
+            if dense:
                 sel.append(True)
                 continue
-            data = d.text.encode("utf-8", "surrogatepass")
-            if pf.hit(data):
-                sel.append(True)
+            picked, data = pf.decide(d, opts.rules)
+            sel.append(picked)
+            if picked or data is None:
                 continue
-            sel.append(False)
             if proxies is None:
                 proxies = proxy_texts(opts.rules, opts.backend)
             stand_ins.append(replace(d, text=proxies[language_of(d.text, data, pf, matcher_lang)],
