@@ -159,7 +159,7 @@ _LETTER = re.compile("[A-Za-z\u00c0-\u024f]")
 
 _UNKNOWN = 255  # category not yet known (decided with str.isalpha / str.isspace on first sight)
 _SPACE = 6  # whitespace as str.split() sees it (str.isspace)
-_LETTER_CATEGORIES = (b"\x00", b"\x01", b"\x02", b"\x03", b"\x04")  # CJK, kana, hangul, Cyrillic, other letters
+_NOT_SPACE = bytes(int(c != _SPACE) for c in range(256))  # category -> 1 unless whitespace (for _words)
 
 
 @lru_cache(maxsize=1)
@@ -183,14 +183,14 @@ def _category(cp: int) -> int:
     return 4 if ch.isalpha() else (_SPACE if ch.isspace() else 5)
 
 
-def _words(cats: Any, i: int, j: int) -> int:
-    """``len(text[i:j].split())`` from the categories: the starts of runs of non-whitespace."""
-    import numpy as np
-
-    word = cats[i:j] != _SPACE
-    if not len(word):
+def _words(marks: bytes, i: int, j: int) -> int:
+    """``len(text[i:j].split())`` from ``marks`` (the text's categories translated with ``_NOT_SPACE``: 1 for a
+    character that is not whitespace, else 0): the first character if it is not whitespace, plus every
+    whitespace followed by one that is not (the pair ``01`` cannot overlap itself, so ``bytes.count`` finds all)."""
+    j = min(j, len(marks))
+    if j <= i:
         return 0
-    return int(word[0]) + int(np.count_nonzero(word[1:] & ~word[:-1]))
+    return marks[i] + marks.count(b"\x00\x01", i, j)
 
 
 def _script_categories(text: str) -> Any:
@@ -259,23 +259,28 @@ def document_language(text: str, window: int = 2000) -> str | None:
     text = text[:400_000]
     if text.isascii():  # Latin only: one vote, so its weight does not matter
         return "en" if _LETTER.search(text) else None
-    cats = _script_categories(text)
-    cb = cats.tobytes()  # one byte per character: counted per passage with bytes.count (no int64 copy)
+    cb = _script_categories(text).tobytes()  # one byte per character, counted per passage with bytes.count
+    # kana, hangul and Cyrillic are counted per passage only when the document has any (a memchr each)
+    has_kana, has_hangul, has_cyr = (cb.find(k) >= 0 for k in (1, 2, 3))
     ballots: list[tuple[str, int, int, int]] = []  # (language, start, end, CJK + kana + hangul count)
     for i, j in _pieces(text, window):
-        c = [cb.count(k, i, j) for k in _LETTER_CATEGORIES]
-        if c[0] + c[1] + c[2] + c[3] == 0:  # Latin only
+        cjk = cb.count(0, i, j)
+        kana = cb.count(1, i, j) if has_kana else 0
+        hangul = cb.count(2, i, j) if has_hangul else 0
+        cyr = cb.count(3, i, j) if has_cyr else 0
+        if cjk + kana + hangul + cyr == 0:  # Latin only
             if _LETTER.search(text, i, j):
                 ballots.append(("en", i, j, 0))
             continue
-        lang = textscript.language_of_counts((c[0], c[1], c[2], c[3], c[4]))
+        lang = textscript.language_of_counts((cjk, kana, hangul, cyr, cb.count(4, i, j)))
         if lang is not None:
-            ballots.append((lang, i, j, c[0] + c[1] + c[2]))
+            ballots.append((lang, i, j, cjk + kana + hangul))
     if len({b[0] for b in ballots}) <= 1:  # one language (or none): the weights cannot change the result
         return ballots[0][0] if ballots else None
+    marks = cb.translate(_NOT_SPACE)
     votes: dict[str, int] = {}
     for lang, i, j, chars in ballots:  # weighted by words; a CJK character weighs as a word
-        votes[lang] = votes.get(lang, 0) + chars + _words(cats, i, j)
+        votes[lang] = votes.get(lang, 0) + chars + _words(marks, i, j)
     return max(sorted(votes), key=lambda k: votes[k])
 
 
