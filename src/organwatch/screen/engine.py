@@ -42,7 +42,11 @@ class ScreenOptions:
 def _components(rules: str, backend: str):
     pack = load_pack(rules)
     scanner = get_scanner(backend, pack.literal_strings(), key=pack.sha256)
-    matcher = Matcher(pack, scanner, get_normaliser())
+
+    def scanner_for(literals: list[str], tag: str):
+        return get_scanner(backend, literals, key=f"{pack.sha256}:{tag}")
+
+    matcher = Matcher(pack, scanner, get_normaliser(), scanner_for=scanner_for)
     return pack, matcher, PassageLogic(pack)
 
 

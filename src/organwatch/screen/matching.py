@@ -1,18 +1,21 @@
 """From a chunk of document texts to per-document event lists (normalised offsets + original offsets).
 
-The chunk's texts are joined with NUL separators, normalised once, encoded once and scanned once; byte
-offsets become character offsets with one ``searchsorted``. Word-boundary markers and suppression
+The chunk's texts are joined with NUL separators, normalised once, encoded once and scanned once (near-only
+cues then in the windows around its anchor hits, :mod:`.nearscan`); byte offsets become character offsets
+with one ``searchsorted``. Word-boundary markers and suppression
 (``[suppress]`` in the pack, and same-type containment) are applied to the few hits per document.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import repeat
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
+from organwatch.screen import nearscan
 from organwatch.screen.normalise import Normaliser, NormText
 from organwatch.screen.rulepack import RulePack
 from organwatch.screen.scanner import buffer_of, lexorder
@@ -57,7 +60,11 @@ class DocMatch:
 
 
 class Matcher:
-    def __init__(self, pack: RulePack, scanner, normaliser: Normaliser, keep_all: bool = False):
+    def __init__(self, pack: RulePack, scanner, normaliser: Normaliser, keep_all: bool = False,
+                 scanner_for: Callable[[list[str], str], Any] | None = None):
+        """``scanner`` finds every literal of the pack. With ``scanner_for(literals, tag)`` (a scanner for a
+        subset of them), near-only cues are looked for only around anchor hits (:mod:`.nearscan`; the same
+        output, fewer scanner callbacks)."""
         self.pack = pack
         # the largest distance from an anchor at which the passage logic can look at a cue: the donor gate
         # or cue window beyond the far end of a cluster (<= one cluster gap away from its nearest anchor),
@@ -75,6 +82,19 @@ class Matcher:
         self.left = np.array([lit.left_boundary for lit in pack.literals], dtype=bool)
         self.right = np.array([lit.right_boundary for lit in pack.literals], dtype=bool)
         self.suppress = {k: set(v) for k, v in pack.suppress.items()}
+        self._scanner_for = scanner_for
+        self._split: nearscan.NearSplit | None = None
+        self._planned = False  # the split is planned on the first scan (its scanners compile lazily anyway)
+
+    def scan(self, buf: bytes | memoryview, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The hits of a normalised chunk: every literal everywhere, or (when the near window prunes cues and
+        a scanner factory was given) near-only cues only around anchor hits."""
+        if not self._planned:
+            self._split = nearscan.plan(self.pack, self._scanner_for) if self._scanner_for else None
+            self._planned = True
+        if self.near_window and self._split is not None:
+            return nearscan.scan(self._split, buf, width, self.near_window)
+        return self.scanner.scan(buf, width)
 
     def raw_hits(self, texts: list[str]):
         """Scan a chunk: (NormText of the joined chunk, doc norm starts, doc orig starts, ids, cstarts, cends)."""
@@ -84,7 +104,7 @@ class Matcher:
         norm = nt.text
         cps = nt.codepoints()
         buf, width = buffer_of(cps)
-        ids, cs, ce = self.scanner.scan(buf, width)
+        ids, cs, ce = self.scan(buf, width)
         # word boundaries (ASCII letters/digits)
         if len(ids):
             n = len(cps)

@@ -26,7 +26,7 @@ BACKENDS = ("hyperscan", "re2")
 class Scanner(Protocol):  # pragma: no cover - typing only
     backend: str
 
-    def scan(self, buf: bytes) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    def scan(self, buf: bytes | memoryview, width: int = 4) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 
 def lexorder(keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
@@ -76,16 +76,21 @@ def scannable(text: str, width: int) -> bool:
     return width != 1 or all(ord(c) < 0x100 for c in text)
 
 
+_UNIT = {1: np.uint8, 2: np.uint16, 4: np.uint32}
+
+
+def buffer_at(cps: np.ndarray, width: int) -> memoryview:
+    """The scanner buffer of a code-point array at ``width`` (every code point must fit in it)."""
+    return memoryview(np.ascontiguousarray(cps, dtype=_UNIT[width]).data).cast("B")
+
+
 def buffer_of(cps: np.ndarray) -> tuple[memoryview, int]:
     """(buffer, width) for a code-point array: Latin-1 when all code points are below U+0100 (English text:
     half the bytes of UTF-16, and hyperscan's literal matcher is several times faster on bytes without the
     zero high bytes), UTF-16-LE when all are below U+10000, else UTF-32-LE."""
     top = int(cps.max()) if len(cps) else 0
-    if len(cps) and top <= 0xFF:
-        return memoryview(np.ascontiguousarray(cps, dtype=np.uint8).data).cast("B"), 1
-    if top <= 0xFFFF:
-        return memoryview(cps.astype(np.uint16).data).cast("B"), 2
-    return memoryview(np.ascontiguousarray(cps, dtype=np.uint32).data).cast("B"), 4
+    width = 1 if len(cps) and top <= 0xFF else 2 if top <= 0xFFFF else 4
+    return buffer_at(cps, width), width
 
 
 class HyperscanScanner:
