@@ -340,7 +340,10 @@ def run_local(chunks: Iterable, opts: ScreenOptions, workers: int,
         # workers fork from a server that has imported the engine, the sink, pyarrow and the pandas that
         # pyarrow imports on first use, instead of importing them each (imports only: nothing is built there)
         ctx.set_forkserver_preload(list(_WORKER_PRELOAD))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as ex:
+    from organwatch.workermem import keep_freed_memory
+
+    # each worker keeps the heap memory it frees for its next task (no page faults on fresh memory per task)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=keep_freed_memory) as ex:
         pending = []
         for ch in chunks:
             pending.append(ex.submit(fn, ch, opts, *extra))
