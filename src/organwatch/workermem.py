@@ -4,15 +4,14 @@ A screen task allocates and frees large arrays and strings (code points of a 4 M
 glibc returns freed memory to the kernel above a trim threshold and serves allocations above an mmap
 threshold with fresh mappings; both thresholds adapt to the allocation history. Every fresh page then costs a
 page fault (about 2 microseconds in a virtual machine), and depending on that history a worker settles into a
-mode with ten times the faults of the other: on corpus (d), 26,000 against 300,000 faults for 16 tasks, and a
-tenth of the task time. Fixed thresholds (mmap above 32 MiB, trim above 1 GiB) keep a worker's heap at its
+mode with ten times the faults of the other: on corpus (d), 26,000 against 300,000 faults for 16 tasks, and up
+to a sixth of the task time. Fixed thresholds (mmap above 32 MiB, trim above 1 GiB) keep a worker's heap at its
 peak instead. The peak itself does not change; the memory is given back when the worker exits.
 """
 
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 # glibc's mallopt parameters (malloc.h)
@@ -30,8 +29,7 @@ def keep_freed_memory() -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
+        mallopt = ctypes.CDLL(None).mallopt  # the C library the interpreter runs on
     except (OSError, AttributeError):  # musl and other C libraries without mallopt
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]

@@ -20,7 +20,8 @@ The matcher's output is unchanged, by construction:
 - the windows come from every hit of an anchor literal, before word boundaries and suppression: a superset
   of the anchors the matcher measures distances from.
 
-tests/test_screen_speed.py compares this with the one-level scan, on the labelled sets and on generated chunks.
+tests/test_screen_nearscan.py compares this with the one-level scan, on the labelled sets and on generated
+chunks.
 """
 
 from __future__ import annotations
