@@ -6,7 +6,9 @@ threshold with fresh mappings; both thresholds adapt to the allocation history. 
 page fault (about 2 microseconds in a virtual machine), and depending on that history a worker settles into a
 mode with ten times the faults of the other: on corpus (d), 26,000 against 300,000 faults for 16 tasks, and up
 to a sixth of the task time. Fixed thresholds (mmap above 32 MiB, trim above 1 GiB) keep a worker's heap at its
-peak instead. The peak itself does not change; the memory is given back when the worker exits.
+peak instead. The peak itself does not change; the memory is given back when the worker exits. Only the
+local pool's workers do this: the workers of a Dask cluster belong to whoever runs it (glibc reads the same
+settings from ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` in their environment).
 """
 
 from __future__ import annotations
