@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from organwatch.screen.rulepack import RulePack
-from organwatch.screen.scanner import Scanner, lexorder
+from organwatch.screen.scanner import Scanner, in_hit_order
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,4 @@ def scan(split: NearSplit, buf: bytes | memoryview, width: int, window: int
     ids = np.concatenate([ids, split.near_ids[w_ids]])
     starts = np.concatenate([starts, w_starts + shift])
     ends = np.concatenate([ends, w_ends + shift])
-    span = ends - starts
-    order = lexorder([(starts, n + 1), (span, int(span.max()) + 1), (ids, len(split.anchor_literal))])
-    return ids[order], starts[order], ends[order]
+    return in_hit_order(ids, starts, ends)

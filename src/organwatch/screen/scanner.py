@@ -57,10 +57,14 @@ def _sorted(ids: list[int] | np.ndarray, starts: list[int] | np.ndarray, ends: l
     s = np.asarray(starts, dtype=np.int64)
     e = np.asarray(ends, dtype=np.int64)
     aligned = (s % width == 0) & (e % width == 0)
-    i, s, e = i[aligned], s[aligned] // width, e[aligned] // width
-    n = e - s  # order by (start, end, id) = (start, length, id)
-    order = lexorder([(s, _bound(s)), (n, _bound(n)), (i.astype(np.int64), _bound(i))])
-    return i[order], s[order], e[order]
+    return in_hit_order(i[aligned], s[aligned] // width, e[aligned] // width)
+
+
+def in_hit_order(ids: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Hits sorted as every scanner returns them: by (start, end, id) = (start, length, id)."""
+    n = ends - starts
+    order = lexorder([(starts, _bound(starts)), (n, _bound(n)), (ids.astype(np.int64), _bound(ids))])
+    return ids[order], starts[order], ends[order]
 
 
 def encode(text: str, width: int = 4) -> bytes:
