@@ -32,8 +32,19 @@ class LazyGroup(click.Group):
         return command
 
 
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    """``--version``: the version and whether the screener's modules run compiled (setup.py, buildinfo)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from organwatch.buildinfo import build_note
+
+    click.echo(f"organwatch, version {__version__} ({build_note()})")
+    ctx.exit()
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, "--version", prog_name="organwatch")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and the build (pure Python or compiled) and exit.")
 def cli() -> None:
     """organwatch: reproducible evidence on organ transplantation from official data and literature.
 

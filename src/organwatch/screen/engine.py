@@ -37,6 +37,11 @@ class ScreenOptions:
     include_text: bool = False
     prefilter: bool = True  # issue 14: raw-byte prefilter (prefilter.py); records are identical either way
 
+    # pickled by its fields (as RangeTask and TaskOutput): unpickling sets attributes one by one, which a frozen
+    # dataclass of the compiled build (setup.py) refuses
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return ScreenOptions, (self.rules, self.backend, self.include_text, self.prefilter)
+
 
 @lru_cache(maxsize=4)
 def _components(rules: str, backend: str):
@@ -183,6 +188,9 @@ class RangeTask:
     first_line: int  # 1-based line number of the first line in the range
     pre_errors: tuple = ()  # reader failures that came before this task in input order
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return RangeTask, (self.path, self.start, self.end, self.first_line, self.pre_errors)
+
 
 @dataclass
 class DocChunk:
@@ -227,6 +235,9 @@ class TaskOutput:
     labels: dict
     errors: list
     payload: bytes | str
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return TaskOutput, (self.n, self.labels, self.errors, self.payload)
 
 
 def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:

@@ -188,6 +188,8 @@ class Prefilter:
     normaliser's settings and the code), the compiled databases from :func:`_compiled`; the
     :class:`Patterns` object itself is built only when asked for (``patterns``)."""
 
+    _hs: Any  # the hyperscan module (declared: a compiled class holds only declared attributes)
+
     def __init__(self, pack: RulePack, norm: Normaliser):
         import hyperscan as hs
 

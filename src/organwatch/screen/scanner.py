@@ -14,7 +14,7 @@ hyperscan ones on disk too (:mod:`.buildcache`, keyed by the sha256 of the expre
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,7 +38,7 @@ def lexorder(keys: list[tuple[np.ndarray, int]]) -> np.ndarray:
     for _, bound in keys:
         total *= max(int(bound), 1)
     if total >= 1 << 63:
-        return np.lexsort(tuple(np.asarray(k) for k, _ in reversed(keys)))
+        return np.lexsort(tuple([np.asarray(k) for k, _ in keys[::-1]]))
     comp = np.zeros(len(keys[0][0]), dtype=np.int64)
     for k, bound in keys:
         comp *= max(int(bound), 1)
@@ -99,6 +99,7 @@ def buffer_of(cps: np.ndarray) -> tuple[memoryview, int]:
 
 class HyperscanScanner:
     backend = "hyperscan"
+    _hs: Any  # the hyperscan module (declared: a compiled class holds only declared attributes)
 
     def __init__(self, literals: list[str]):
         import hyperscan
@@ -147,6 +148,7 @@ class HyperscanScanner:
 
 class RE2Scanner:
     backend = "re2"
+    _re2: Any  # the re2 module (declared, as above)
 
     def __init__(self, literals: list[str]):
         import re2
