@@ -353,3 +353,33 @@ def test_raw_line_sample_selects_dense_ranges_whole_and_leaves_sparse_ones_to_th
     hits, all_from = raw_hits(sparse, 1, hit)
     assert len(calls) == SAMPLE and all_from is None and hits == {SAMPLE}  # the rest is not scanned raw
     assert raw_hits([b"L", b"  "], 1, hit) == ({1}, None)  # shorter than the sample
+
+
+@pytest.mark.parametrize("include_text", [False, True])
+def test_column_wise_arrow_table_equals_from_pylist(include_text):
+    """``sink.arrow_table`` (one ``pa.array`` per column) gives the table and the IPC bytes of row-wise
+    ``Table.from_pylist``, on the labelled sets' records plus an error record and one with keys missing."""
+    import pyarrow as pa
+
+    from organwatch.screen import sink
+    from organwatch.screen.documents import RecordError
+    from organwatch.screen.engine import RangeTask, ScreenOptions, error_record, run_task
+
+    path = DATA / "labelled_dev.jsonl"
+    recs = run_task(RangeTask(str(path), 0, path.stat().st_size, 1), ScreenOptions(include_text=include_text))
+    recs += [error_record(RecordError("f.jsonl", 7, "ValueError: bad", 7)), {"document_id": "only-an-id"}]
+    if include_text:
+        recs[0]["text"] = recs[0].get("text", "") + "\u4e2d\U0001F600"
+    assert sum(1 for r in recs if r.get("passages")) > 20  # nested passages and events are in the sample
+    sch = sink.schema(include_text)
+    got = sink.arrow_table(recs, sch)
+    want = pa.Table.from_pylist([{c: r.get(c) for c in sch.names} for r in recs], schema=sch)
+    assert got.equals(want)
+
+    def ipc(t):
+        out = pa.BufferOutputStream()
+        with pa.ipc.new_stream(out, sch) as w:
+            w.write_table(t)
+        return out.getvalue().to_pybytes()
+
+    assert ipc(got) == ipc(want)
