@@ -383,3 +383,26 @@ def test_column_wise_arrow_table_equals_from_pylist(include_text):
         return out.getvalue().to_pybytes()
 
     assert ipc(got) == ipc(want)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(0, 300), min_size=1, max_size=30), st.sampled_from([1, 7, 64, 128, 1000]),
+       st.booleans())
+def test_ranges_from_one_reused_buffer_partition_the_file(lengths, block, final_newline):
+    """``jsonl_ranges`` reads every block into one buffer: the ranges still partition the file at newlines,
+    ``on_range`` sees each range's bytes once and in order (also lines longer than several blocks, a file
+    that ends on a block boundary and one without a final newline)."""
+    import tempfile
+
+    raw = b"\n".join(b"x" * n for n in lengths) + (b"\n" if final_newline else b"")
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "r.jsonl"
+        p.write_bytes(raw)
+        seen: list[bytes] = []
+        tasks = list(jsonl_ranges(str(p), block=block, on_range=lambda d, n: seen.append(bytes(d[:n]))))
+    assert b"".join(seen) == raw
+    assert [len(s) for s in seen] == [t.end - t.start for t in tasks]
+    assert (tasks[0].start if tasks else 0) == 0 and (tasks[-1].end if tasks else 0) == len(raw)
+    for t in tasks:
+        assert t.first_line == raw[:t.start].count(b"\n") + 1
+        assert t.end == len(raw) or raw[t.end - 1:t.end] == b"\n"

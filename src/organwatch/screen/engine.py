@@ -258,32 +258,27 @@ def run_task_serialised(task, opts: ScreenOptions, fmt: str) -> TaskOutput:
 
 
 def jsonl_ranges(path: str, block: int = 4 << 20,
-                 on_range: Callable[[bytes, int], None] | None = None) -> Iterator[RangeTask]:
+                 on_range: Callable[[bytes | bytearray, int], None] | None = None) -> Iterator[RangeTask]:
     """Split a JSONL file at line boundaries into ~``block``-byte tasks (one sequential read, no copies).
 
     ``on_range(data, n)`` sees the bytes of every range (``data[:n]``), in file order, before the task is
-    yielded: the caller hashes and counts the file in the same pass."""
+    yielded: the caller hashes and counts the file in the same pass. ``data`` is only valid during the call:
+    every block is read into the same buffer (a fresh 4 MB buffer per block cost the main process a page
+    fault per 4 KiB page in some runs: 1.1 million faults and 2.3 s of CPU over 2.34 GB)."""
     line = 1
     pos = 0
-    with open(path, "rb") as fh:
+    buf = bytearray(block)
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as fh:
         while True:
             fh.seek(pos)
-            data = fh.read(block)
-            if not data:
+            got = _read_full(fh, view)
+            if not got:
                 break
+            data: bytes | bytearray = buf if got == block else buf[:got]
             cut = data.rfind(b"\n")
-            extra = 0
-            while cut < 0 and len(data) == block + extra:  # a line longer than the block: extend to its end
-                more = fh.read(block)
-                if not more:
-                    break
-                k = more.find(b"\n")
-                if k >= 0:
-                    data = data + more[:k + 1]
-                    cut = len(data) - 1
-                    break
-                data += more
-                extra += len(more)
+            if cut < 0 and got == block:  # a line longer than the block: extend to its end (rare: a copy)
+                data, cut = _extend_to_line_end(fh, bytes(buf), block)
             if cut < 0:  # last line without a newline
                 if on_range is not None:
                     on_range(data, len(data))
@@ -295,6 +290,31 @@ def jsonl_ranges(path: str, block: int = 4 << 20,
             yield RangeTask(path, pos, pos + cut + 1, line)
             line += newlines
             pos += cut + 1
+
+
+def _read_full(fh, view: memoryview) -> int:
+    """Fill ``view`` from the unbuffered file ``fh`` (short reads repeated); the byte count, short at EOF."""
+    got = 0
+    while got < len(view):
+        k = fh.readinto(view[got:])
+        if not k:
+            break
+        got += k
+    return got
+
+
+def _extend_to_line_end(fh, data: bytes, block: int) -> tuple[bytes, int]:
+    """``data`` (a full block without a newline) extended by further blocks up to and including the next
+    newline; (bytes, index of that newline), or (all the rest of the file, -1) when there is none."""
+    while True:
+        more = fh.read(block)
+        if not more:
+            return data, -1
+        k = more.find(b"\n")
+        if k >= 0:
+            data += more[:k + 1]
+            return data, len(data) - 1
+        data += more
 
 
 def chunked(items: Iterable[Document | RecordError | RangeTask], max_docs: int, max_chars: int,

@@ -369,7 +369,7 @@ def _ranges(path: Path, rep: FileReport) -> Iterator[Any]:
     sha = hashlib.sha256()
     seen = 0
 
-    def on_range(data: bytes, n: int) -> None:
+    def on_range(data: bytes | bytearray, n: int) -> None:
         nonlocal seen
         sha.update(memoryview(data)[:n])
         seen += count_record_lines(data, n)

@@ -96,7 +96,7 @@ _RECORD_LINE = re.compile(rb"[ \t]*[^\s]")
 _WS_BYTE = bytes(int(b in b" \t\n\r\f\v") for b in range(256))  # lookup: 1 for a whitespace byte
 
 
-def count_record_lines(data: bytes, end: int | None = None) -> int:
+def count_record_lines(data: bytes | bytearray, end: int | None = None) -> int:
     """The count of ``RecordCounter(rb"^[ \\t]*[^\\s]")`` (non-blank lines) over ``data[:end]``, without one
     regex match per line: every line start is counted (newlines found with numpy), then the few lines that
     begin with a whitespace byte are checked one by one. ``data[:end]`` must start at a line start."""
