@@ -19,7 +19,7 @@ def _compiled_modules() -> list[str]:
     tree = ast.parse(Path(__file__).with_name("src").joinpath("organwatch", "buildinfo.py").read_text("utf-8"))
     for node in tree.body:
         if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "COMPILED_MODULES":
-            return list(ast.literal_eval(node.value))  # type: ignore[arg-type]
+            return list(ast.literal_eval(node.value))
     raise SystemExit("setup.py: COMPILED_MODULES not found in src/organwatch/buildinfo.py")
 
 

@@ -1,7 +1,7 @@
 """Which modules the optional compiled build (mypyc) compiles, and which of them this install runs compiled.
 
 ``COMPILED_MODULES`` is the one list: ``setup.py`` compiles exactly these when the build is asked for with
-``ORGANWATCH_MYPYC=1`` (docs/screen-speed.md, "Compiled build"), and :func:`compiled_modules` reports which
+``ORGANWATCH_MYPYC=1`` (docs/screen-speed.md, "The optional compiled build"), and :func:`compiled_modules` reports which
 of them were imported from an extension module rather than from their source. Nothing is imported here
 beyond the standard library; :func:`compiled_modules` looks the modules up without running them.
 """
