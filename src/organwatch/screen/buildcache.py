@@ -10,7 +10,8 @@ derived artefacts of files the program ships or the user names (a rule pack), ne
   everything in memory and writes nothing.
 - Key: sha256 of the entry's own inputs (pack bytes, normaliser settings, literals, patterns) and of a
   fingerprint of the code and libraries that build it (the source bytes of the modules in ``_SOURCES`` and
-  ``rules/normalisation.toml``, the organwatch, Python, Unicode, numpy, OpenCC and hyperscan versions), so
+  ``rules/normalisation.toml``, the organwatch, Python, Unicode, numpy, OpenCC and hyperscan versions, and
+  which modules run compiled), so
   that any change of inputs or code makes a new entry instead of reusing a stale one.
 - Entries are written atomically (a temporary file in the same directory, then ``os.replace``); an entry
   that cannot be read, does not unpickle or carries another key is rebuilt (and rewritten) silently; a
@@ -80,6 +81,7 @@ def fingerprint() -> str:
     import unicodedata
 
     from organwatch import __version__
+    from organwatch.buildinfo import compiled_modules
 
     pkg = Path(__file__).resolve().parents[1]
     h = hashlib.sha256()
@@ -89,7 +91,9 @@ def fingerprint() -> str:
             h.update(hashlib.sha256((pkg / rel).read_bytes()).digest())
         except OSError:
             h.update(b"missing")
-    parts = (__version__, sys.version, unicodedata.unidata_version, *(_library_version(n) for n in _LIBRARIES))
+    # the build too: entries pickled by the pure-Python build and by the compiled one (setup.py) are kept apart
+    parts = (__version__, sys.version, unicodedata.unidata_version, *(_library_version(n) for n in _LIBRARIES),
+             tuple(compiled_modules()))
     h.update(repr(parts).encode())
     return h.hexdigest()
 

@@ -165,12 +165,13 @@ class RE2Scanner:
     def _set(self, width: int):
         st = self._sets.get(width)
         if st is None:
-            st = self._re2.Set.SearchSet(self.opts)
+            # the set has its own name: in the compiled build ``st`` holds only what its type says (a tuple)
+            rset = self._re2.Set.SearchSet(self.opts)
             ids = [i for i, lit in enumerate(self.literals) if scannable(lit, width)]
             for i in ids:
-                st.Add(self._re2.escape(encode(self.literals[i], width)))
-            st.Compile()
-            self._sets[width] = st = (st, ids) if ids else (None, ids)
+                rset.Add(self._re2.escape(encode(self.literals[i], width)))
+            rset.Compile()
+            self._sets[width] = st = (rset, ids) if ids else (None, ids)
         return st
 
     def _pattern(self, i: int, width: int):
