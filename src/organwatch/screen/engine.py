@@ -268,11 +268,10 @@ def jsonl_ranges(path: str, block: int = 4 << 20,
     line = 1
     pos = 0
     buf = bytearray(block)
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as fh:
+    with open(path, "rb") as fh:
         while True:
             fh.seek(pos)
-            got = _read_full(fh, view)
+            got = fh.readinto(buf)  # a buffered reader fills the buffer up to the end of the file
             if not got:
                 break
             data: bytes | bytearray = buf if got == block else buf[:got]
@@ -290,17 +289,6 @@ def jsonl_ranges(path: str, block: int = 4 << 20,
             yield RangeTask(path, pos, pos + cut + 1, line)
             line += newlines
             pos += cut + 1
-
-
-def _read_full(fh, view: memoryview) -> int:
-    """Fill ``view`` from the unbuffered file ``fh`` (short reads repeated); the byte count, short at EOF."""
-    got = 0
-    while got < len(view):
-        k = fh.readinto(view[got:])
-        if not k:
-            break
-        got += k
-    return got
 
 
 def _extend_to_line_end(fh, data: bytes, block: int) -> tuple[bytes, int]:

@@ -82,16 +82,12 @@ class Matcher:
         self.left = np.array([lit.left_boundary for lit in pack.literals], dtype=bool)
         self.right = np.array([lit.right_boundary for lit in pack.literals], dtype=bool)
         self.suppress = {k: set(v) for k, v in pack.suppress.items()}
-        self._scanner_for = scanner_for
-        self._split: nearscan.NearSplit | None = None
-        self._planned = False  # the split is planned on the first scan (its scanners compile lazily anyway)
+        # the split's scanners compile their databases on their first scan
+        self._split = nearscan.plan(pack, scanner_for) if scanner_for and self.near_window else None
 
     def scan(self, buf: bytes | memoryview, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The hits of a normalised chunk: every literal everywhere, or (when the near window prunes cues and
         a scanner factory was given) near-only cues only around anchor hits."""
-        if not self._planned:
-            self._split = nearscan.plan(self.pack, self._scanner_for) if self._scanner_for else None
-            self._planned = True
         if self.near_window and self._split is not None:
             return nearscan.scan(self._split, buf, width, self.near_window)
         return self.scanner.scan(buf, width)
