@@ -116,6 +116,20 @@ def test_document_language_equals_the_per_character_count(parts, window):
     assert document_language(text, window) == _language_reference(text, window)
 
 
+def test_script_categories_fill_unseen_code_points_on_first_sight():
+    from organwatch.screen.documents import _category_table, _script_categories
+
+    _category_table.cache_clear()  # a fresh table: every code point outside the preset ranges is unknown
+    text = "Ωμέγα 供者 ✓\u2003ٴ𝔸 донор"
+    cats = _script_categories(text)
+    assert 255 not in cats and len(cats) == len(text)
+    expected = [0 if textscript.script_counts(c)[0] else 3 if textscript.script_counts(c)[3] else
+                4 if c.isalpha() else 6 if c.isspace() else 5 for c in text]
+    assert list(cats) == expected
+    assert _script_categories(text) == cats  # the second sight reads the filled table
+    assert document_language(text, 5) == _language_reference(text, 5)
+
+
 def test_document_language_on_the_labelled_sets():
     for t in _texts():
         assert document_language(t) == _language_reference(t)
@@ -161,7 +175,7 @@ def test_word_count_from_categories_equals_str_split(parts, i, j):
     from organwatch.screen.documents import _NOT_SPACE, _script_categories, _words
 
     text = "".join(parts)
-    assert _words(_script_categories(text).tobytes().translate(_NOT_SPACE), i, j) == len(text[i:j].split())
+    assert _words(_script_categories(text).translate(_NOT_SPACE), i, j) == len(text[i:j].split())
 
 
 _ASCII_PARTS = st.sampled_from(["a", "B", "Donor", " ", "  ", "\t", "\n", "\n\n", "\r\n", "\f", "\v", "\x0b \t", "(ab)",
