@@ -18,7 +18,8 @@ def run_version() -> None:
 
 
 def test_main_gives_numpy_one_blas_thread(monkeypatch):
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "unset after the test")  # so that monkeypatch restores the absence
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS")
     run_version()
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
 
@@ -31,7 +32,7 @@ def test_a_users_choice_is_kept(monkeypatch):
 
 def test_setting_comes_before_numpy_loads():
     # The variable only works if it is set before numpy (and its OpenBLAS) is imported: the CLI module must not
-    # import numpy itself, and a screen run's worker must see the value.
+    # import numpy itself, and numpy imported after the call must start no BLAS threads.
     code = (
         "import sys, os\n"
         "import organwatch.cli as c\n"
