@@ -58,7 +58,7 @@ def _docs(texts: list[str], tag: str = "t") -> list[Document]:
     years = [None, 1998, 2008, 2012, 2020]
     return [Document(f"{tag}{i}", "labelled.jsonl", i + 1, t, title=t[:12] if i % 3 == 0 else "",
                      year=years[i % len(years)], institution="某某医院" if i % 7 == 0 else None,
-                     language="zh" if i % 11 == 0 else None) for i, t in enumerate(texts)]
+                     language={0: "zh", 5: "en", 7: "ja"}.get(i % 11)) for i, t in enumerate(texts)]
 
 
 def _same(docs: list[Document], include_text: bool = False) -> None:
@@ -123,6 +123,34 @@ def test_stand_in_texts_are_literal_free_and_keep_the_language():
     for lang, text in prox.items():
         m = matcher.match([text])[0]
         assert m.language == lang and not m.events
+
+
+def test_stand_in_language_is_worked_out_only_when_the_reader_gave_none(monkeypatch):
+    """The matcher's language of a passed-over document reaches its record only through ``doc.language or
+    lang``: with a reader's language the stand-in is the English one and no language is worked out, and the
+    records still equal those without the prefilter (Chinese texts labelled with any language included)."""
+    import organwatch.screen.prefilter as prefilter_module
+
+    texts = ["一段中文文字。", "plain words only", "一段文字 plain words", "weather is fine today", "文字文字 weather"] * 3
+    labelled = [Document(f"s{i}", "f.jsonl", i + 1, t, year=(None, 2001, 2019)[i % 3],
+                         language=("zh", "en", "ja", "ko", "zh")[i % 5] if i < 10 else None)
+                for i, t in enumerate(texts)]
+    calls: list[str] = []
+    real = prefilter_module.language_of
+
+    def counting(text, data, pf, exact):
+        calls.append(text)
+        return real(text, data, pf, exact)
+
+    monkeypatch.setattr(prefilter_module, "SAMPLE", 10**9)  # every document decided by its own scan
+    monkeypatch.setattr(prefilter_module, "language_of", counting)
+    plan = _plan(labelled, ON)
+    assert plan is not None and len(plan[1]) == len(texts)  # no literal anywhere: all passed over
+    prox = proxy_texts("ddr_default")
+    assert [s.text for s in plan[1][:10]] == [prox["en"]] * 10
+    assert calls == texts[10:]  # worked out only for the documents without a reader's language
+    _same(labelled)
+    _same(labelled, include_text=True)
 
 
 @pytest.mark.parametrize("text", ["plain english words", "中文的一段文字，没有术语。", "中文 mixed with English words 多",

@@ -312,9 +312,19 @@ def test_csv_unknown_columns_named_once_and_text_columns_option(tmp_path, monkey
     docs, errs, (rep,) = _read(f)
     assert rep.notes == ["columns not in columns.toml, screened as text: reviewer_comment"]
     assert "extra words here" in docs[0].text and "Someone" not in docs[0].text
+    j = tmp_path / "t.jsonl"  # JSON Lines read the option once per file (readers/tabular.row_to_document)
+    j.write_text(json.dumps({"id": "1", "title": "Donor care", "abstract": "After brain death the donor was intubated.",
+                             "reviewer_comment": "extra words here", "Author": "Someone", "year": "2009 Mar",
+                             "language": "chi", "affiliation": ["not", "a", "value"], "organ": 7}) + "\n",
+                 encoding="utf-8")
+    (jd,), _errs, _reps = _read(j)
+    assert "extra words here" in jd.text and jd.title == "Donor care" and jd.year == 2009
+    assert (jd.document_id, jd.declared_language, jd.institution) == ("1", "zh", "7")  # first usable value
     monkeypatch.setenv("ORGANWATCH_SCREEN_TEXT_COLUMNS", "abstract")
     docs, errs, (rep,) = _read(f)
     assert "extra words here" not in docs[0].text and "intubated" in docs[0].text
+    (jd,), _errs, _reps = _read(j)
+    assert jd.text == "Donor care\n\nAfter brain death the donor was intubated."
 
 
 def test_directory_provenance_and_exit_2_when_nothing_read(tmp_path):

@@ -453,13 +453,24 @@ def _plan(docs: list[Document], opts: Any) -> tuple[list[bool], list[Document]] 
                 continue
             if proxies is None:
                 proxies = proxy_texts(opts.rules, opts.backend)
-            stand_ins.append(replace(d, text=proxies[language_of(d.text, data, pf, matcher_lang)],
+            stand_ins.append(replace(d, text=proxies[_stand_in_language(d, data, pf, matcher_lang)],
                                      errors=list(d.errors)))
         if not stand_ins:
             return None
     except Exception:  # noqa: BLE001 - an optimisation that cannot run must not change or stop the screening
         return None
     return sel, stand_ins
+
+
+def _stand_in_language(d: Document, data: bytes, pf: Prefilter, exact: Callable[[str], str]) -> str:
+    """The language of a passed-over document's stand-in text. The engine uses the matcher's language of a
+    document without events only where the reader gave none (``doc.language or lang``: the record's
+    language and the ethics fields), so it is worked out (:func:`language_of`) only then; a document whose
+    reader named its language gets the English stand-in. On the sparse benchmark corpus (f) the language
+    bounds and the matcher calls behind them took a quarter of the screening time of each range."""
+    if d.language and d.text:
+        return "en"
+    return language_of(d.text, data, pf, exact)
 
 
 def _exact_language(opts: Any) -> Callable[[str], str]:

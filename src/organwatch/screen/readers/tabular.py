@@ -57,20 +57,20 @@ def _selected() -> set[str] | None:
     return {c.strip().lower() for c in env.split(",") if c.strip()} or None
 
 
-def _first(row: dict, role: str) -> object:
-    for k, v in row.items():
-        if header_role(k) == role and v not in (None, "") and not isinstance(v, (dict, list)):
-            return v
-    return None
-
-
-def row_to_document(row: dict, file: str, record: int, line: int | None = None) -> Document:
-    chosen = _selected()
+def row_to_document(row: dict, file: str, record: int, line: int | None, chosen: set[str] | None) -> Document:
+    """The document of one row (a JSON object, or a CSV/Excel row as a dict of header -> cell); ``chosen``:
+    the text columns of ``ORGANWATCH_SCREEN_TEXT_COLUMNS`` (:func:`_selected`, read once per file by the
+    readers, not once per row). Each column's role is looked up once, and the first usable value of every
+    role (not empty, not a list or object) is taken in the same pass."""
+    roles = [(k, header_role(k), v) for k, v in row.items()]
+    first: dict[str, object] = {}
+    for _k, role, v in roles:
+        if role is not None and role not in first and v not in (None, "") and not isinstance(v, (dict, list)):
+            first[role] = v
     tb = TextBuilder()
-    title = str(_first(row, "title") or "").strip()
+    title = str(first.get("title") or "").strip()
     tb.add("title", title)
-    for k, v in row.items():
-        role = header_role(k)
+    for k, role, v in roles:
         if role not in _BODY_ROLES or v in (None, "") or not isinstance(v, str):
             continue
         if chosen is not None and str(k).strip().lower() not in chosen:
@@ -81,11 +81,11 @@ def row_to_document(row: dict, file: str, record: int, line: int | None = None) 
     text = tb.text()
     if not text and not any(v not in (None, "") for v in row.values()):
         raise ValueError("empty row")
-    doc_id = _first(row, "id")
-    inst = _first(row, "institution")
-    declared = iso639(_first(row, "language"))
+    doc_id = first.get("id")
+    inst = first.get("institution")
+    declared = iso639(first.get("language"))
     doc = Document(document_id=str(doc_id).strip() if doc_id is not None else f"{Path(file).name}#{record}",
-                   file=file, record=record, text=text, title=title, year=parse_year(_first(row, "year")),
+                   file=file, record=record, text=text, title=title, year=parse_year(first.get("year")),
                    institution=str(inst).strip(" ;") if inst else None, declared_language=declared,
                    language=document_language(text) or declared, line=line, sections=tb.sections)
     if not text:
@@ -101,6 +101,7 @@ def _jsonl_lines(lines, file: str, first_line: int) -> Iterator[Document | Recor
     """One document per non-empty line; the record index is the 1-based line number."""
     loads = json.loads
     name = Path(file).name  # messages name files by base name
+    chosen = _selected()
     for lineno, raw in enumerate(lines, first_line):
         if raw is _TOO_LONG:
             from organwatch.screen.readers.stream import MAX_RECORD_BYTES
@@ -116,7 +117,7 @@ def _jsonl_lines(lines, file: str, first_line: int) -> Iterator[Document | Recor
                 obj = loads(decode_bytes(raw)[0])
             if not isinstance(obj, dict):
                 raise ValueError("line is not a JSON object")
-            yield row_to_document(obj, file, lineno, lineno)
+            yield row_to_document(obj, file, lineno, lineno, chosen)
         except (ValueError, RecursionError, TypeError) as e:
             yield RecordError(name, lineno, f"{type(e).__name__}: {e}"[:300], lineno)
 
@@ -174,6 +175,7 @@ def read_delimited_text(text_fh: io.TextIOBase, file: str, delimiter: str,
         yield RecordError(file, None, f"CSV header unreadable: {e}", 1)
         return
     header = [h.strip().lstrip("\ufeff") for h in header]
+    chosen = _selected()
     header_note.extend(unknown_columns([h for h in header if h]))
     rec = 0
     while True:
@@ -192,7 +194,7 @@ def read_delimited_text(text_fh: io.TextIOBase, file: str, delimiter: str,
             yield RecordError(file, rec, f"row has {len(row)} fields, the header {len(header)}", reader.line_num)
             continue
         try:
-            yield row_to_document(dict(zip(header, row, strict=False)), file, rec, reader.line_num)
+            yield row_to_document(dict(zip(header, row, strict=False)), file, rec, reader.line_num, chosen)
         except ValueError as e:
             yield RecordError(file, rec, str(e), reader.line_num)
 
@@ -218,12 +220,13 @@ def read_json_array(src, file: str) -> Iterator[Document | RecordError]:
         yield RecordError(file, None, f"invalid JSON: {e}"[:300])
         return
     items = data if isinstance(data, list) else [data]
+    chosen = _selected()
     for k, obj in enumerate(items, 1):
         if not isinstance(obj, dict):
             yield RecordError(file, k, "array element is not a JSON object")
             continue
         try:
-            yield row_to_document(obj, file, k)
+            yield row_to_document(obj, file, k, None, chosen)
         except ValueError as e:
             yield RecordError(file, k, str(e))
 
@@ -244,6 +247,7 @@ def read_xlsx(path: Path, file: str, header_note: list[str]) -> Iterator[Documen
         rows = wb.worksheets[0].iter_rows(values_only=True) if wb.worksheets else iter(())
         header: list[str] | None = None
         rec = 0
+        chosen = _selected()
         for line, row in enumerate(rows, 1):
             cells = ["" if v is None else str(v) for v in row]
             if not any(c.strip() for c in cells):
@@ -254,7 +258,7 @@ def read_xlsx(path: Path, file: str, header_note: list[str]) -> Iterator[Documen
                 continue
             rec += 1
             try:
-                yield row_to_document(dict(zip(header, cells, strict=False)), file, rec, line)
+                yield row_to_document(dict(zip(header, cells, strict=False)), file, rec, line, chosen)
             except ValueError as e:
                 yield RecordError(file, rec, str(e), line)
     finally:
