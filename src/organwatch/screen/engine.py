@@ -55,14 +55,15 @@ def _components(rules: str, backend: str):
     return pack, matcher, PassageLogic(pack)
 
 
-def _institution(doc: Document, m, lang: str) -> str | None:
-    """Institution from metadata, else from institution cues (``INST``) in the first characters of the text:
+def _institution(doc: Document, m, lang: str, by_type: dict[str, list]) -> str | None:
+    """Institution from metadata, else from institution cues (``INST``) in the first characters of the text
+    (``by_type``: the document's events grouped by type, each list in event order):
     zh: the CJK run ending with the first institution suffix (医院, 大学, ...), at most 40 characters;
     en: from "Department of" to the end of the first institution word that follows it, plus the rest of that
     comma-separated item. No regular expressions: the scanner already found the cues."""
     if doc.institution:
         return " ".join(doc.institution.split())[:300]
-    inst = [e for e in m.events if e.type == "INST"]
+    inst = by_type.get("INST", [])
     if not inst:
         return None
     if lang == "zh":
@@ -79,7 +80,7 @@ def _institution(doc: Document, m, lang: str) -> str | None:
                 a = m.orig_offset(j)
                 return " ".join(doc.text[a:end.oend].split())[:300]
         return None
-    starts = [e for e in m.events if e.type == "INST_START"]
+    starts = by_type.get("INST_START", [])
     for s0 in starts:
         nxt = [e for e in inst if 0 < e.start - s0.start <= 200]
         if nxt:
@@ -128,7 +129,8 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
         by_type: dict[str, list] = {}
         for e in m.events:
             by_type.setdefault(e.type, []).append(e)
-        dctx = logic.doc_context(by_type, doc.year, _title_end(doc), len(m.norm))
+        title_end = _title_end(doc)
+        dctx = logic.doc_context(by_type, doc.year, title_end, len(m.norm))
         passages = logic.passages(m.norm, m.events, lang, doc.year, doc=dctx)
         recs = [_passage_record(doc, p, ctx_by_lang.get(p.lang) or ctx_by_lang["en"], anchor) for p in passages]
         label = worst_label(passages)
@@ -139,12 +141,12 @@ def screen_chunk(docs: list[Document], opts: ScreenOptions) -> list[dict[str, An
             "title": doc.title,
             "year": doc.year,
             "language": doc.language or lang,
-            "institution": _institution(doc, m, lang),
+            "institution": _institution(doc, m, lang, by_type),
             "document_label": label,
             "patterns": patterns,
             "passages": recs,
             "ethics": ethics_fields(m.norm, by_type, doc.year, pack=pack,
-                                    lang=doc.language or lang, title_end=_title_end(doc)),
+                                    lang=doc.language or lang, title_end=title_end),
             "errors": list(doc.errors),
             "notes": list(getattr(doc, "notes", None) or []),  # reader notes (information, not failures)
         }
