@@ -116,6 +116,38 @@ def test_document_language_equals_the_per_character_count(parts, window):
     assert document_language(text, window) == _language_reference(text, window)
 
 
+def test_outright_language_only_when_no_word_count_could_change_the_vote():
+    from organwatch.screen.documents import _outright
+
+    # zh: 900 CJK characters in one passage; en: at most (1000 - 0 + 1) // 2 = 500 words in another
+    assert _outright([("zh", 0, 1000, 900), ("en", 1000, 2000, 0)]) == "zh"
+    # en could have up to 1,000 words against zh's least of 901: the words must be counted
+    assert _outright([("zh", 0, 1000, 900), ("en", 1000, 3000, 0)]) is None
+    # a tie of the bounds is not outright (the vote's alphabetical tie-break would decide it)
+    assert _outright([("zh", 0, 10, 4), ("en", 10, 19, 0)]) is None
+    # and on generated mixed texts both outcomes occur, each agreeing with the full vote
+    seen = set()
+    for text in ("供者脑死亡。" * 300 + "\n\nthe donor was " * 20, "供者。\n\n" + "the donor was declared " * 200,
+                 "供者脑死亡" * 50 + "\n\n" + "the donor " * 60):
+        ballots = _ballots(text)
+        got = _outright(ballots)
+        seen.add(got is None)
+        if got is not None:
+            assert got == _language_reference(text)
+        assert document_language(text) == _language_reference(text)
+    assert seen == {True, False}
+
+
+def _ballots(text: str) -> list[tuple[str, int, int, int]]:
+    ballots = []
+    for i, j in _pieces(text, 2000):
+        counts = textscript.script_counts(text[i:j])
+        lang = textscript.language_of_counts(counts) if counts[:4] != (0, 0, 0, 0) else "en"
+        if lang is not None:
+            ballots.append((lang, i, j, counts[0] + counts[1] + counts[2]))
+    return ballots
+
+
 def test_script_categories_fill_unseen_code_points_on_first_sight():
     from organwatch.screen.documents import _category_table, _script_categories
 

@@ -27,6 +27,7 @@ from organwatch.textscript import CJK_RANGES, cjk_mask
 _TONED = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ"
 _SYL = f"[a-z{_TONED}]{{1,7}}[1-5]?"
 _WS = " \t\n\r\f\v\u00a0\u3000"
+_ASCII_WS = "\t\n\r\f\v"  # ASCII whitespace that collapse_whitespace turns into a space
 
 
 def default_config() -> dict[str, Any]:
@@ -212,15 +213,18 @@ class Normaliser:
         return self._lut[cps].tobytes().decode("utf-32-le", "surrogatepass")
 
     def _ascii(self, original: str) -> tuple[str, np.ndarray]:
-        """The translated text of an ASCII text and its code points (uint8): one ``bytes.translate`` (case
-        folding and whitespace as spaces) instead of ``str.lower`` and ``str.translate``."""
+        """The translated text of an ASCII text and its code points (uint8): ``str.lower`` (A-Z only, in ASCII
+        text) and a ``str.replace`` for each ASCII whitespace character other than the space that occurs (tab,
+        line feed, carriage return, form feed, vertical tab: the code-point table's mapping). Measured on
+        the ASCII half of a (d) task (2.1 million characters): 1.0 ms against 1.5-1.8 ms for
+        ``bytes.translate`` with its encode and decode."""
         c = self.config
-        b = original.encode("ascii")
-        table = _ascii_table(bool(c["case_fold"]), bool(c["collapse_whitespace"]))
-        if table is None:
-            return original, np.frombuffer(b, dtype=np.uint8)
-        b = b.translate(table)
-        return b.decode("ascii"), np.frombuffer(b, dtype=np.uint8)
+        t = original.lower() if c["case_fold"] else original
+        if c["collapse_whitespace"]:
+            for ch in _ASCII_WS:
+                if ch in t:
+                    t = t.replace(ch, " ")
+        return t, np.frombuffer(t.encode("ascii"), dtype=np.uint8)
 
     def _pinyin_ok(self, original: str, s: int, e: int) -> bool:
         seg = original[s:e]
@@ -370,17 +374,6 @@ class Normaliser:
         cps = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
         return NormText(original, text, cps, seg_start=starts[valid], seg_orig=origs[valid],
                         seg_expansion=expansion[valid])
-
-
-@lru_cache(maxsize=4)
-def _ascii_table(case_fold: bool, whitespace: bool) -> bytes | None:
-    """``bytes.translate`` table of the ASCII fast path: A-Z to a-z (case folding), tab, line feed, carriage
-    return, form feed and vertical tab to a space (``collapse_whitespace``); None when neither applies."""
-    if not case_fold and not whitespace:
-        return None
-    src = (b"ABCDEFGHIJKLMNOPQRSTUVWXYZ" if case_fold else b"") + (b"\t\n\r\f\v" if whitespace else b"")
-    dst = (b"abcdefghijklmnopqrstuvwxyz" if case_fold else b"") + (b"     " if whitespace else b"")
-    return bytes.maketrans(src, dst)
 
 
 @lru_cache(maxsize=4)
