@@ -59,6 +59,13 @@ class DocMatch:
         return int(self._nt._map(np.array([self._ns + a]))[0]) - self._os
 
 
+def _objects(values: list) -> np.ndarray:
+    """A one-dimensional object array of ``values`` (``np.array`` would make a string array, or a 2-D one)."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
 class Matcher:
     def __init__(self, pack: RulePack, scanner, normaliser: Normaliser, keep_all: bool = False,
                  scanner_for: Callable[[list[str], str], Any] | None = None):
@@ -136,6 +143,7 @@ class Matcher:
         tix = {t: i for i, t in enumerate(types)}
         self._rule_type = np.array([tix[r.type] for r in self.pack.rules], dtype=np.int64)
         self._rule_tagged = np.array([bool(r.tag) for r in self.pack.rules], dtype=np.int64)
+        self._rule_fields = tuple(_objects([getattr(r, f) for r in self.pack.rules]) for f in ("type", "tag", "id"))
         # per suppressed type: a boolean table over types, True for the types that suppress it
         self._supp = [(tix[k], np.isin(np.arange(len(types)), [tix[x] for x in v if x in tix]))
                       for k, v in self.pack.suppress.items() if k in tix]
@@ -260,13 +268,13 @@ class Matcher:
     def _match_group(self, texts: list[str]) -> list[DocMatch]:
         texts, nt, dns, dne, dos, arr = self.match_arrays(texts)
         bounds = np.searchsorted(arr["doc"], np.arange(len(texts) + 1)).tolist()
-        rules = self.pack.rules
-        rtype, rtag, rid = [r.type for r in rules], [r.tag for r in rules], [r.id for r in rules]
-        rl = arr["rule"].tolist()
-        # all events of the group at once, built in C (tuple.__new__ skips the namedtuple's Python __new__)
+        rule = arr["rule"]
+        rtype, rtag, rid = self._rule_fields
+        # all events of the group at once, built in C (tuple.__new__ skips the namedtuple's Python __new__);
+        # each rule field by one take of an object array (half the time of a comprehension over the rules)
         events = list(map(tuple.__new__, repeat(Event), zip(
-            arr["start"].tolist(), arr["end"].tolist(), [rtype[r] for r in rl], [rtag[r] for r in rl],
-            [rid[r] for r in rl], arr["ostart"].tolist(), arr["oend"].tolist(), strict=True)))
+            arr["start"].tolist(), arr["end"].tolist(), rtype.take(rule).tolist(), rtag.take(rule).tolist(),
+            rid.take(rule).tolist(), arr["ostart"].tolist(), arr["oend"].tolist(), strict=True)))
         # language per document, vectorised: share of CJK code points
         lens = (dne - dns).astype(np.int64)
         if nt.text.isascii():  # an ASCII group (its normalised text stays ASCII): no CJK at all
